@@ -1,0 +1,1 @@
+"""Interp Studio engine: no Qt."""

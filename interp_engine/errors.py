@@ -1,0 +1,25 @@
+"""Exceptions the engine raises; the app and the CLI turn them into clear messages."""
+from __future__ import annotations
+
+
+class InterpError(Exception):
+    """Base class: an error whose message is meant for the user (no traceback needed)."""
+
+
+class ModelLoadError(InterpError):
+    """A model directory cannot be opened (no config, unknown architecture, bad weights,
+    tokenizer that does not match the model, pickle-only weights not allowed)."""
+
+
+class InputError(InterpError, ValueError):
+    """The user's input cannot be interpreted (empty sentence, bad target class, ...)."""
+
+
+class Cancelled(InterpError):
+    """A job was cancelled through its ``threading.Event`` before it finished."""
+
+
+def check_cancel(cancel) -> None:
+    """Raise :class:`Cancelled` if ``cancel`` (a ``threading.Event`` or None) is set."""
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled")

@@ -1,0 +1,353 @@
+"""One interface over every classifier the app opens.
+
+:class:`Classifier` wraps a Hugging Face sequence classifier and its tokenizer and gives the
+interpretation methods what they need, whatever the architecture: encoding with token strings
+and offsets, word embeddings, logits from embeddings, and the hidden layers whose spatial
+locations the saliency grid shows (Yuan et al. ``001_e80f9d2c7d254978.txt`` eq. 1-3), each with
+its receptive field.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+from ..errors import InputError, ModelLoadError, check_cancel
+from .bilstm import BiLSTMForSequenceClassification
+from .textcnn import TextCNNForSequenceClassification
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """Map ``"auto"``/None to CUDA when available, else CPU; validate an explicit device.
+
+    Raises:
+        ValueError: ``"cuda"`` asked for on a machine without CUDA.
+    """
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CUDA was asked for but no CUDA device is available; use --device cpu")
+    return dev
+
+
+@dataclass(frozen=True)
+class EncodedBatch:
+    """Tokenised sentences, padded on the right.
+
+    Attributes:
+        input_ids: (B, L) int64.
+        attention_mask: (B, L) int64, 1 for real tokens.
+        tokens: per sentence, the display string of each real token (surface text for
+            word-level models, so unknown words show as typed; wordpieces for transformers).
+        offsets: per sentence, (start, end) character offsets of each token in the text
+            ((0, 0) for special tokens).
+        special: per sentence, bool per token: True for [CLS]/[SEP]-like tokens.
+        truncated: per sentence, True when the text was longer than the model's max length.
+    """
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    tokens: list[list[str]]
+    offsets: list[list[tuple[int, int]]]
+    special: list[list[bool]]
+    truncated: list[bool]
+
+    def lengths(self) -> list[int]:
+        return [len(t) for t in self.tokens]
+
+
+@dataclass(frozen=True)
+class HiddenLayerSpec:
+    """One row of the saliency grid.
+
+    Attributes:
+        name: label shown in the grid (e.g. ``conv1``, ``lstm1 →``, ``layer 3``).
+        hidden_index: index into the model's ``hidden_states`` tuple.
+        channels: slice of the channel dimension that belongs to this row.
+        receptive: how a location's receptive field is computed: ``("conv", radius)`` gives
+            [i - radius, i + radius]; ``("prefix",)`` [0, i]; ``("suffix",)`` [i, n-1];
+            ``("all",)`` [0, n-1].
+    """
+
+    name: str
+    hidden_index: int
+    channels: slice
+    receptive: tuple
+
+    def receptive_fields(self, n_tokens: int) -> np.ndarray:
+        """Receptive field of every location, (n_tokens, 2) int: inclusive [first, last] token."""
+        i = np.arange(n_tokens)
+        kind = self.receptive[0]
+        if kind == "conv":
+            r = self.receptive[1]
+            lo, hi = np.maximum(i - r, 0), np.minimum(i + r, n_tokens - 1)
+        elif kind == "prefix":
+            lo, hi = np.zeros_like(i), i
+        elif kind == "suffix":
+            lo, hi = i, np.full_like(i, n_tokens - 1)
+        else:
+            lo, hi = np.zeros_like(i), np.full_like(i, n_tokens - 1)
+        return np.stack([lo, hi], axis=1).astype(np.int64)
+
+
+class Classifier:
+    """A loaded text classifier (any architecture) with its tokenizer, on one device.
+
+    Use :func:`load_classifier` to open a saved directory. All tensors returned live on
+    ``self.device``.
+    """
+
+    def __init__(self, model: torch.nn.Module, tokenizer, *, path: Path | None = None, device="auto"):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.path = Path(path) if path is not None else None
+        self.device = resolve_device(device)
+        self.model.to(self.device)
+        cfg = model.config
+        if isinstance(model, TextCNNForSequenceClassification):
+            self.kind = "textcnn"
+        elif isinstance(model, BiLSTMForSequenceClassification):
+            self.kind = "bilstm"
+        else:
+            self.kind = "transformer"
+        n = cfg.num_labels
+        id2label = getattr(cfg, "id2label", None) or {}
+        names = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(n)]
+        # HF's placeholder names LABEL_0.. carry no information: show "0", "1", ...
+        self.class_names = tuple(str(i) if nm == f"LABEL_{i}" else nm for i, nm in enumerate(names))
+        self.max_length = self._max_length()
+        self._hash: str | None = None
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def num_labels(self) -> int:
+        return int(self.model.config.num_labels)
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 (hex, first 16 chars) of the weight files and config, for caches and sidecars."""
+        if self._hash is None:
+            h = hashlib.sha256()
+            if self.path is not None and self.path.is_dir():
+                for f in sorted(self.path.iterdir()):
+                    if f.suffix in {".safetensors", ".json", ".bin"} and f.is_file():
+                        h.update(f.name.encode())
+                        h.update(f.read_bytes())
+            else:
+                for k, v in self.model.state_dict().items():
+                    h.update(k.encode())
+                    h.update(v.detach().cpu().numpy().tobytes())
+            self._hash = h.hexdigest()[:16]
+        return self._hash
+
+    def to(self, device) -> "Classifier":
+        """Move the model to ``device`` (``"cpu"``, ``"cuda"``, ``"auto"``)."""
+        self.device = resolve_device(device)
+        self.model.to(self.device)
+        return self
+
+    def _max_length(self) -> int:
+        cfg = self.model.config
+        candidates = [getattr(cfg, "max_seq_length", None) if self.kind != "transformer" else None,
+                      getattr(cfg, "max_position_embeddings", None),
+                      getattr(self.tokenizer, "model_max_length", None)]
+        vals = [int(v) for v in candidates if isinstance(v, (int, float)) and 0 < v < 100_000]
+        return min(vals) if vals else 512
+
+    # -- tokenisation -----------------------------------------------------------------------
+    def encode(self, texts: Sequence[str], *, allow_empty: bool = False) -> EncodedBatch:
+        """Tokenise ``texts`` (truncating to ``max_length``) into a padded batch on the device.
+
+        Raises:
+            InputError: a text has no token (empty, whitespace only) and ``allow_empty`` is False.
+        """
+        tok = self.tokenizer
+        enc = tok(list(texts), truncation=True, max_length=self.max_length, return_offsets_mapping=True,
+                  return_special_tokens_mask=True)
+        full_lengths = [len(ids) for ids in tok(list(texts), truncation=False, add_special_tokens=True)["input_ids"]]
+        unk = tok.unk_token_id
+        word_level = self.kind != "transformer"
+        tokens, offsets, special, ids_list = [], [], [], []
+        for b, text in enumerate(texts):
+            ids = enc["input_ids"][b]
+            offs = [tuple(o) for o in enc["offset_mapping"][b]]
+            spec = [bool(s) for s in enc["special_tokens_mask"][b]]
+            if not allow_empty and (len(ids) == 0 or all(spec)):
+                raise InputError("the sentence is empty: type at least one word")
+            pieces = tok.convert_ids_to_tokens(ids)
+            shown = []
+            for i, (tid, (s, e), sp) in enumerate(zip(ids, offs, spec)):
+                if sp or e <= s:
+                    shown.append(pieces[i])
+                elif word_level or tid == unk:
+                    shown.append(text[s:e])
+                else:
+                    shown.append(pieces[i])
+            tokens.append(shown)
+            offsets.append(offs)
+            special.append(spec)
+            ids_list.append(ids)
+        L = max((len(i) for i in ids_list), default=1) or 1
+        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+        input_ids = torch.full((len(ids_list), L), pad, dtype=torch.long)
+        mask = torch.zeros((len(ids_list), L), dtype=torch.long)
+        for b, ids in enumerate(ids_list):
+            input_ids[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            mask[b, : len(ids)] = 1
+        truncated = [fl > len(ids) for fl, ids in zip(full_lengths, ids_list)]
+        return EncodedBatch(input_ids.to(self.device), mask.to(self.device), tokens, offsets, special, truncated)
+
+    # -- forward passes ---------------------------------------------------------------------
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Word embeddings (B, L, D) of ``input_ids`` (B, L): the input of gradient methods."""
+        return self.model.get_input_embeddings()(input_ids)
+
+    def _kwargs(self, attention_mask: torch.Tensor) -> dict:
+        kw = {"attention_mask": attention_mask}
+        if self.kind == "transformer" and "token_type_ids" in getattr(self.tokenizer, "model_input_names", []):
+            kw["token_type_ids"] = torch.zeros_like(attention_mask)
+        return kw
+
+    def logits_from_embeds(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Class scores S (B, C), pre-softmax logits, from word embeddings (B, L, D)."""
+        return self.model(inputs_embeds=embeds, **self._kwargs(attention_mask)).logits
+
+    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Class scores S (B, C) from token ids (B, L)."""
+        return self.model(input_ids=input_ids, **self._kwargs(attention_mask)).logits
+
+    def hidden_forward(self, embeds: torch.Tensor, attention_mask: torch.Tensor):
+        """Forward pass returning ``(logits (B, C), hidden_states)`` where ``hidden_states[k]``
+        is (B, L, C_k) and :meth:`hidden_layers` says which slices form the grid rows."""
+        out = self.model(inputs_embeds=embeds, output_hidden_states=True, **self._kwargs(attention_mask))
+        return out.logits, out.hidden_states
+
+    def hidden_layers(self) -> list[HiddenLayerSpec]:
+        """The rows of the saliency grid, in network order.
+
+        TextCNN: one row per conv layer, receptive field radius j * (k - 1) / 2 for layer j
+        ('same' padding). BiLSTM: per layer a forward row (receptive field: the prefix [0, i])
+        and a backward row (the suffix [i, n-1]). Transformers: one row per layer, each location
+        sees the whole sentence.
+        """
+        cfg = self.model.config
+        if self.kind == "textcnn":
+            r = (cfg.kernel_size - 1) // 2
+            return [HiddenLayerSpec(f"conv{j}", j, slice(None), ("conv", j * r)) for j in range(1, len(cfg.conv_channels) + 1)]
+        if self.kind == "bilstm":
+            H = cfg.hidden_size
+            rows = []
+            for j in range(1, cfg.num_layers + 1):
+                if j == 1:
+                    rows.append(HiddenLayerSpec(f"lstm{j} →", j, slice(0, H), ("prefix",)))
+                    rows.append(HiddenLayerSpec(f"lstm{j} ←", j, slice(H, 2 * H), ("suffix",)))
+                else:  # an upper layer's input already mixes both directions
+                    rows.append(HiddenLayerSpec(f"lstm{j} →", j, slice(0, H), ("all",)))
+                    rows.append(HiddenLayerSpec(f"lstm{j} ←", j, slice(H, 2 * H), ("all",)))
+            return rows
+        n = int(getattr(cfg, "num_hidden_layers", 0) or 0)
+        return [HiddenLayerSpec(f"layer {j}", j, slice(None), ("all",)) for j in range(1, n + 1)]
+
+    @contextlib.contextmanager
+    def grad_mode(self):
+        """Context for gradient methods: autograd on, cuDNN RNNs off (their backward refuses eval mode)."""
+        with torch.enable_grad(), torch.backends.cudnn.flags(enabled=self.kind != "bilstm"):
+            yield
+
+    def predict_proba(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 256,
+        progress: ProgressFn | None = None,
+        cancel=None,
+    ) -> np.ndarray:
+        """Class probabilities for every text, (N, C) float64 rows summing to 1.
+
+        Empty texts get NaN rows. Sentences are batched by length. Raises :class:`Cancelled`
+        between batches when ``cancel`` is set.
+        """
+        texts = list(texts)
+        out = np.full((len(texts), self.num_labels), np.nan)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        done = 0
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                check_cancel(cancel)
+                idx = order[start : start + batch_size]
+                batch = [texts[i] for i in idx]
+                keep = [k for k, t in enumerate(batch) if t.strip()]
+                if keep:
+                    enc = self.encode([batch[k] for k in keep], allow_empty=True)
+                    p = torch.softmax(self.logits(enc.input_ids, enc.attention_mask).float(), -1).cpu().numpy()
+                    for r, k in enumerate(keep):
+                        out[idx[k]] = p[r]
+                done += len(idx)
+                if progress is not None:
+                    progress(done, len(texts), "predicting")
+        return out
+
+
+def load_classifier(path: str | Path, *, device="auto", allow_pickle: bool = False) -> Classifier:
+    """Open a saved classifier directory: ours (TextCNN, BiLSTM) or any local Hugging Face
+    ``AutoModelForSequenceClassification`` (BERT, DistilBERT, RoBERTa, ...).
+
+    Only local files are read; ``trust_remote_code`` is never set. Weights must be safetensors
+    unless ``allow_pickle`` is True (then ``pytorch_model.bin`` is loaded with
+    ``torch.load(weights_only=True)`` by transformers).
+
+    Raises:
+        ModelLoadError: missing directory or config, unknown architecture, pickle-only weights
+            without ``allow_pickle``, unreadable weights, or a tokenizer whose vocabulary does not
+            fit the model's embedding matrix.
+    """
+    p = Path(path).expanduser()
+    if not p.is_dir():
+        raise ModelLoadError(f"{p}: not a directory. Choose the folder written by save_pretrained / interp-studio train.")
+    if not (p / "config.json").is_file():
+        raise ModelLoadError(f"{p}: no config.json, so this is not a saved Hugging Face model folder.")
+    try:
+        json.loads((p / "config.json").read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelLoadError(f"{p / 'config.json'}: not valid JSON ({e}).") from e
+    has_st = any(p.glob("*.safetensors"))
+    has_pickle = any(p.glob("pytorch_model*.bin"))
+    if not has_st and not has_pickle:
+        raise ModelLoadError(f"{p}: no weights (model.safetensors) found.")
+    if not has_st and not allow_pickle:
+        raise ModelLoadError(
+            f"{p}: the weights are only a pickle file (pytorch_model.bin), which can run arbitrary code when opened. "
+            "Open it only if you trust its source (--allow-pickle, or confirm in the dialog); it is then loaded with "
+            "torch.load(weights_only=True)."
+        )
+    try:
+        config = AutoConfig.from_pretrained(p, local_files_only=True)
+    except (ValueError, KeyError, OSError) as e:
+        raise ModelLoadError(f"{p}: unknown or unsupported model architecture ({e}).") from e
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            p, config=config, local_files_only=True, use_safetensors=has_st
+        )
+    except Exception as e:  # corrupt safetensors, shape mismatch, ...
+        raise ModelLoadError(f"{p}: the weights could not be read ({type(e).__name__}: {e}).") from e
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(p, local_files_only=True)
+    except Exception as e:
+        raise ModelLoadError(f"{p}: no usable tokenizer saved beside the model ({type(e).__name__}: {e}).") from e
+    n_emb = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) > n_emb:
+        raise ModelLoadError(
+            f"{p}: the tokenizer has {len(tokenizer)} tokens but the model's embedding matrix has {n_emb} rows: "
+            "the tokenizer does not belong to this model."
+        )
+    return Classifier(model, tokenizer, path=p, device=device)

@@ -1,0 +1,127 @@
+"""TextCNN of Yuan et al. (``001_e80f9d2c7d254978.txt``, Experimental Setup, Table 2).
+
+embedding (default 300-d) -> N 1-D conv layers (kernel 5, ReLU, 'same' padding, so spatial
+location i of every layer lines up with token i) -> global max-pool -> linear -> softmax.
+
+Padding never changes a sentence's result: padded positions are zeroed after the embedding
+and after every conv layer, so a sentence gives bit-comparable logits whether it is run
+alone or in a padded batch (Captum's rule that batching never changes the result).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import PretrainedConfig, PreTrainedModel
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+
+class TextCNNConfig(PretrainedConfig):
+    """Configuration of :class:`TextCNNForSequenceClassification`.
+
+    Args:
+        vocab_size: number of rows of the embedding matrix (``[PAD]`` = 0).
+        embedding_dim: word-vector size (Yuan Table 2: 300).
+        conv_channels: output channels of each conv layer (Table 2, MR: 128, 64, 32).
+        kernel_size: odd kernel width of every conv layer (Table 2: 5).
+        dropout: dropout before the output layer while training.
+        max_seq_length: the tokenizer's fixed maximum length (Table 2, MR: 56).
+
+    Raises:
+        ValueError: for an even kernel (locations would not line up with tokens) or no conv layer.
+    """
+
+    model_type = "interp-textcnn"
+
+    def __init__(
+        self,
+        vocab_size: int = 1000,
+        embedding_dim: int = 300,
+        conv_channels: tuple[int, ...] | list[int] = (128, 64, 32),
+        kernel_size: int = 5,
+        dropout: float = 0.5,
+        max_seq_length: int = 64,
+        pad_token_id: int = 0,
+        **kwargs,
+    ):
+        if kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd so that location i lines up with token i, got {kernel_size}")
+        if len(conv_channels) == 0:
+            raise ValueError("TextCNN needs at least one conv layer")
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.conv_channels = list(conv_channels)
+        self.kernel_size = kernel_size
+        self.dropout = dropout
+        self.max_seq_length = max_seq_length
+        super().__init__(pad_token_id=pad_token_id, **kwargs)
+
+
+class TextCNNForSequenceClassification(PreTrainedModel):
+    """TextCNN classifier with Hugging Face save/load (safetensors).
+
+    ``forward`` takes ``input_ids`` (B, L) or ``inputs_embeds`` (B, L, D) and ``attention_mask``
+    (B, L) and returns logits (B, num_labels). With ``output_hidden_states=True`` it also returns,
+    HF-style, ``hidden_states = (embeddings (B, L, D), conv_1 (B, L, C_1), ..., conv_N (B, L, C_N))``:
+    the activations A_j whose columns a_ij are the spatial locations of Yuan eq. 1-3.
+    """
+
+    config_class = TextCNNConfig
+    base_model_prefix = "textcnn"
+    main_input_name = "input_ids"
+
+    def __init__(self, config: TextCNNConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.embeddings = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id)
+        chans = [config.embedding_dim, *config.conv_channels]
+        k = config.kernel_size
+        self.convs = nn.ModuleList(nn.Conv1d(chans[i], chans[i + 1], k, padding=k // 2) for i in range(len(chans) - 1))
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(chans[-1], config.num_labels)
+        self.post_init()
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        if isinstance(module, (nn.Conv1d, nn.Linear)):
+            module.reset_parameters()
+        elif isinstance(module, nn.Embedding):
+            nn.init.uniform_(module.weight, -0.25, 0.25)  # Kim (2014) initialisation of unknown words
+            if module.padding_idx is not None:
+                module.weight[module.padding_idx].zero_()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embeddings = value
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> SequenceClassifierOutput:
+        if inputs_embeds is None:
+            if input_ids is None:
+                raise ValueError("pass input_ids or inputs_embeds")
+            inputs_embeds = self.embeddings(input_ids)
+        if attention_mask is None:
+            attention_mask = torch.ones(inputs_embeds.shape[:2], device=inputs_embeds.device)
+        m = attention_mask.unsqueeze(-1).to(inputs_embeds.dtype)
+        x = inputs_embeds * m
+        hidden = [x]
+        for conv in self.convs:
+            x = torch.relu(conv(x.transpose(1, 2))).transpose(1, 2) * m
+            hidden.append(x)
+        # ReLU output is >= 0 and padded locations are 0, so the max over all locations
+        # equals the max over the sentence's own locations.
+        pooled = x.max(dim=1).values
+        logits = self.classifier(self.dropout(pooled))
+        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(
+            loss=loss, logits=logits, hidden_states=tuple(hidden) if output_hidden_states else None
+        )
