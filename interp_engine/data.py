@@ -1,0 +1,569 @@
+"""Text-classification datasets: a small immutable :class:`Dataset` and a loader.
+
+This module never imports Qt. pandas/pyarrow are optional and only imported
+when a Parquet file is loaded.
+
+Public API
+----------
+- :class:`Dataset` -- texts, integer labels (or ``None``) and class names.
+- :class:`DatasetError` -- a ``ValueError`` whose message names the file, the
+  line (where relevant) and what to do about it.
+- :func:`load_dataset` -- read a ``.tsv``/``.txt``/``.csv``/``.jsonl``/``.parquet`` file.
+- :func:`train_validation_split` -- deterministic random split of a dataset.
+
+File formats
+------------
+``tsv`` / ``txt``
+    TAB-separated, first line is a header, **no quoting** (a text may contain
+    ``"``). This is the format of the shared data (``label<TAB>text``).
+``csv``
+    Comma-separated with standard CSV (double-quote) quoting; first line is a header.
+``jsonl``
+    One JSON object per line; the keys are the columns.
+``parquet``
+    Read with ``pandas.read_parquet`` (needs pandas and pyarrow).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+__all__ = ["Dataset", "DatasetError", "load_dataset", "train_validation_split"]
+
+_FORMATS_BY_SUFFIX = {
+    ".tsv": "tsv",
+    ".txt": "tsv",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".parquet": "parquet",
+}
+_FORMATS = ("tsv", "csv", "jsonl", "parquet")
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+class DatasetError(ValueError):
+    """A dataset file could not be loaded.
+
+    The message is meant to be shown to the user as is: it names the file, the
+    line number when the problem is on a specific line, and suggests a fix.
+    """
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """An immutable text-classification dataset.
+
+    Attributes:
+        texts: the N texts, in file order (rows with empty texts removed).
+        labels: ``np.ndarray`` of dtype int64 and shape ``(N,)`` with values in
+            ``0 .. n_classes - 1``, or ``None`` when the file has no label column.
+        class_names: one name per class; generic ``("0", "1", ...)`` when the
+            file has integer labels and no names were given. Empty when
+            ``labels`` is ``None`` and no names were given.
+        path: the file the data came from, or ``None`` for in-memory data.
+        text_column: name of the column the texts were read from.
+        label_column: name of the label column that was asked for (even if the
+            file did not have it).
+        n_skipped: number of rows dropped because their text was empty or
+            whitespace only.
+
+    ``len(dataset)`` is N. Equality is identity (``eq=False``) because numpy
+    arrays do not support ``==`` as a boolean; instances are hashable.
+
+    Raises:
+        ValueError: from the constructor if ``labels`` does not have shape
+            ``(N,)`` or holds values outside ``0 .. len(class_names) - 1``.
+    """
+
+    texts: tuple[str, ...]
+    labels: np.ndarray | None
+    class_names: tuple[str, ...]
+    path: Path | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    n_skipped: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "texts", tuple(self.texts))
+        object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+        if self.path is not None:
+            object.__setattr__(self, "path", Path(self.path))
+        if self.labels is not None:
+            labels = np.asarray(self.labels, dtype=np.int64)
+            if labels.shape != (len(self.texts),):
+                raise ValueError(
+                    f"labels must have shape ({len(self.texts)},), got {labels.shape}"
+                )
+            if labels.size and (labels.min() < 0 or labels.max() >= len(self.class_names)):
+                raise ValueError(
+                    f"labels must lie in 0..{len(self.class_names) - 1} "
+                    f"(one per class name), got {labels.min()}..{labels.max()}"
+                )
+            labels = labels.copy()
+            labels.setflags(write=False)
+            object.__setattr__(self, "labels", labels)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes, i.e. ``len(class_names)``."""
+        return len(self.class_names)
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> "Dataset":
+        """Return a new dataset holding the rows at ``indices`` (in that order).
+
+        Args:
+            indices: integer row positions, shape ``(M,)``.
+
+        Returns:
+            A :class:`Dataset` with M rows, the same class names, path and
+            columns, and ``n_skipped = 0``.
+        """
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        return Dataset(
+            texts=tuple(self.texts[i] for i in idx),
+            labels=None if self.labels is None else self.labels[idx],
+            class_names=self.class_names,
+            path=self.path,
+            text_column=self.text_column,
+            label_column=self.label_column,
+            n_skipped=0,
+        )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_dataset(
+    path: str | os.PathLike[str],
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    class_names: Sequence[str] | None = None,
+    format: str | None = None,
+    encoding: str = "utf-8",
+) -> Dataset:
+    """Load a text-classification dataset from a file.
+
+    Args:
+        path: the file to read.
+        text_column: name of the column holding the texts.
+        label_column: name of the column holding the labels. If the file has
+            no such column the dataset is unlabelled (``labels is None``).
+        class_names: optional class names. With integer labels, name ``i`` is
+            the name of label ``i`` (there must be more names than the largest
+            label). With string labels, the order of ``class_names`` defines the
+            label ids (every label must be one of them). Without it, integer
+            labels get names ``"0" .. "K-1"`` (K = largest label + 1) and string
+            labels are numbered in sorted order and become the class names.
+        format: ``"tsv"`` (also used for ``.txt``), ``"csv"``, ``"jsonl"`` or
+            ``"parquet"``; by default taken from the file extension.
+        encoding: text encoding for tsv/csv/jsonl (a UTF-8 byte-order mark is
+            ignored). Ignored for parquet.
+
+    Returns:
+        A :class:`Dataset` with N rows: ``texts`` (N strings), ``labels``
+        (int64 array of shape ``(N,)`` or ``None``), ``class_names``, and
+        ``n_skipped`` = the number of rows dropped for an empty/whitespace text.
+
+    Raises:
+        DatasetError: the file is missing or is a directory; the format is
+            unknown; the file is empty (no header or no data rows, or only
+            empty texts); the text column is missing; a row has the wrong
+            number of fields; a line is not valid JSON / not an object; the
+            bytes do not decode with ``encoding``; a label is empty, negative,
+            or labels mix integers and non-integers; ``class_names`` does not
+            fit the labels; a Parquet file is read without pandas/pyarrow.
+    """
+    p = Path(path)
+    fmt = _resolve_format(p, format)
+    if not p.exists():
+        raise DatasetError(f"{p}: file not found. Check the path and try again.")
+    if p.is_dir():
+        raise DatasetError(f"{p}: is a directory, not a data file. Pass the path of a file inside it.")
+
+    if fmt == "parquet":
+        columns, rows = _read_parquet(p, text_column, label_column)
+    else:
+        text = _read_text(p, encoding)
+        if fmt == "jsonl":
+            columns, rows = _read_jsonl(p, text, text_column, label_column)
+        else:
+            columns, rows = _read_delimited(p, text, fmt, text_column, label_column)
+
+    texts: list[str] = []
+    raw_labels: list[tuple[Any, str]] = []
+    has_labels = label_column in columns
+    n_skipped = 0
+    n_rows = 0
+    for where, text_value, label_value in rows:
+        n_rows += 1
+        if text_value is None or not str(text_value).strip():
+            n_skipped += 1
+            continue
+        texts.append(str(text_value))
+        if has_labels:
+            raw_labels.append((label_value, where))
+
+    if n_rows == 0:
+        raise DatasetError(
+            f"{p}: the file has a header but no data rows. Add rows below the header line."
+        )
+    if not texts:
+        raise DatasetError(
+            f"{p}: all {n_rows} rows have an empty text in column {text_column!r}. "
+            f"Check that --text-column names the column that holds the texts."
+        )
+
+    if has_labels:
+        labels, names = _encode_labels(p, raw_labels, class_names)
+    else:
+        labels = None
+        names = tuple(str(c) for c in class_names) if class_names is not None else ()
+
+    return Dataset(
+        texts=tuple(texts),
+        labels=labels,
+        class_names=names,
+        path=p,
+        text_column=text_column,
+        label_column=label_column,
+        n_skipped=n_skipped,
+    )
+
+
+def _resolve_format(p: Path, format: str | None) -> str:
+    if format is not None:
+        fmt = format.lower().lstrip(".")
+        if fmt == "txt":
+            fmt = "tsv"
+        if fmt not in _FORMATS:
+            raise DatasetError(
+                f"{p}: unknown format {format!r}. Use one of: tsv, txt, csv, jsonl, parquet."
+            )
+        return fmt
+    fmt = _FORMATS_BY_SUFFIX.get(p.suffix.lower())
+    if fmt is None:
+        raise DatasetError(
+            f"{p}: cannot tell the file format from the extension {p.suffix!r}. "
+            f"Rename the file to .tsv/.txt/.csv/.jsonl/.parquet or pass format=."
+        )
+    return fmt
+
+
+def _read_text(p: Path, encoding: str) -> str:
+    data = p.read_bytes()
+    enc = encoding
+    if enc.lower().replace("_", "-") in ("utf-8", "utf8"):
+        enc = "utf-8-sig"  # tolerate a byte-order mark
+    try:
+        return data.decode(enc)
+    except LookupError:
+        raise DatasetError(f"{p}: unknown encoding {encoding!r}. Use e.g. encoding=\"utf-8\".") from None
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        bad = data[e.start : e.end].hex(" ")
+        hint = (
+            'The file is probably not UTF-8; try encoding="cp1252" (Windows/Latin-1 text) '
+            "or convert the file to UTF-8."
+            if enc == "utf-8-sig"
+            else "Pass the encoding the file was written in, or convert it to UTF-8."
+        )
+        raise DatasetError(
+            f"{p}: line {line}: bytes {bad} cannot be decoded as {encoding}. {hint}"
+        ) from None
+
+
+_Row = tuple[str, Any, Any]  # (where, text, label)
+
+
+def _missing_text_column(p: Path, text_column: str, columns: Sequence[str]) -> DatasetError:
+    found = ", ".join(repr(c) for c in columns) or "(none)"
+    msg = (
+        f"{p}: no text column {text_column!r}; the columns found are {found}. "
+        f"Use --text-column (text_column=) to name the column that holds the texts."
+    )
+    if len(columns) == 1 and ("," in columns[0] or "\t" in columns[0] or ";" in columns[0]):
+        msg += " The header looks like it uses a different delimiter: check the file extension / format=."
+    return DatasetError(msg)
+
+
+def _read_delimited(
+    p: Path, text: str, fmt: str, text_column: str, label_column: str
+) -> tuple[list[str], Iterator[_Row]]:
+    if fmt == "tsv":
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+        kind = "TAB-separated, unquoted"
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        kind = "comma-separated, double-quote quoting"
+    try:
+        header = next(reader, None)
+    except csv.Error as e:
+        raise DatasetError(f"{p}: line 1: cannot parse the header ({e}).") from None
+    while header is not None and header == []:  # leading blank lines
+        header = next(reader, None)
+    if header is None:
+        raise DatasetError(
+            f"{p}: the file is empty. It needs a header line (e.g. 'label<TAB>text') and data rows."
+        )
+    columns = [c.strip() for c in header]
+    if text_column not in columns:
+        raise _missing_text_column(p, text_column, columns)
+    ti = columns.index(text_column)
+    li = columns.index(label_column) if label_column in columns else None
+    ncol = len(columns)
+
+    def rows() -> Iterator[_Row]:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                raise DatasetError(
+                    f"{p}: line {reader.line_num}: cannot parse the row ({e}). "
+                    f"The file was read as {kind}; check its delimiter and quoting."
+                ) from None
+            where = f"line {reader.line_num}"
+            if row == []:  # blank line: counts as an empty text
+                yield where, None, None
+                continue
+            if len(row) != ncol:
+                other = "csv" if fmt == "tsv" else "tsv"
+                raise DatasetError(
+                    f"{p}: line {reader.line_num}: expected {ncol} fields "
+                    f"({', '.join(columns)}) but found {len(row)}. The file was read as {kind}: "
+                    f"the delimiter or quoting is probably wrong (try format={other!r}), "
+                    f"or this line contains a stray delimiter."
+                )
+            yield where, row[ti], (row[li] if li is not None else None)
+
+    return columns, rows()
+
+
+def _read_jsonl(
+    p: Path, text: str, text_column: str, label_column: str
+) -> tuple[list[str], Iterator[_Row]]:
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    # split on "\n" only: str.splitlines() would also break on U+2028/U+0085,
+    # which JSON allows unescaped inside strings
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DatasetError(
+                f"{p}: line {lineno}: not valid JSON ({e.msg}). "
+                f"A .jsonl file needs exactly one JSON object per line."
+            ) from None
+        if not isinstance(obj, dict):
+            raise DatasetError(
+                f"{p}: line {lineno}: expected a JSON object like "
+                f'{{"{text_column}": "...", "{label_column}": 0}}, found {type(obj).__name__}.'
+            )
+        parsed.append((lineno, obj))
+    if not parsed:
+        raise DatasetError(f"{p}: the file is empty. A .jsonl file needs one JSON object per line.")
+    columns: list[str] = []
+    for _, obj in parsed:
+        for k in obj:
+            if k not in columns:
+                columns.append(k)
+    if text_column not in columns:
+        raise _missing_text_column(p, text_column, columns)
+    has_label = label_column in columns
+
+    def rows() -> Iterator[_Row]:
+        for lineno, obj in parsed:
+            where = f"line {lineno}"
+            t = obj.get(text_column)
+            if t is not None and not isinstance(t, str):
+                raise DatasetError(
+                    f"{p}: line {lineno}: {text_column!r} must be a string, found "
+                    f"{type(t).__name__}. Check that --text-column names the text field."
+                )
+            if has_label and t is not None and t.strip() and label_column not in obj:
+                raise DatasetError(
+                    f"{p}: line {lineno}: no {label_column!r} key, but other lines have one. "
+                    f"Give every line a label, or none."
+                )
+            yield where, t, obj.get(label_column)
+
+    return columns, rows()
+
+
+def _read_parquet(p: Path, text_column: str, label_column: str) -> tuple[list[str], Iterator[_Row]]:
+    try:
+        import pandas as pd  # optional dependency
+    except ImportError:
+        raise DatasetError(
+            f"{p}: reading Parquet files needs pandas and pyarrow, which are not installed. "
+            f"Install them with `pip install pandas pyarrow` (or `pip install interp-studio[formats]`), "
+            f"or convert the file to .tsv."
+        ) from None
+    try:
+        df = pd.read_parquet(p)
+    except ImportError as e:
+        raise DatasetError(
+            f"{p}: reading Parquet files needs pyarrow ({e}). Install it with `pip install pyarrow`, "
+            f"or convert the file to .tsv."
+        ) from None
+    except Exception as e:  # corrupt file, not parquet, ...
+        raise DatasetError(f"{p}: cannot read the file as Parquet ({e}). Check the file and format=.") from None
+    columns = [str(c) for c in df.columns]
+    if len(df.columns) == 0 and len(df) == 0:
+        raise DatasetError(f"{p}: the Parquet file is empty (no columns and no rows).")
+    if text_column not in columns:
+        raise _missing_text_column(p, text_column, columns)
+    texts = df[text_column].tolist()
+    labels = df[label_column].tolist() if label_column in columns else [None] * len(texts)
+
+    def rows() -> Iterator[_Row]:
+        for i, (t, lab) in enumerate(zip(texts, labels)):
+            if t is not None and not isinstance(t, str):
+                if isinstance(t, float) and math.isnan(t):
+                    t = None
+                else:
+                    raise DatasetError(
+                        f"{p}: row {i + 1}: {text_column!r} must be a string, found {type(t).__name__}. "
+                        f"Check that --text-column names the text column."
+                    )
+            yield f"row {i + 1}", t, lab
+
+    return columns, rows()
+
+
+def _normalise_label(value: Any) -> int | str | None:
+    """int for integer-like values, str for other strings, None for missing."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return int(value) if value.is_integer() else str(value)
+    s = str(value).strip()
+    if not s:
+        return None
+    if _INT_RE.match(s):
+        return int(s)
+    return s
+
+
+def _encode_labels(
+    p: Path, raw: list[tuple[Any, str]], class_names: Sequence[str] | None
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    values: list[int | str] = []
+    first_int: str | None = None
+    first_str: str | None = None
+    for value, where in raw:
+        v = _normalise_label(value)
+        if v is None:
+            raise DatasetError(
+                f"{p}: {where}: the label is empty. Give every row a label, "
+                f"or remove the label column to load the texts unlabelled."
+            )
+        if isinstance(v, int):
+            first_int = first_int or f"{where} ({v!r})"
+        else:
+            first_str = first_str or f"{where} ({v!r})"
+        if first_int and first_str:
+            raise DatasetError(
+                f"{p}: labels mix integers and non-integers: {first_int} is an integer but "
+                f"{first_str} is not. Use integer labels 0..K-1 everywhere, or names everywhere."
+            )
+        values.append(v)
+
+    if first_str is None:  # integer labels
+        ints = np.asarray(values, dtype=np.int64)
+        lo, hi = int(ints.min()), int(ints.max())
+        if lo < 0:
+            where = next(w for (_, w), v in zip(raw, values) if v == lo)
+            raise DatasetError(
+                f"{p}: {where}: negative label {lo}. Integer labels must be 0..K-1; "
+                f"renumber them (e.g. -1/1 -> 0/1)."
+            )
+        if class_names is not None:
+            names = tuple(str(c) for c in class_names)
+            if hi >= len(names):
+                raise DatasetError(
+                    f"{p}: label {hi} needs at least {hi + 1} class names but {len(names)} were given "
+                    f"({', '.join(names)}). Pass one name per class, in label order."
+                )
+        else:
+            names = tuple(str(i) for i in range(hi + 1))
+        return ints, names
+
+    # string labels
+    if class_names is not None:
+        names = tuple(str(c) for c in class_names)
+        index = {n: i for i, n in enumerate(names)}
+        for (value, where), v in zip(raw, values):
+            if v not in index:
+                raise DatasetError(
+                    f"{p}: {where}: label {v!r} is not one of the class names "
+                    f"({', '.join(names)}). Fix the label or the class names."
+                )
+    else:
+        names = tuple(sorted(set(values)))  # type: ignore[arg-type]
+        index = {n: i for i, n in enumerate(names)}
+    return np.asarray([index[v] for v in values], dtype=np.int64), names
+
+
+# --------------------------------------------------------------------------- splitting
+
+
+def train_validation_split(
+    dataset: Dataset, fraction: float = 0.1, seed: int = 0
+) -> tuple[Dataset, Dataset]:
+    """Split a dataset at random into a training and a validation part.
+
+    The split is a plain (not stratified) shuffle with
+    ``numpy.random.default_rng(seed)``, so the same dataset, fraction and seed
+    always give the same split. Both parts keep the original row order.
+
+    Args:
+        dataset: the dataset to split (N rows, N >= 2).
+        fraction: share of rows that go to validation, ``0 < fraction < 1``.
+            The validation size is ``round(N * fraction)``, clipped to
+            ``1 .. N - 1``.
+        seed: random seed.
+
+    Returns:
+        ``(train, validation)``: two disjoint datasets whose rows together are
+        exactly the rows of ``dataset``; sizes ``N - M`` and ``M``. They keep
+        ``class_names``, ``path`` and the column names; ``n_skipped`` is 0.
+
+    Raises:
+        ValueError: if ``fraction`` is not strictly between 0 and 1, or the
+            dataset has fewer than 2 rows.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must be between 0 and 1 (exclusive), got {fraction}")
+    n = len(dataset)
+    if n < 2:
+        raise ValueError(f"cannot split a dataset of {n} row(s); need at least 2")
+    n_val = min(max(int(round(n * fraction)), 1), n - 1)
+    perm = np.random.default_rng(seed).permutation(n)
+    val_idx = np.sort(perm[:n_val])
+    train_idx = np.sort(perm[n_val:])
+    return dataset.subset(train_idx), dataset.subset(val_idx)
