@@ -1,0 +1,237 @@
+"""Training our classifiers (TextCNN, BiLSTM) from a dataset, headless.
+
+Defaults: tokenizer built from the training texts (case-preserving word level), embeddings
+initialised from Word2Vec trained on those texts (Yuan et al. ``001_e80f9d2c7d254978.txt``,
+Table 2 use word2vec) or from loaded vectors, 10% of the training set held out for early
+stopping (the epoch with the best validation accuracy is kept), Adam.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import Dataset, train_validation_split
+from .errors import InputError, check_cancel
+from .models import (
+    BiLSTMConfig,
+    BiLSTMForSequenceClassification,
+    Classifier,
+    TextCNNConfig,
+    TextCNNForSequenceClassification,
+    resolve_device,
+)
+from .models.tokenization import build_word_tokenizer, pre_tokenize
+from .vectors import embedding_matrix, load_vectors, train_word2vec
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of :func:`train_classifier` (defaults are the CLI's defaults).
+
+    ``max_length`` None: the 99th percentile of training sentence lengths, within [16, 256].
+    """
+
+    arch: str = "textcnn"
+    epochs: int = 10
+    seed: int = 1
+    batch_size: int = 64
+    lr: float = 1e-3
+    embedding_dim: int = 300
+    conv_channels: tuple[int, ...] = (128, 64, 32)
+    kernel_size: int = 5
+    hidden_size: int = 150
+    dropout: float = 0.5
+    max_length: int | None = None
+    min_freq: int = 1
+    vectors: str | None = None
+    vectors_format: str | None = None
+    w2v_epochs: int = 10
+    validation_fraction: float = 0.1
+    weight_decay: float = 0.0
+
+
+@dataclass
+class TrainReport:
+    """What training measured. Accuracies are fractions in [0, 1]."""
+
+    test_accuracy: float | None
+    validation_accuracy: float
+    best_epoch: int
+    n_train: int
+    n_validation: int
+    n_test: int
+    seconds: float
+    vocab_size: int
+    max_length: int
+    vectors_found: int
+    arch: str
+    out_dir: str
+    history: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _encode_ids(tokenizer, texts, max_length):
+    enc = tokenizer(list(texts), truncation=True, max_length=max_length)
+    return [np.asarray(ids, dtype=np.int64) for ids in enc["input_ids"]]
+
+
+def _pad(batch: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    L = max(1, max(len(x) for x in batch))
+    ids = np.zeros((len(batch), L), dtype=np.int64)
+    mask = np.zeros((len(batch), L), dtype=np.int64)
+    for i, x in enumerate(batch):
+        ids[i, : len(x)] = x
+        mask[i, : len(x)] = 1
+    return torch.from_numpy(ids), torch.from_numpy(mask)
+
+
+@torch.no_grad()
+def evaluate_accuracy(model, ids: list[np.ndarray], labels: np.ndarray, device, batch_size: int = 512) -> float:
+    """Fraction of ``ids`` whose argmax logit equals ``labels``."""
+    model.eval()
+    correct = 0
+    for s in range(0, len(ids), batch_size):
+        x, m = _pad(ids[s : s + batch_size])
+        pred = model(input_ids=x.to(device), attention_mask=m.to(device)).logits.argmax(-1).cpu().numpy()
+        correct += int((pred == labels[s : s + batch_size]).sum())
+    return correct / max(1, len(ids))
+
+
+def train_classifier(
+    train: Dataset,
+    out_dir: str | Path,
+    *,
+    test: Dataset | None = None,
+    config: TrainConfig | None = None,
+    device="auto",
+    progress=None,
+    cancel=None,
+    log=None,
+) -> TrainReport:
+    """Train a TextCNN or BiLSTM on ``train``, save it (safetensors + tokenizer) to ``out_dir``.
+
+    Args:
+        train: labelled training data. test: optional labelled test data (accuracy reported).
+        config: hyper-parameters. device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        progress: ``progress(done, total, message)`` per batch. cancel: ``threading.Event``.
+        log: optional ``log(str)`` for one line per epoch.
+
+    Returns:
+        a :class:`TrainReport` (also written to ``out_dir/training.json``).
+
+    Raises:
+        InputError: unlabelled data, fewer than 2 classes, unknown architecture.
+        Cancelled: ``cancel`` was set.
+    """
+    cfg = config or TrainConfig()
+    if cfg.arch not in ("textcnn", "bilstm"):
+        raise InputError(f"unknown architecture {cfg.arch!r}: choose textcnn or bilstm")
+    if train.labels is None:
+        raise InputError(f"{train.path}: the training data has no label column")
+    if test is not None and test.labels is None:
+        raise InputError(f"{test.path}: the test data has no label column")
+    n_classes = int(max(train.labels.max(), test.labels.max() if test is not None else 0)) + 1
+    if n_classes < 2:
+        raise InputError("training needs at least two classes")
+    t0 = time.perf_counter()
+    device = resolve_device(device)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    fit, val = train_validation_split(train, fraction=cfg.validation_fraction, seed=cfg.seed)
+
+    tokenized = [pre_tokenize(t) for t in fit.texts]
+    lengths = np.array([len(t) for t in tokenized] or [1])
+    max_length = cfg.max_length or int(np.clip(np.percentile(lengths, 99), 16, 256))
+    tokenizer = build_word_tokenizer(fit.texts, min_freq=cfg.min_freq, max_length=max_length)
+    vocab = tokenizer.get_vocab()
+
+    if cfg.vectors:
+        kv = load_vectors(cfg.vectors, cfg.vectors_format)
+        dim = kv.vector_size
+    else:
+        dim = cfg.embedding_dim
+        kv = train_word2vec(tokenized, dim=dim, seed=cfg.seed, epochs=cfg.w2v_epochs)
+    emb, found = embedding_matrix(vocab, kv, dim, seed=cfg.seed)
+
+    class_names = list(train.class_names) if len(train.class_names) == n_classes else [str(i) for i in range(n_classes)]
+    label_kw = dict(num_labels=n_classes, id2label=dict(enumerate(class_names)), label2id={n: i for i, n in enumerate(class_names)})
+    if cfg.arch == "textcnn":
+        mcfg = TextCNNConfig(vocab_size=len(vocab), embedding_dim=dim, conv_channels=list(cfg.conv_channels),
+                             kernel_size=cfg.kernel_size, dropout=cfg.dropout, max_seq_length=max_length, **label_kw)
+        model = TextCNNForSequenceClassification(mcfg)
+    else:
+        mcfg = BiLSTMConfig(vocab_size=len(vocab), embedding_dim=dim, hidden_size=cfg.hidden_size,
+                            dropout=cfg.dropout, max_seq_length=max_length, **label_kw)
+        model = BiLSTMForSequenceClassification(mcfg)
+    with torch.no_grad():
+        model.get_input_embeddings().weight.copy_(torch.from_numpy(emb))
+    model.to(device)
+
+    fit_ids = _encode_ids(tokenizer, fit.texts, max_length)
+    val_ids = _encode_ids(tokenizer, val.texts, max_length)
+    fit_y = np.asarray(fit.labels, dtype=np.int64)
+    val_y = np.asarray(val.labels, dtype=np.int64)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed)
+    best = (-1.0, 0, None)
+    history = []
+    n_batches = (len(fit_ids) + cfg.batch_size - 1) // cfg.batch_size
+    total = n_batches * cfg.epochs
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        perm = rng.permutation(len(fit_ids))
+        loss_sum = 0.0
+        for b in range(n_batches):
+            check_cancel(cancel)
+            idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            x, m = _pad([fit_ids[i] for i in idx])
+            y = torch.from_numpy(fit_y[idx]).to(device)
+            out = model(input_ids=x.to(device), attention_mask=m.to(device), labels=y)
+            opt.zero_grad()
+            out.loss.backward()
+            opt.step()
+            with torch.no_grad():  # keep [PAD] a zero vector (zero erasure relies on it)
+                model.get_input_embeddings().weight[0].zero_()
+            loss_sum += float(out.loss.detach()) * len(idx)
+            if progress is not None:
+                progress((epoch - 1) * n_batches + b + 1, total, f"epoch {epoch}/{cfg.epochs}")
+        val_acc = evaluate_accuracy(model, val_ids, val_y, device)
+        history.append({"epoch": epoch, "train_loss": loss_sum / max(1, len(fit_ids)), "validation_accuracy": val_acc})
+        if log is not None:
+            log(f"epoch {epoch}: train loss {loss_sum / max(1, len(fit_ids)):.4f}, validation accuracy {val_acc:.4f}")
+        if val_acc > best[0]:
+            best = (val_acc, epoch, copy.deepcopy(model.state_dict()))
+    model.load_state_dict(best[2])
+    model.eval()
+
+    test_acc = None
+    if test is not None:
+        test_acc = evaluate_accuracy(model, _encode_ids(tokenizer, test.texts, max_length), np.asarray(test.labels), device)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.to("cpu").save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    report = TrainReport(
+        test_accuracy=test_acc, validation_accuracy=best[0], best_epoch=best[1], n_train=len(fit),
+        n_validation=len(val), n_test=len(test) if test is not None else 0, seconds=time.perf_counter() - t0,
+        vocab_size=len(vocab), max_length=max_length, vectors_found=found, arch=cfg.arch, out_dir=str(out),
+        history=history,
+    )
+    meta = report.to_json() | {"config": asdict(cfg), "train_data": str(train.path), "test_data": str(test.path) if test else None}
+    (out / "training.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    return report
+
+
+def classifier_from_training(out_dir, device="auto") -> Classifier:
+    """Open what :func:`train_classifier` saved."""
+    from .models import load_classifier
+
+    return load_classifier(out_dir, device=device)

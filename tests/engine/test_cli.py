@@ -1,0 +1,61 @@
+"""The headless CLI contract: train / attribute / hidden, JSON output, clean errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from interp_engine.cli import main
+from interp_engine.demo import demo_corpus
+from tests.helpers import save_tiny
+
+
+def _last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_train_json_report(tmp_path, capsys):
+    train, test = demo_corpus()
+    # a 600-row slice keeps this fast
+    small = tmp_path / "train.tsv"
+    small.write_text("".join(train.read_text(encoding="utf-8").splitlines(keepends=True)[:601]), encoding="utf-8")
+    rc = main(["train", "--data", str(small), "--test", str(test), "--arch", "textcnn", "--out", str(tmp_path / "m"),
+               "--epochs", "2", "--seed", "1", "--json", "--device", "cpu"])
+    assert rc == 0
+    rep = _last_json(capsys.readouterr().out)
+    assert {"test_accuracy", "n_train", "n_test", "seconds"} <= rep.keys()
+    assert rep["n_train"] + rep["n_validation"] == 600 and rep["n_test"] == 600
+    assert 0.0 <= rep["test_accuracy"] <= 1.0
+    assert (tmp_path / "m" / "model.safetensors").is_file() and (tmp_path / "m" / "training.json").is_file()
+
+
+def test_attribute_and_hidden_json(tmp_path, capsys):
+    d = save_tiny(tmp_path / "m")
+    assert main(["attribute", "--model", str(d), "--text", "a good film", "--method", "grad_input", "--json"]) == 0
+    out = _last_json(capsys.readouterr().out)
+    assert set(out) >= {"tokens", "scores", "predicted", "probabilities", "method"}
+    assert out["tokens"] == ["a", "good", "film"] and out["method"] == "grad_input"
+    assert main(["hidden", "--model", str(d), "--text", "a good film , never boring", "--top", "2", "--json"]) == 0
+    out = _last_json(capsys.readouterr().out)
+    assert len(out["layers"]) == 3 and all(len(row) == 6 for row in out["layers"])
+    assert all(len(t) == 2 for t in out["top_locations"])
+    first, last = out["top_locations"][0][0]["receptive_field"]
+    assert 0 <= first <= last <= 5
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["attribute", "--model", "{missing}", "--text", "good"], "not a directory"),
+        (["attribute", "--model", "{model}", "--text", "   "], "empty"),
+        (["train", "--data", "{missing}.tsv", "--out", "{tmp}/x"], "not found"),
+    ],
+)
+def test_errors_exit_nonzero_without_traceback(tmp_path, args, expected):
+    d = save_tiny(tmp_path / "m")
+    args = [a.format(missing=tmp_path / "nope", model=d, tmp=tmp_path) for a in args]
+    proc = subprocess.run([sys.executable, "-m", "interp_engine.cli", *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert expected in proc.stderr.lower() and "Traceback" not in proc.stderr

@@ -1,0 +1,63 @@
+"""Shared test helpers: tiny models built from configs, saved and reopened with the real
+loading code (nothing is downloaded)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+TINY_TEXTS = [
+    "a good film with great acting",
+    "a bad film , not good at all",
+    "The plot is thin but the cast is superb",
+    "boring and dull , I hated it",
+    "never boring , always fun",
+]
+
+
+def tiny_tokenizer(max_length: int = 32):
+    from interp_engine.models.tokenization import build_word_tokenizer
+
+    return build_word_tokenizer(TINY_TEXTS, max_length=max_length)
+
+
+def save_tiny(path: Path, arch: str = "textcnn", *, seed: int = 0, num_labels: int = 2, **cfg) -> Path:
+    """Build a tiny randomly initialised TextCNN/BiLSTM and save it with its tokenizer to ``path``."""
+    from interp_engine.models import (
+        BiLSTMConfig,
+        BiLSTMForSequenceClassification,
+        TextCNNConfig,
+        TextCNNForSequenceClassification,
+    )
+
+    tok = tiny_tokenizer()
+    torch.manual_seed(seed)
+    names = {i: f"class{i}" for i in range(num_labels)}
+    common = dict(vocab_size=len(tok), num_labels=num_labels, max_seq_length=32, id2label=names,
+                  label2id={v: k for k, v in names.items()})
+    if arch == "textcnn":
+        model = TextCNNForSequenceClassification(TextCNNConfig(embedding_dim=12, conv_channels=[8, 6, 4], kernel_size=3, **common, **cfg))
+    else:
+        model = BiLSTMForSequenceClassification(BiLSTMConfig(embedding_dim=12, hidden_size=5, attention_dim=6, **common, **cfg))
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def save_tiny_bert(path: Path, num_labels: int = 3) -> Path:
+    """A tiny BERT sequence classifier from a ``BertConfig`` with a WordPiece tokenizer built here."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    words = sorted({w.lower() for t in TINY_TEXTS for w in t.replace(",", " , ").split()})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, "##s", "##ing"]
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tok = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True, model_max_length=64)
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=32, max_position_embeddings=64, num_labels=num_labels)
+    BertForSequenceClassification(cfg).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
