@@ -1,0 +1,59 @@
+"""``interp-studio`` / ``python -m desktop_app``: the GUI, or a headless subcommand.
+
+Headless subcommands (``train``, ``attribute``, ``hidden``, ``evaluate``, ``search``, ``export``,
+``train-mlm``) are handed to :func:`interp_engine.cli.main` without importing Qt, so they run on
+machines without a display. Anything else starts the window.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+HEADLESS_COMMANDS = frozenset({"train", "attribute", "hidden", "evaluate", "search", "export", "train-mlm"})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Options of the GUI (see ``interp-studio --help``)."""
+    p = argparse.ArgumentParser(
+        prog="interp-studio",
+        description="Interpret NLP text classifiers: attribution heatmaps and hidden-location saliency. "
+                    f"Headless subcommands: {', '.join(sorted(HEADLESS_COMMANDS))} (see interp-studio COMMAND --help).",
+    )
+    p.add_argument("--demo", action="store_true", help="open the demo model and dataset (trained once on first use)")
+    p.add_argument("--model", metavar="DIR", help="saved classifier folder to open")
+    p.add_argument("--data", metavar="FILE", help="dataset file to open (.tsv, .csv, .jsonl, .parquet)")
+    p.add_argument("--text", metavar="SENTENCE", help="sentence to explain first")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device (default: auto)")
+    p.add_argument("--text-column", default="text", help="dataset column with the sentences (default: text)")
+    p.add_argument("--label-column", default="label", help="dataset column with the labels (default: label)")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="open everything, wait until every panel shows its result, save the window to PNG and exit")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds --screenshot waits before failing (default: 300)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``interp-studio`` console script. Returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in HEADLESS_COMMANDS:
+        try:
+            from interp_engine.cli import main as cli_main
+        except ModuleNotFoundError as e:
+            if e.name not in ("interp_engine.cli", "interp_engine"):
+                raise
+            print(f"interp-studio: the headless command {argv[0]!r} needs interp_engine.cli, "
+                  "which is not part of this installation.", file=sys.stderr)
+            return 2
+        return int(cli_main(argv) or 0)
+    try:
+        opts = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help or a usage error
+        return int(e.code or 0) if isinstance(e.code, int) or e.code is None else 2
+    from .app import run
+
+    return run(opts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""QApplication set-up, the interactive run and the ``--screenshot`` run."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from .settings import APPLICATION, ORGANIZATION
+
+log = logging.getLogger(__name__)
+
+
+def ensure_app(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (created once, with organisation/application names for QSettings)."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv or [sys.argv[0] if sys.argv else "interp-studio"])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("Interp Studio")
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(antialias=True)
+    return app
+
+
+def run(opts: argparse.Namespace) -> int:
+    """Start the GUI with parsed options (see :func:`desktop_app.__main__.build_parser`)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if opts.screenshot:
+        return run_screenshot(opts)
+    app = ensure_app()
+    from .engine_client import wait_for_orphans
+    from .main_window import MainWindow
+
+    window = MainWindow(device=opts.device, text_column=opts.text_column, label_column=opts.label_column)
+    window.show()
+    start(window, opts)
+    code = app.exec()
+    wait_for_orphans()
+    return int(code)
+
+
+def start(window, opts: argparse.Namespace) -> None:
+    """Open what the options ask for (demo, model, dataset, sentence)."""
+    c = window.controller
+    if opts.text:
+        c.set_text(opts.text)
+    if opts.demo and not opts.model:
+        c.open_demo()
+    if opts.model:
+        c.open_model(opts.model)
+    if opts.data:
+        c.open_dataset(opts.data, opts.text_column, opts.label_column)
+
+
+def run_screenshot(opts: argparse.Namespace) -> int:
+    """Open the window, wait until every panel has its result, save ``window.grab()`` to PNG.
+
+    Returns 0 on success; on any error (load failure, nothing to show, timeout) prints the
+    message to stderr and returns 1.
+    """
+    if not (opts.model or opts.demo):
+        print("interp-studio: --screenshot needs --model DIR or --demo", file=sys.stderr)
+        return 2
+    if not (opts.text or opts.data or opts.demo):
+        print("interp-studio: --screenshot needs a sentence: --text \"…\" or --data FILE", file=sys.stderr)
+        return 2
+    out = Path(opts.screenshot).expanduser()
+    if out.parent and not out.parent.exists():
+        print(f"interp-studio: cannot write {out}: folder {out.parent} does not exist", file=sys.stderr)
+        return 2
+    app = ensure_app()
+    from .main_window import MainWindow
+
+    window = MainWindow(device=opts.device, persist_layout=False, interactive=False,
+                        text_column=opts.text_column, label_column=opts.label_column)
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    c = window.controller
+    loop = QEventLoop()
+    outcome: dict[str, object] = {}
+    timeout = QTimer(window)
+    timeout.setSingleShot(True)
+    settle = QTimer(window)
+    settle.setSingleShot(True)
+    settle.setInterval(150)
+
+    def finish(code: int, message: str | None = None) -> None:
+        if "code" in outcome:
+            return
+        outcome["code"] = code
+        if message:
+            print(f"interp-studio: {message}", file=sys.stderr)
+        timeout.stop()
+        settle.stop()
+        loop.exit(code)
+
+    def on_error(kind: str, message: str) -> None:
+        finish(1, f"{kind} failed: {message}")
+
+    def check() -> None:
+        if c.is_ready():
+            settle.start()  # let layouts and pyqtgraph settle, then grab
+
+    def grab() -> None:
+        if not c.is_ready():
+            return
+        pixmap = window.grab()
+        if pixmap.isNull() or not pixmap.save(str(out), "PNG"):
+            finish(1, f"could not write the screenshot to {out}")
+        else:
+            print(str(out))
+            finish(0)
+
+    c.sigError.connect(on_error)
+    c.sigStateChanged.connect(check)
+    settle.timeout.connect(grab)
+    timeout.timeout.connect(lambda: finish(1, f"timed out after {opts.timeout:g} s waiting for the results"))
+    timeout.start(int(opts.timeout * 1000))
+
+    window.show()
+    start(window, opts)
+    code = loop.exec() if "code" not in outcome else int(outcome["code"])
+    c.sigError.disconnect(on_error)
+    c.sigStateChanged.disconnect(check)
+    window.close()
+    window.deleteLater()
+    from .engine_client import wait_for_orphans
+
+    wait_for_orphans()
+    return int(outcome.get("code", code))

@@ -1,0 +1,309 @@
+"""Wires the panels to the engine client and holds what the window shows.
+
+Panels emit intent (a row selected, a token or cell clicked, a method chosen); the
+:class:`Controller` turns intent into requests for :class:`~desktop_app.engine_client.EngineClient`
+and current results into ``panel.set_result(...)`` calls. It holds no Qt widgets of its own and
+never calls the engine directly.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from .engine_client import EngineClient
+from .panels.dataset_list import DatasetListPanel
+from .panels.heatmap import SentenceHeatmapPanel
+from .panels.saliency_grid import SaliencyGridPanel
+from .requests import (
+    AttributionRequest,
+    DemoRequest,
+    HiddenSaliencyRequest,
+    LoadDatasetRequest,
+    LoadModelRequest,
+    PredictDatasetRequest,
+    SetDeviceRequest,
+)
+
+NO_MODEL_HINT = "Open a model (File → Open Model…, or File → Open Demo) to explain this sentence."
+
+
+def _generic_names(names) -> bool:
+    return all(str(n) == str(i) for i, n in enumerate(names))
+
+
+class Controller(QObject):
+    """Application state (model, dataset, current sentence) and the glue between panels and engine.
+
+    Signals:
+        sigStateChanged(): something shown changed (a result arrived, a request failed).
+        sigSentenceReady(str): the attribution and the saliency of the current sentence are shown.
+        sigPredictionsReady(): the dataset predictions are shown.
+        sigModelLoaded(object): a ``ModelInfo`` was opened.
+        sigDatasetLoaded(object): a ``Dataset`` was opened.
+        sigDeviceChanged(str): the engine moved to this device.
+        sigCurrentTextChanged(str): the current sentence changed.
+        sigError(str, str): ``(kind, message)`` of a failed current request.
+        sigStatus(str): a status-bar message.
+    """
+
+    sigStateChanged = Signal()
+    sigSentenceReady = Signal(str)
+    sigPredictionsReady = Signal()
+    sigModelLoaded = Signal(object)
+    sigDatasetLoaded = Signal(object)
+    sigDeviceChanged = Signal(str)
+    sigCurrentTextChanged = Signal(str)
+    sigError = Signal(str, str)
+    sigStatus = Signal(str)
+
+    def __init__(self, client: EngineClient, heatmap: SentenceHeatmapPanel, grid: SaliencyGridPanel,
+                 dataset_panel: DatasetListPanel, parent: QObject | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.heatmap = heatmap
+        self.grid = grid
+        self.dataset_panel = dataset_panel
+
+        self.model_info = None
+        self.dataset = None
+        self.predictions = None
+        self.current_text = ""
+        self.attribution = None
+        self.saliency = None
+        self.device = None
+        self._pending_text: str | None = None
+        self._attr_id: int | None = None
+        self._hidden_id: int | None = None
+        self._predictions_pending = False
+
+        dataset_panel.sigSentenceSelected.connect(self._on_row_selected)
+        heatmap.sigMethodChanged.connect(lambda _m: self.explain())
+        heatmap.sigTargetChanged.connect(lambda _t: self.explain())
+        heatmap.sigTokenClicked.connect(self.on_token_clicked)
+        grid.sigCellClicked.connect(self.on_cell_clicked)
+
+        client.sigFinished.connect(self._on_finished)
+        client.sigFailed.connect(self._on_failed)
+        client.sigCancelled.connect(self._on_cancelled)
+
+    # -- actions ----------------------------------------------------------------------------
+    def open_model(self, path: str | Path) -> int:
+        """Load a model folder in the engine thread."""
+        for kind in ("predictions", "attribution", "hidden"):
+            self.client.cancel_kind(kind)
+        return self.client.submit(LoadModelRequest(path=str(path)))
+
+    def open_dataset(self, path: str | Path, text_column: str = "text", label_column: str = "label") -> int:
+        """Load a dataset file in the engine thread."""
+        self.client.cancel_kind("predictions")
+        return self.client.submit(LoadDatasetRequest(path=str(path), text_column=text_column,
+                                                     label_column=label_column))
+
+    def open_demo(self) -> int:
+        """Prepare (train on first use) and then open the demo model and dataset."""
+        return self.client.submit(DemoRequest())
+
+    def set_device(self, device: str) -> int:
+        return self.client.submit(SetDeviceRequest(device=device))
+
+    def cancel_all(self) -> None:
+        """Cancel every running request (Cancel button / Esc)."""
+        if self.client.busy:
+            self.client.cancel_all()
+            self.sigStatus.emit("Cancelling…")
+
+    def set_text(self, text: str, force: bool = False) -> None:
+        """Make ``text`` the current sentence and explain it (no-op if already current)."""
+        text = str(text)
+        if not text.strip():
+            self.sigStatus.emit("Type a sentence first.")
+            return
+        if text == self.current_text and not force and self._has_current_request():
+            return
+        self.current_text = text
+        self.sigCurrentTextChanged.emit(text)
+        self.explain()
+
+    def explain(self) -> None:
+        """Request the attribution and the hidden saliency of the current sentence."""
+        text = self.current_text
+        if not text:
+            return
+        if self.model_info is None:
+            self._pending_text = text
+            self.heatmap.show_message(NO_MODEL_HINT)
+            self.grid.show_message(NO_MODEL_HINT)
+            self.sigStateChanged.emit()
+            return
+        method, target = self.heatmap.method() or "grad", self.heatmap.target()
+        self.attribution = self.saliency = None
+        self._attr_id = self.client.submit(AttributionRequest(text=text, method=method, target=target))
+        self._hidden_id = self.client.submit(HiddenSaliencyRequest(text=text, target=target))
+        self.heatmap.set_computing()
+        self.grid.set_computing()
+        self.sigStateChanged.emit()
+
+    def _has_current_request(self) -> bool:
+        return self._attr_id is not None and (self.attribution is not None or self.client.request(self._attr_id) is not None)
+
+    # -- panel intent -----------------------------------------------------------------------
+    @Slot(int, str)
+    def _on_row_selected(self, _row: int, text: str) -> None:
+        self.set_text(text)
+
+    @Slot(int)
+    def on_token_clicked(self, index: int) -> None:
+        """A token of the heatmap was clicked: highlight its column in the grid."""
+        self.grid.highlight_column(index)
+        self.sigStatus.emit(f"Token {index} selected")
+
+    @Slot(int, int)
+    def on_cell_clicked(self, layer: int, location: int) -> None:
+        """A grid cell was clicked: outline its receptive field in the heatmap."""
+        hs = self.saliency
+        if hs is None:
+            return
+        first, last = (int(v) for v in hs.receptive_fields[layer, location])
+        color = self.grid.receptive_field_color(layer, location)
+        if self.heatmap.result is not None and len(self.heatmap.result.tokens) == len(hs.tokens):
+            self.heatmap.set_receptive_field(first, last, color)
+            self.heatmap.view.set_selected(location)
+        self.grid.highlight_column(location)
+        self.sigStatus.emit(f"{hs.layer_names[layer]}, location {location}: receptive field tokens {first}–{last}")
+
+    # -- state ------------------------------------------------------------------------------
+    def is_ready(self) -> bool:
+        """True when every panel shows its result for the current sentence and nothing is pending."""
+        if self.model_info is None or not self.current_text or self.client.busy:
+            return False
+        if self.attribution is None or self.saliency is None:
+            return False
+        if self.attribution.text != self.current_text or self.saliency.text != self.current_text:
+            return False
+        return self.dataset is None or self.predictions is not None
+
+    def _gold_names(self) -> tuple[str, ...]:
+        ds = self.dataset
+        names = tuple(ds.class_names)
+        if self.model_info is not None and _generic_names(names) and len(names) <= len(self.model_info.class_names):
+            return tuple(self.model_info.class_names[: len(names)]) if names else names
+        return names
+
+    def _comparable(self) -> bool:
+        if self.model_info is None or self.dataset is None or self.dataset.labels is None:
+            return False
+        names = tuple(self.dataset.class_names)
+        return _generic_names(names) or names == tuple(self.model_info.class_names)[: len(names)]
+
+    def _request_predictions(self) -> None:
+        if self.dataset is None or self.model_info is None:
+            return
+        self.predictions = None
+        self.dataset_panel.model.clear_predictions()
+        self.dataset_panel.set_status("predicting…")
+        self.client.submit(PredictDatasetRequest(n_texts=len(self.dataset)))
+
+    # -- engine reports ---------------------------------------------------------------------
+    @Slot(int, str, object)
+    def _on_finished(self, request_id: int, kind: str, result: object) -> None:
+        handler = getattr(self, f"_finished_{kind}", None)
+        if handler is not None:
+            handler(request_id, result)
+        self.sigStateChanged.emit()
+
+    def _finished_model(self, _rid: int, info) -> None:
+        self.model_info = info
+        self.heatmap.set_class_names(info.class_names)
+        self.sigModelLoaded.emit(info)
+        self.sigStatus.emit(f"Opened {info.kind} model {Path(info.path).name} ({len(info.class_names)} classes, "
+                            f"device {info.device})")
+        if self.dataset is not None:
+            self.dataset_panel.model.set_gold_names(self._gold_names())
+            self._request_predictions()
+        if self._pending_text:
+            text, self._pending_text = self._pending_text, None
+            self.current_text = ""
+            self.set_text(text)
+        elif self.current_text:
+            self.explain()
+        elif self.dataset is not None and len(self.dataset):
+            self.dataset_panel.select_row(0)
+
+    def _finished_dataset(self, _rid: int, ds) -> None:
+        self.dataset = ds
+        self.predictions = None
+        name = Path(ds.path).name if getattr(ds, "path", None) else ""
+        self.dataset_panel.set_dataset(ds.texts, ds.labels, self._gold_names(), name)
+        self.sigDatasetLoaded.emit(ds)
+        skipped = getattr(ds, "n_skipped", 0)
+        self.sigStatus.emit(f"Opened {name}: {len(ds)} sentences" + (f" ({skipped} empty rows skipped)" if skipped else ""))
+        self._request_predictions()
+        if not self.current_text and not self._pending_text and len(ds):
+            self.dataset_panel.select_row(0)
+
+    def _finished_predictions(self, _rid: int, preds) -> None:
+        if self.dataset is None or len(preds.predicted) != len(self.dataset) or self.model_info is None:
+            return  # made for another dataset
+        self.predictions = preds
+        self.dataset_panel.set_predictions(preds.predicted, preds.confidence, self.model_info.class_names,
+                                           self._comparable())
+        self.sigPredictionsReady.emit()
+        self.sigStatus.emit(f"Predicted {len(self.dataset)} sentences")
+
+    def _finished_attribution(self, rid: int, attribution) -> None:
+        if rid != self._attr_id or attribution.text != self.current_text:
+            return
+        self.attribution = attribution
+        self.heatmap.set_result(attribution)
+        self._check_sentence_ready()
+
+    def _finished_hidden(self, rid: int, saliency) -> None:
+        if rid != self._hidden_id or saliency.text != self.current_text:
+            return
+        self.saliency = saliency
+        self.grid.set_result(saliency)
+        self._check_sentence_ready()
+
+    def _check_sentence_ready(self) -> None:
+        if self.attribution is not None and self.saliency is not None:
+            self.sigSentenceReady.emit(self.current_text)
+
+    def _finished_device(self, _rid: int, device: str) -> None:
+        self.device = device
+        self.sigDeviceChanged.emit(device)
+        self.sigStatus.emit(f"Engine device: {device}")
+
+    def _finished_demo(self, _rid: int, paths) -> None:
+        model_dir, data_path = paths
+        self.open_model(model_dir)
+        self.open_dataset(data_path)
+
+    @Slot(int, str, str)
+    def _on_failed(self, request_id: int, kind: str, message: str) -> None:
+        if kind == "attribution" and request_id == self._attr_id:
+            self.heatmap.show_message(f"Could not explain this sentence:\n{message}")
+        elif kind == "hidden" and request_id == self._hidden_id:
+            self.grid.show_message(f"Could not compute the saliency grid:\n{message}")
+        elif kind == "predictions":
+            self.dataset_panel.set_status("prediction failed")
+        self.sigStatus.emit(f"Error: {message}")
+        self.sigError.emit(kind, message)
+        self.sigStateChanged.emit()
+
+    @Slot(int, str)
+    def _on_cancelled(self, request_id: int, kind: str) -> None:
+        if kind == "attribution" and request_id == self._attr_id:
+            self.heatmap.show_message("Cancelled. Select the sentence again or press Explain.")
+            self._attr_id = None
+        elif kind == "hidden" and request_id == self._hidden_id:
+            self.grid.show_message("Cancelled.")
+            self._hidden_id = None
+        elif kind == "predictions":
+            self.dataset_panel.set_status("predictions cancelled")
+        self.sigStatus.emit(f"Cancelled ({kind})")
+        self.sigStateChanged.emit()
+
+    def shutdown(self) -> bool:
+        """Stop the engine thread (see :meth:`EngineClient.shutdown`)."""
+        return self.client.shutdown()

@@ -1,0 +1,223 @@
+"""The GUI side of the engine thread: request ids, supersession, cancellation and shutdown.
+
+:class:`EngineClient` lives in the GUI thread. It owns one :class:`QThread` and one
+:class:`~desktop_app.worker.EngineWorker` moved into it, and is the only object the GUI uses to
+reach the engine: the GUI never calls the engine's compute methods itself.
+
+How a request travels:
+
+1. :meth:`EngineClient.submit` records the request as the *current* one of its ``kind`` and sets
+   the ``cancel`` event of every older pending request of that kind, then emits it through a
+   queued connection to the worker slot.
+2. The worker skips requests that were cancelled while queued; the engine polls ``cancel``
+   between batches and raises ``Cancelled``.
+3. Results come back by request id. The client forwards a result only if its request is still the
+   current one of its kind and was not cancelled; everything else is stale and dropped.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+from .requests import Request
+from .worker import EngineWorker
+
+log = logging.getLogger(__name__)
+
+#: clients whose thread did not stop in time; kept alive so the QThread is not destroyed running
+_ORPHANS: list["EngineClient"] = []
+
+
+class EngineClient(QObject):
+    """Owns the engine thread and worker; forwards only current results.
+
+    Args:
+        engine: passed to :class:`EngineWorker` (None: a real ``Engine`` created lazily in the
+            worker thread).
+        device: device of the lazily created engine.
+        worker: a ready worker to use instead (tests); it must have no parent.
+        parent: Qt parent of the client.
+
+    Signals:
+        sigFinished(request_id, kind, result): result of the current request of ``kind``.
+        sigFailed(request_id, kind, message): the current request of ``kind`` failed.
+        sigCancelled(request_id, kind): the current request of ``kind`` was cancelled (stop/Esc).
+        sigStarted(request_id, kind, message): the worker started a request.
+        sigProgress(request_id, kind, done, total, message): progress of a current request.
+        sigBusyChanged(bool): whether any request is pending.
+        sigDropped(request_id, kind): a stale result/failure was discarded (for tests and logs).
+    """
+
+    sigFinished = Signal(int, str, object)
+    sigFailed = Signal(int, str, str)
+    sigCancelled = Signal(int, str)
+    sigStarted = Signal(int, str, str)
+    sigProgress = Signal(int, str, int, int, str)
+    sigBusyChanged = Signal(bool)
+    sigDropped = Signal(int, str)
+
+    _sigSubmit = Signal(object)
+
+    def __init__(self, engine: Any = None, *, device: str = "auto", worker: EngineWorker | None = None,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self._pending: dict[int, Request] = {}
+        self._current: dict[str, int] = {}
+        self._closed = False
+        self._busy = False
+
+        self._thread = QThread()  # no parent: its lifetime is managed by shutdown()
+        self._thread.setObjectName("InterpEngineThread")
+        self._worker = worker if worker is not None else EngineWorker(engine, device=device)
+        self._worker.moveToThread(self._thread)
+        self._thread.finished.connect(self._worker.deleteLater)
+
+        self._sigSubmit.connect(self._worker.run_request)  # queued: worker lives in the thread
+        self._worker.sigFinished.connect(self._on_finished)
+        self._worker.sigFailed.connect(self._on_failed)
+        self._worker.sigCancelled.connect(self._on_cancelled)
+        self._worker.sigStarted.connect(self._on_started)
+        self._worker.sigProgress.connect(self._on_progress)
+
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+        self._thread.start()
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def thread(self) -> QThread:
+        """The engine thread (for tests and shutdown checks)."""
+        return self._thread
+
+    @property
+    def busy(self) -> bool:
+        """True while any request is pending (queued or running)."""
+        return bool(self._pending)
+
+    def pending(self, kind: str | None = None) -> list[Request]:
+        """Pending requests, optionally of one ``kind``, oldest first."""
+        return [r for r in self._pending.values() if kind is None or r.kind == kind]
+
+    def request(self, request_id: int) -> Request | None:
+        """The pending request with this id, or None once it has reported."""
+        return self._pending.get(request_id)
+
+    def is_current(self, request_id: int, kind: str) -> bool:
+        """True when ``request_id`` is the newest request of ``kind``."""
+        return self._current.get(kind) == request_id
+
+    # -- requests -----------------------------------------------------------------------------
+    def submit(self, req: Request) -> int:
+        """Queue ``req`` for the worker; supersede (cancel) older requests of the same kind.
+
+        Returns:
+            ``req.request_id``.
+
+        Raises:
+            RuntimeError: the client has been shut down.
+        """
+        if self._closed:
+            raise RuntimeError("the engine client has been shut down")
+        self.cancel_kind(req.kind)
+        self._current[req.kind] = req.request_id
+        self._pending[req.request_id] = req
+        self._update_busy()
+        self._sigSubmit.emit(req)
+        return req.request_id
+
+    def cancel_kind(self, kind: str) -> None:
+        """Cancel every pending request of ``kind``; their results will be dropped."""
+        for req in self._pending.values():
+            if req.kind == kind:
+                req.cancel.set()
+
+    def cancel_all(self) -> None:
+        """Cancel every pending request (the Cancel button / Esc)."""
+        for req in self._pending.values():
+            req.cancel.set()
+
+    # -- worker reports (GUI thread, queued) --------------------------------------------------
+    def _take(self, request_id: int, kind: str) -> Request | None:
+        """Remove ``request_id`` from the pending set; return it if it is still wanted."""
+        req = self._pending.pop(request_id, None)
+        self._update_busy()
+        if req is None or req.cancel.is_set() or not self.is_current(request_id, kind) or self._closed:
+            return None
+        return req
+
+    @Slot(int, str, object)
+    def _on_finished(self, request_id: int, kind: str, result: object) -> None:
+        if self._take(request_id, kind) is None:
+            self.sigDropped.emit(request_id, kind)
+            return
+        self.sigFinished.emit(request_id, kind, result)
+
+    @Slot(int, str, str)
+    def _on_failed(self, request_id: int, kind: str, message: str) -> None:
+        if self._take(request_id, kind) is None:
+            self.sigDropped.emit(request_id, kind)
+            return
+        self.sigFailed.emit(request_id, kind, message)
+
+    @Slot(int, str)
+    def _on_cancelled(self, request_id: int, kind: str) -> None:
+        self._pending.pop(request_id, None)
+        self._update_busy()
+        if self.is_current(request_id, kind) and not self._closed:
+            self.sigCancelled.emit(request_id, kind)
+        else:
+            self.sigDropped.emit(request_id, kind)
+
+    @Slot(int, str, str)
+    def _on_started(self, request_id: int, kind: str, message: str) -> None:
+        req = self._pending.get(request_id)
+        if req is not None and not req.cancel.is_set():
+            self.sigStarted.emit(request_id, kind, message)
+
+    @Slot(int, str, int, int, str)
+    def _on_progress(self, request_id: int, kind: str, done: int, total: int, message: str) -> None:
+        req = self._pending.get(request_id)
+        if req is not None and not req.cancel.is_set() and self.is_current(request_id, kind):
+            self.sigProgress.emit(request_id, kind, done, total, message)
+
+    def _update_busy(self) -> None:
+        busy = bool(self._pending)
+        if busy != self._busy:
+            self._busy = busy
+            self.sigBusyChanged.emit(busy)
+
+    # -- shutdown -----------------------------------------------------------------------------
+    @Slot()
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """Cancel everything, stop the thread and wait for it (idempotent).
+
+        Returns:
+            True when the thread has finished. If it is still busy in a step the engine cannot
+            interrupt, the client is kept alive until it ends, and False is returned.
+        """
+        if not self._closed:
+            self._closed = True
+            self.cancel_all()
+            app = QCoreApplication.instance()
+            if app is not None:
+                try:
+                    app.aboutToQuit.disconnect(self.shutdown)
+                except (RuntimeError, TypeError):
+                    pass
+            self._thread.quit()
+        if self._thread.isFinished() or self._thread.wait(timeout_ms):
+            return True
+        log.warning("the engine thread is still busy after %d ms; it will stop when the step ends", timeout_ms)
+        if self not in _ORPHANS:
+            _ORPHANS.append(self)
+            self._thread.finished.connect(lambda: _ORPHANS.remove(self) if self in _ORPHANS else None)
+        return False
+
+
+def wait_for_orphans(timeout_ms: int = 30000) -> None:
+    """Wait for engine threads that outlived their window (called once at application exit)."""
+    for client in list(_ORPHANS):
+        client.thread.wait(timeout_ms)

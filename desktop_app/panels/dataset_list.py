@@ -1,0 +1,260 @@
+"""The dataset list: every sentence with its gold label and, once computed, the model's
+prediction and confidence. Sortable, filterable; selecting a row makes its sentence current."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QHBoxLayout, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class DatasetTableModel(QAbstractTableModel):
+    """Table of sentences: sentence, gold label, predicted label, confidence.
+
+    Predictions are optional and arrive later (:meth:`set_predictions`).
+    """
+
+    COLUMNS = ("Sentence", "Gold", "Predicted", "Confidence")
+    TEXT, GOLD, PRED, CONF = range(4)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._texts: tuple[str, ...] = ()
+        self._labels: np.ndarray | None = None
+        self._gold_names: tuple[str, ...] = ()
+        self._pred: np.ndarray | None = None
+        self._conf: np.ndarray | None = None
+        self._pred_names: tuple[str, ...] = ()
+        self._compare = False
+
+    # -- content ----------------------------------------------------------------------------
+    def set_dataset(self, texts: Sequence[str], labels: np.ndarray | None, gold_names: Sequence[str]) -> None:
+        """Replace the rows (predictions are cleared)."""
+        self.beginResetModel()
+        self._texts = tuple(texts)
+        self._labels = None if labels is None else np.asarray(labels, dtype=np.int64)
+        self._gold_names = tuple(gold_names)
+        self._pred = self._conf = None
+        self.endResetModel()
+
+    def set_gold_names(self, names: Sequence[str]) -> None:
+        self._gold_names = tuple(names)
+        self._changed(self.GOLD, self.GOLD)
+
+    def set_predictions(self, predicted: np.ndarray, confidence: np.ndarray, class_names: Sequence[str],
+                        comparable: bool = True) -> None:
+        """Fill the prediction columns. ``comparable``: gold and predicted indices name the same
+        classes (mismatches are then shown in red)."""
+        predicted = np.asarray(predicted, dtype=np.int64)
+        if len(predicted) != len(self._texts):
+            raise ValueError(f"{len(predicted)} predictions for {len(self._texts)} sentences")
+        self._pred = predicted
+        self._conf = np.asarray(confidence, dtype=float)
+        self._pred_names = tuple(class_names)
+        self._compare = comparable
+        self._changed(self.GOLD, self.CONF)
+
+    def clear_predictions(self) -> None:
+        self._pred = self._conf = None
+        self._changed(self.GOLD, self.CONF)
+
+    def _changed(self, c0: int, c1: int) -> None:
+        if self._texts:
+            self.dataChanged.emit(self.index(0, c0), self.index(len(self._texts) - 1, c1))
+
+    def text(self, row: int) -> str:
+        return self._texts[row]
+
+    def has_predictions(self) -> bool:
+        return self._pred is not None
+
+    def accuracy(self) -> float | None:
+        """Fraction of rows whose prediction equals the gold label (None if not comparable)."""
+        if self._pred is None or self._labels is None or not self._compare or not len(self._texts):
+            return None
+        ok = self._pred >= 0
+        return float((self._pred[ok] == self._labels[ok]).mean()) if ok.any() else None
+
+    # -- Qt model ---------------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._texts)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole:
+            if orientation == Qt.Orientation.Horizontal:
+                return self.COLUMNS[section]
+            return str(section + 1)
+        return None
+
+    def _gold(self, row: int) -> str:
+        if self._labels is None:
+            return ""
+        k = int(self._labels[row])
+        return self._gold_names[k] if 0 <= k < len(self._gold_names) else str(k)
+
+    def _predicted(self, row: int) -> str:
+        if self._pred is None:
+            return ""
+        k = int(self._pred[row])
+        if k < 0:
+            return "—"
+        return self._pred_names[k] if k < len(self._pred_names) else str(k)
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == self.TEXT:
+                return self._texts[row]
+            if col == self.GOLD:
+                return self._gold(row)
+            if col == self.PRED:
+                return self._predicted(row) if self._pred is not None else "…"
+            if col == self.CONF:
+                if self._conf is None:
+                    return "…"
+                c = self._conf[row]
+                return f"{c:.3f}" if np.isfinite(c) else "—"
+        elif role == SORT_ROLE:
+            if col == self.TEXT:
+                return self._texts[row].lower()
+            if col == self.GOLD:
+                return self._gold(row)
+            if col == self.PRED:
+                return self._predicted(row)
+            if col == self.CONF:
+                if self._conf is None or not np.isfinite(self._conf[row]):
+                    return -1.0
+                return float(self._conf[row])
+        elif role == Qt.ItemDataRole.ToolTipRole and col == self.TEXT:
+            return self._texts[row]
+        elif role == Qt.ItemDataRole.ForegroundRole and col == self.PRED and self._wrong(row):
+            return QColor(200, 0, 0)
+        elif role == Qt.ItemDataRole.TextAlignmentRole and col == self.CONF:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _wrong(self, row: int) -> bool:
+        return (self._compare and self._pred is not None and self._labels is not None
+                and self._pred[row] >= 0 and self._pred[row] != self._labels[row])
+
+
+class DatasetListPanel(QWidget):
+    """Filterable, sortable table of the dataset's sentences.
+
+    Signals:
+        sigSentenceSelected(int, str): source row and sentence of the newly selected row.
+    """
+
+    sigSentenceSelected = Signal(int, str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = DatasetTableModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterKeyColumn(DatasetTableModel.TEXT)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setSortRole(SORT_ROLE)
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("datasetFilter")
+        self.filter_edit.setPlaceholderText("Filter sentences…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter_edit.textChanged.connect(lambda _t: self._update_summary())
+
+        self.view = QTableView()
+        self.view.setObjectName("datasetTable")
+        self.view.setModel(self.proxy)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # file order until the user sorts
+        self.view.setWordWrap(False)
+        self.view.setAlternatingRowColors(True)
+        self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        hh = self.view.horizontalHeader()
+        hh.setSectionResizeMode(DatasetTableModel.TEXT, QHeaderView.ResizeMode.Stretch)
+        for c in (DatasetTableModel.GOLD, DatasetTableModel.PRED, DatasetTableModel.CONF):
+            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
+
+        self.summary_label = QLabel("No dataset open (File → Open Dataset…).")
+        self.summary_label.setObjectName("datasetSummary")
+        self.summary_label.setWordWrap(True)
+
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addLayout(top)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.summary_label)
+        self._status = ""
+
+    # -- content ----------------------------------------------------------------------------
+    def set_dataset(self, texts: Sequence[str], labels, gold_names: Sequence[str], name: str = "") -> None:
+        """Show a dataset's sentences (gold names: display name of each label index)."""
+        self.model.set_dataset(texts, labels, gold_names)
+        self._name = name
+        self._status = ""
+        self._update_summary()
+
+    def set_predictions(self, predicted, confidence, class_names, comparable: bool = True) -> None:
+        self.model.set_predictions(predicted, confidence, class_names, comparable)
+        self._status = ""
+        self._update_summary()
+
+    def set_status(self, text: str) -> None:
+        """A short state shown in the summary line ("predicting…")."""
+        self._status = text
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        n = self.model.rowCount()
+        if n == 0 and not getattr(self, "_name", ""):
+            return
+        parts = [f"{n} sentences" + (f" in {self._name}" if getattr(self, "_name", "") else "")]
+        shown = self.proxy.rowCount()
+        if shown != n:
+            parts.append(f"{shown} shown")
+        acc = self.model.accuracy()
+        if acc is not None:
+            parts.append(f"accuracy {100 * acc:.1f}%")
+        if self._status:
+            parts.append(self._status)
+        self.summary_label.setText(" · ".join(parts))
+
+    # -- selection --------------------------------------------------------------------------
+    def select_row(self, source_row: int) -> None:
+        """Select ``source_row`` (clears the filter if it hides the row)."""
+        src = self.model.index(source_row, 0)
+        idx = self.proxy.mapFromSource(src)
+        if not idx.isValid():
+            self.filter_edit.clear()
+            idx = self.proxy.mapFromSource(src)
+        if idx.isValid():
+            self.view.setCurrentIndex(idx)
+            self.view.selectRow(idx.row())
+            self.view.scrollTo(idx)
+
+    def selected_row(self) -> int | None:
+        """Source row of the current row, or None."""
+        idx = self.view.currentIndex()
+        return self.proxy.mapToSource(idx).row() if idx.isValid() else None
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            return
+        row = self.proxy.mapToSource(current).row()
+        self.sigSentenceSelected.emit(row, self.model.text(row))
