@@ -1,0 +1,67 @@
+"""The dataset list panel: model, proxy filter/sort, selection."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from desktop_app.panels.dataset_list import DatasetListPanel, DatasetTableModel
+
+TEXTS = ("a great film", "a dull film", "Great acting", "terrible")
+
+
+@pytest.fixture
+def panel(qtbot):
+    p = DatasetListPanel()
+    qtbot.addWidget(p)
+    p.set_dataset(TEXTS, np.array([1, 0, 1, 0]), ("negative", "positive"), "d.tsv")
+    p.show()
+    return p
+
+
+def cell(p, row, col):
+    return p.proxy.index(row, col).data()
+
+
+def test_rows_and_columns_before_and_after_predictions(panel):
+    assert panel.proxy.rowCount() == 4
+    assert [panel.model.headerData(c, Qt.Orientation.Horizontal) for c in range(4)] == \
+        ["Sentence", "Gold", "Predicted", "Confidence"]
+    assert cell(panel, 0, 1) == "positive" and cell(panel, 0, 2) == "…"
+    panel.set_predictions(np.array([1, 1, 1, -1]), np.array([0.9, 0.6, 0.8, np.nan]), ("negative", "positive"))
+    assert [cell(panel, r, 2) for r in range(4)] == ["positive", "positive", "positive", "—"]
+    assert cell(panel, 0, 3) == "0.900" and cell(panel, 3, 3) == "—"
+    assert panel.model.accuracy() == pytest.approx(2 / 3)
+    wrong = panel.model.index(1, DatasetTableModel.PRED).data(Qt.ItemDataRole.ForegroundRole)
+    assert wrong is not None and wrong.red() > 150
+    assert "accuracy 66.7%" in panel.summary_label.text()
+
+
+def test_prediction_count_must_match(panel):
+    with pytest.raises(ValueError):
+        panel.set_predictions(np.array([1]), np.array([0.5]), ("negative", "positive"))
+
+
+def test_filter_is_case_insensitive(panel):
+    panel.filter_edit.setText("great")
+    assert panel.proxy.rowCount() == 2
+    assert "2 shown" in panel.summary_label.text()
+
+
+def test_sort_by_confidence_numerically(panel):
+    panel.set_predictions(np.array([1, 0, 1, 0]), np.array([0.95, 0.55, 0.105, 0.7]), ("negative", "positive"))
+    panel.view.sortByColumn(DatasetTableModel.CONF, Qt.SortOrder.AscendingOrder)
+    assert [cell(panel, r, 3) for r in range(4)] == ["0.105", "0.550", "0.700", "0.950"]
+
+
+def test_selecting_a_row_emits_source_row_and_text(panel, qtbot):
+    panel.view.sortByColumn(DatasetTableModel.TEXT, Qt.SortOrder.DescendingOrder)
+    with qtbot.waitSignal(panel.sigSentenceSelected) as blocker:
+        panel.select_row(2)
+    assert blocker.args == [2, "Great acting"]
+    assert panel.selected_row() == 2
+    # a row hidden by the filter: the filter is cleared so that the row can be shown
+    panel.filter_edit.setText("dull")
+    with qtbot.waitSignal(panel.sigSentenceSelected) as blocker:
+        panel.select_row(3)
+    assert blocker.args == [3, "terrible"] and panel.filter_edit.text() == ""

@@ -1,0 +1,146 @@
+"""The sentence heatmap panel fed hand-built TokenAttribution objects."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor
+
+from desktop_app.colors import DIVERGING_STOPS, SPECIAL_FILL, diverging_qcolor
+from desktop_app.panels.heatmap import SentenceHeatmapPanel, TokenHeatmapView
+from tests.app.factories import attribution
+
+METHODS = {"grad": "logit gradient", "grad_input": "logit gradient · embedding"}
+
+
+@pytest.fixture
+def panel(qtbot):
+    p = SentenceHeatmapPanel(METHODS)
+    qtbot.addWidget(p)
+    p.resize(700, 400)
+    p.show()
+    qtbot.waitExposed(p)
+    return p
+
+
+def _rgb(c: QColor):
+    return c.red(), c.green(), c.blue()
+
+
+def test_one_box_per_token_and_colour_signs(panel):
+    a = attribution(tokens=("[CLS]", "good", "bad", "film", "[SEP]"), scores=(5.0, 2.0, -1.0, 0.0, -9.0),
+                    special=(True, False, False, False, True))
+    panel.set_result(a)
+    v = panel.view
+    assert v.token_count() == 5
+    assert v.vmax == pytest.approx(2.0)  # special tokens do not set the scale
+    good, bad, film = v.token_color(1), v.token_color(2), v.token_color(3)
+    assert _rgb(good) == tuple(int(x) for x in DIVERGING_STOPS[-1])  # +max → darkest red
+    assert good.red() > good.blue() and bad.blue() > bad.red()      # red = positive, blue = negative
+    assert _rgb(film) == (255, 255, 255)                            # 0 → white
+    assert _rgb(bad) == _rgb(diverging_qcolor(-1.0, 2.0))
+    assert _rgb(v.token_color(0)) == _rgb(SPECIAL_FILL) and _rgb(v.token_color(4)) == _rgb(SPECIAL_FILL)
+    rects = [v.token_rect(i) for i in range(5)]
+    for r1, r2 in zip(rects, rects[1:]):
+        assert not r1.intersects(r2)
+
+
+def test_painted_colours_match_scores(panel):
+    panel.set_result(attribution(tokens=("good", "bad"), scores=(1.0, -1.0)))
+    img = panel.view.grab().toImage()
+    r0, r1 = panel.token_rect(0), panel.token_rect(1)
+    # sample a pixel inside each box, away from the text
+    p0 = img.pixelColor(r0.left() + 2, r0.top() + 3)
+    p1 = img.pixelColor(r1.left() + 2, r1.top() + 3)
+    assert p0.red() > 150 and p0.blue() < 80
+    assert p1.blue() > 150 and p1.red() < 80
+
+
+def test_tokens_wrap_across_lines(qtbot):
+    v = TokenHeatmapView()
+    qtbot.addWidget(v)
+    v.resize(200, 100)
+    v.set_tokens([f"word{i}" for i in range(20)], np.linspace(-1, 1, 20))
+    tops = {v.token_rect(i).top() for i in range(20)}
+    assert len(tops) > 2
+    assert all(v.token_rect(i).right() <= 200 for i in range(20))
+    assert v.minimumHeight() >= max(v.token_rect(i).bottom() for i in range(20))
+
+
+def test_all_zero_scores_are_white(panel):
+    panel.set_result(attribution(scores=(0.0, 0.0, 0.0, 0.0)))
+    assert all(_rgb(panel.view.token_color(i)) == (255, 255, 255) for i in range(4))
+    assert panel.colorbar.ticks() == [(0.0, "0")]
+
+
+def test_prediction_units_colour_bar_and_truncation(panel):
+    panel.set_result(attribution(scores=(0.5, 2.0, -1.0, 0.0), truncated=True))
+    assert "positive" in panel.prediction_label.text() and "0.800" in panel.prediction_label.text()
+    assert "test units" in panel.scale_label.text()
+    ticks = panel.colorbar.ticks()
+    assert ticks[0][0] == pytest.approx(-2.0) and ticks[-1][0] == pytest.approx(2.0)
+    assert ticks[0][1] == "-2" and ticks[-1][1] == "2"
+    assert panel.truncated_label.isVisible()
+    panel.set_result(attribution())
+    assert not panel.truncated_label.isVisible()
+
+
+def test_tooltip_text_shows_score(panel):
+    panel.set_result(attribution())
+    assert "good" in panel.view.tooltip_text(1) and "score 2" in panel.view.tooltip_text(1)
+    assert panel.view.index_at(panel.token_rect(2).center()) == 2
+    assert panel.view.index_at(QPoint(1, 1)) is None
+
+
+def test_click_token_emits_index(panel, qtbot):
+    panel.set_result(attribution())
+    with qtbot.waitSignal(panel.sigTokenClicked, timeout=2000) as blocker:
+        qtbot.mouseClick(panel.view, Qt.MouseButton.LeftButton, pos=panel.token_rect(2).center())
+    assert blocker.args == [2]
+    assert panel.view.selected() == 2
+
+
+def test_click_outside_tokens_emits_nothing(panel, qtbot):
+    panel.set_result(attribution())
+    with qtbot.assertNotEmitted(panel.sigTokenClicked):
+        qtbot.mouseClick(panel.view, Qt.MouseButton.LeftButton, pos=QPoint(panel.view.width() - 3, panel.view.height() - 3))
+
+
+def test_receptive_field_outline_is_painted(panel):
+    panel.set_result(attribution())
+    panel.set_receptive_field(1, 2, QColor(0, 60, 235))
+    first, last, color = panel.view.receptive_field()
+    assert (first, last) == (1, 2) and color == QColor(0, 60, 235)
+    img = panel.view.grab().toImage()
+    r = panel.token_rect(1)
+    outline = img.pixelColor(r.left() - 4, r.center().y())  # the outline sits 4 px outside the box
+    assert outline.blue() > 180 and outline.red() < 80
+    panel.clear_receptive_field()
+    assert panel.view.receptive_field() is None
+
+
+def test_selectors(panel, qtbot):
+    assert [panel.method_combo.itemText(i) for i in range(panel.method_combo.count())] == ["Gradient", "Gradient × input"]
+    assert panel.method() == "grad"
+    panel.set_class_names(("negative", "positive"))
+    assert [panel.target_combo.itemText(i) for i in range(3)] == ["predicted", "negative", "positive"]
+    assert panel.target() is None
+    with qtbot.waitSignal(panel.sigMethodChanged) as b:
+        panel.method_combo.setCurrentIndex(1)
+    assert b.args == ["grad_input"]
+    with qtbot.waitSignal(panel.sigTargetChanged) as b:
+        panel.target_combo.setCurrentIndex(2)
+    assert b.args == [1]
+    panel.set_class_names(("negative", "positive"))  # same classes: the choice is kept, no signal
+    assert panel.target() == 1
+
+
+def test_computing_and_messages(panel):
+    panel.set_computing()
+    assert panel.status_label.text() == "computing…"
+    panel.set_result(attribution())
+    assert panel.status_label.text() == ""
+    panel.set_computing()
+    assert panel.view.token_count() == 4  # the old result stays (faded) until the new one arrives
+    panel.show_message("Could not explain")
+    assert panel.view.token_count() == 0 and panel.result is None
