@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.resizeDocks([self.dataset_dock], [500], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.grid_dock], [470], Qt.Orientation.Vertical)
+        self.resizeDocks([self.grid_dock], [520], Qt.Orientation.Vertical)
 
         self.controller = Controller(self.client, self.heatmap, self.grid, self.dataset_panel, self)
 

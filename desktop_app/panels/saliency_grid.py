@@ -176,12 +176,12 @@ class SaliencyGridPanel(QWidget):
         self.image.setTransform(QTransform().translate(-0.5, -0.5))
         pi.addItem(self.image)
         self.colorbar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=diverging_colormap(), interactive=False,
-                                        width=14, label="saliency (logit units)", pen="k")
+                                        width=14, pen="k")
         self.colorbar.setImageItem(self.image, insert_in=pi)
         self.colorbar.axis.setPen(pg.mkPen("k"))
         self.colorbar.axis.setTextPen(pg.mkPen("k"))
         self.colorbar.axis.setStyle(tickFont=tick_font)
-        self.colorbar.axis.setLabel("saliency (logit units)", color="#333333")
+        self.colorbar.axis.enableAutoSIPrefix(False)
 
         self._column_items = [self._rect_item(QColor(255, 255, 255), 6, 20), self._rect_item(QColor(0, 0, 0), 2.5, 21)]
         for it in self._column_items:
