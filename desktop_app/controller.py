@@ -86,6 +86,7 @@ class Controller(QObject):
         client.sigFinished.connect(self._on_finished)
         client.sigFailed.connect(self._on_failed)
         client.sigCancelled.connect(self._on_cancelled)
+        client.sigProgress.connect(self._on_progress)
 
     # -- actions ----------------------------------------------------------------------------
     def open_model(self, path: str | Path) -> int:
@@ -290,6 +291,13 @@ class Controller(QObject):
         self.sigStatus.emit(f"Error: {message}")
         self.sigError.emit(kind, message)
         self.sigStateChanged.emit()
+
+    @Slot(int, str, int, int, str)
+    def _on_progress(self, request_id: int, kind: str, done: int, total: int, _message: str) -> None:
+        if total > 0 and kind == "attribution" and request_id == self._attr_id:
+            self.heatmap.set_computing(f"computing… {100 * done // total}%")
+        elif total > 0 and kind == "hidden" and request_id == self._hidden_id:
+            self.grid.set_computing(f"computing… {100 * done // total}%")
 
     @Slot(int, str)
     def _on_cancelled(self, request_id: int, kind: str) -> None:

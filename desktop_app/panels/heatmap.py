@@ -36,7 +36,15 @@ from ..colors import (
 )
 
 #: display names of the engine's attribution methods (unknown keys get a generated name)
-FRIENDLY_METHOD_NAMES = {"grad": "Gradient", "grad_input": "Gradient × input"}
+FRIENDLY_METHOD_NAMES = {
+    "grad": "Gradient",
+    "grad_input": "Gradient × input",
+    "marginalization": "Marginalization (WoE)",
+    "zero": "Erasure: zero vector",
+    "unk": "Erasure: [UNK]",
+    "integrated_gradients": "Integrated gradients",
+    "lime": "LIME",
+}
 
 PREDICTED_TARGET_LABEL = "predicted"
 
@@ -539,8 +547,10 @@ class SentenceHeatmapPanel(QWidget):
         self.truncated_label.setVisible(bool(a.truncated))
         self.colorbar.set_scale(self.view.vmax)
         method = friendly_method_name(a.method)
+        seconds = getattr(a, "seconds", None)
+        timing = f" &nbsp;<span style='color:#888'>({seconds:.2g} s)</span>" if seconds else ""
         self.scale_label.setText(
-            f"<b>{_esc(method)}</b> — {_esc(a.units)}<br>"
+            f"<b>{_esc(method)}</b> — {_esc(a.units)}{timing}<br>"
             f"<span style='color:#b2182b'>red</span> = evidence for “{_esc(tname)}”, "
             f"<span style='color:#2166ac'>blue</span> = against; scale ±max|score|")
 

@@ -119,6 +119,13 @@ def test_receptive_field_outline_is_painted(panel):
     assert panel.view.receptive_field() is None
 
 
+def test_friendly_method_names():
+    from desktop_app.panels.heatmap import friendly_method_name
+
+    assert friendly_method_name("grad_input") == "Gradient × input"
+    assert friendly_method_name("some_new_method") == "Some new method"
+
+
 def test_selectors(panel, qtbot):
     assert [panel.method_combo.itemText(i) for i in range(panel.method_combo.count())] == ["Gradient", "Gradient × input"]
     assert panel.method() == "grad"
