@@ -464,7 +464,7 @@ class SentenceHeatmapPanel(QWidget):
 
         self.set_methods(methods or {k: "" for k in FRIENDLY_METHOD_NAMES})
         self.set_class_names(())
-        self.clear("Open a model (File → Open Model…) and choose a sentence.")
+        self.clear("Open a model (File → Open Model…, or File → Open Demo) and choose or type a sentence.")
 
     # -- selectors --------------------------------------------------------------------------
     def set_methods(self, methods: Mapping[str, str]) -> None:
@@ -546,6 +546,7 @@ class SentenceHeatmapPanel(QWidget):
         self.prediction_label.setText(text)
         self.truncated_label.setVisible(bool(a.truncated))
         self.colorbar.set_scale(self.view.vmax)
+        self.colorbar.show()
         method = friendly_method_name(a.method)
         seconds = getattr(a, "seconds", None)
         timing = f" &nbsp;<span style='color:#888'>({seconds:.2g} s)</span>" if seconds else ""
@@ -574,6 +575,7 @@ class SentenceHeatmapPanel(QWidget):
         self.prediction_label.setText("")
         self.truncated_label.hide()
         self.colorbar.set_scale(0.0)
+        self.colorbar.hide()
         self.scale_label.setText("")
 
     def set_receptive_field(self, first: int, last: int, color: QColor | str) -> None:
