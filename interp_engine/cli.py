@@ -1,4 +1,4 @@
-"""Headless command line: ``interp-studio train|attribute|hidden ...`` (no Qt is imported).
+"""Headless command line: ``interp-studio train|train-mlm|attribute|hidden ...`` (no Qt is imported).
 
 Every user error (bad file, empty sentence, unknown model) prints ``error: <message>`` on
 stderr and exits with status 2, without a traceback unless ``--debug`` is given.
@@ -10,7 +10,7 @@ import json
 import sys
 import time
 
-SUBCOMMANDS = ("train", "attribute", "hidden")
+SUBCOMMANDS = ("train", "train-mlm", "attribute", "hidden")
 
 
 class _ProgressBar:
@@ -61,11 +61,36 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="last line: a JSON report")
     _common(t)
 
+    mt = sub.add_parser("train-mlm", help="train a word-level masked LM on a classifier's vocabulary (likelihood "
+                                           "model of input marginalization, Kim et al. 2020)")
+    mt.add_argument("--data", required=True, help="training texts (the classifier's training set)")
+    mt.add_argument("--model", required=True, help="the classifier folder whose tokenizer is used")
+    mt.add_argument("--out", required=True, help="output folder of the masked LM")
+    mt.add_argument("--epochs", type=int, default=8)
+    mt.add_argument("--seed", type=int, default=1)
+    mt.add_argument("--hidden-size", type=int, default=192)
+    mt.add_argument("--layers", type=int, default=3)
+    mt.add_argument("--heads", type=int, default=3)
+    mt.add_argument("--batch-size", type=int, default=64)
+    mt.add_argument("--lr", type=float, default=1e-3)
+    mt.add_argument("--text-column", default="text")
+    mt.add_argument("--label-column", default="label")
+    mt.add_argument("--json", action="store_true", help="last line: a JSON report (held-out masked-token accuracy, perplexity)")
+    _common(mt)
+
     a = sub.add_parser("attribute", help="per-token attribution of one sentence")
     a.add_argument("--model", required=True)
     a.add_argument("--text", required=True)
-    a.add_argument("--method", default="grad")
+    a.add_argument("--method", default="grad",
+                   help="grad | grad_input | marginalization | zero | unk | integrated_gradients | lime")
     a.add_argument("--target", type=int, help="class to explain (default: the predicted class)")
+    a.add_argument("--mlm", help="masked LM folder: the likelihood model of marginalization (interp-studio train-mlm)")
+    a.add_argument("--likelihood", choices=["mlm", "uniform", "prior"], default="mlm",
+                   help="likelihood model p(x~_i | x_-i) of marginalization (default: mlm)")
+    g = a.add_mutually_exclusive_group()
+    g.add_argument("--sigma", type=float, help="likelihood threshold of adaptive truncation (default 1e-5; 0 = full)")
+    g.add_argument("--top-n", type=int, help="fixed truncation: the n most likely candidates")
+    a.add_argument("--data", help="training texts to count the prior from (--likelihood prior)")
     a.add_argument("--json", action="store_true")
     _common(a)
 
@@ -107,12 +132,37 @@ def _print_tokens(tokens, scores) -> None:
         print(f"  {tok:<{width}}  {s:+.5f}")
 
 
+def _cmd_train_mlm(args) -> int:
+    from .data import load_dataset
+    from .mlm import MLMConfig, train_mlm
+
+    data = load_dataset(args.data, text_column=args.text_column, label_column=args.label_column)
+    cfg = MLMConfig(epochs=args.epochs, seed=args.seed, hidden_size=args.hidden_size, num_layers=args.layers,
+                    num_heads=args.heads, intermediate_size=4 * args.hidden_size, batch_size=args.batch_size, lr=args.lr)
+    log = (lambda s: print(s, file=sys.stderr)) if args.json else print
+    rep = train_mlm(data.texts, args.model, args.out, config=cfg, device=args.device, progress=_ProgressBar(), log=log)
+    print(f"saved to {rep.out_dir}: held-out masked-token accuracy {rep.heldout_accuracy:.4f}, perplexity "
+          f"{rep.heldout_perplexity:.1f} ({rep.n_heldout} sentences, {rep.seconds:.1f} s)",
+          file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        print(json.dumps(rep.to_json()))
+    return 0
+
+
 def _cmd_attribute(args) -> int:
     from .engine import Engine
 
     eng = Engine(args.device)
     eng.load_model(args.model)
-    res = eng.attribute(args.text, args.method, args.target)
+    if args.method == "marginalization":
+        if args.mlm:
+            eng.load_mlm(args.mlm)
+        if args.likelihood == "prior" and args.data:
+            from .data import load_dataset
+
+            eng.set_prior_data(load_dataset(args.data).texts)
+        eng.set_marginalization(likelihood=args.likelihood, sigma=args.sigma, top_n=args.top_n)
+    res = eng.attribute(args.text, args.method, args.target, progress=None if args.json else _ProgressBar())
     if args.json:
         print(json.dumps(res.to_json()))
     else:
@@ -120,6 +170,8 @@ def _cmd_attribute(args) -> int:
         print(f"predicted: {p.class_names[p.predicted]} (p = {p.probabilities[p.predicted]:.3f}); "
               f"attribution to {p.class_names[res.target]} by {res.method} [{res.units}]")
         _print_tokens(res.tokens, res.scores)
+        if res.n_candidates is not None and res.method == "marginalization":
+            print(f"candidates per token: mean {float(res.n_candidates[res.n_candidates > 0].mean()):.1f}; {res.seconds:.3f} s")
         if res.truncated:
             print(f"note: the text was truncated to {len(res.tokens)} tokens (the model's max length)")
     return 0
@@ -150,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .errors import InterpError
 
-    handlers = {"train": _cmd_train, "attribute": _cmd_attribute, "hidden": _cmd_hidden}
+    handlers = {"train": _cmd_train, "train-mlm": _cmd_train_mlm, "attribute": _cmd_attribute, "hidden": _cmd_hidden}
     try:
         return handlers[args.command](args)
     except (InterpError, ValueError, FileNotFoundError) as e:

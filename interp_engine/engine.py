@@ -11,17 +11,35 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .attribution.captum_methods import IG_UNITS, LIME_UNITS
 from .attribution.gradient import gradient_scores
+from .attribution.marginalization import WOE_UNITS
 from .errors import InputError, ModelLoadError
 from .hidden import RECEPTIVE_FIELD_NOTES, hidden_saliency_batch, top_locations
 from .models import Classifier, load_classifier
-from .results import DatasetPredictions, HiddenSaliency, ModelInfo, Prediction, TokenAttribution
+from .results import (
+    CandidateTable,
+    DatasetPredictions,
+    HiddenSaliency,
+    ModelInfo,
+    Prediction,
+    SpanAttribution,
+    TokenAttribution,
+)
 
 #: heatmap methods available in this build, with the units of their scores
 ATTRIBUTION_METHODS = {
     "grad": "logit gradient (summed over embedding dims)",
     "grad_input": "logit gradient · embedding",
+    "marginalization": WOE_UNITS,
+    "zero": WOE_UNITS,
+    "unk": WOE_UNITS,
+    "integrated_gradients": IG_UNITS,
+    "lime": LIME_UNITS,
 }
+
+#: likelihood models p(x̃_i | x_−i) for ``marginalization`` (Kim et al. 004_ §4.5)
+LIKELIHOODS = ("mlm", "uniform", "prior")
 
 
 class Engine:
@@ -35,6 +53,14 @@ class Engine:
         self.device = device
         self.classifier: Classifier | None = None
         self.dataset = None
+        #: marginalization settings (Kim et al. 004_ eq. 4): likelihood model, σ, fixed top-n
+        self.likelihood = "mlm"
+        self.sigma = 1e-5
+        self.top_n: int | None = None
+        self.chunk_size = 4096
+        self._mlm_path: Path | None = None
+        self._mlm = None  # (mlm model, tokenizer)
+        self._lik_cache: dict = {}
 
     # -- opening ----------------------------------------------------------------------------
     def load_model(self, path: str | Path, *, allow_pickle: bool = False) -> ModelInfo:
@@ -44,11 +70,105 @@ class Engine:
             ModelLoadError: the directory cannot be opened; the previous model stays loaded.
         """
         self.classifier = load_classifier(path, device=self.device, allow_pickle=allow_pickle)
+        self._lik_cache.clear()
         return self.model_info()
 
     def set_classifier(self, classifier: Classifier) -> ModelInfo:
         self.classifier = classifier
+        self._lik_cache.clear()
         return self.model_info()
+
+    # -- likelihood models for marginalization ----------------------------------------------
+    def load_mlm(self, path: str | Path) -> dict:
+        """Open a local masked-LM directory as the likelihood model (``AutoModelForMaskedLM``,
+        local files only, no remote code) and select ``likelihood = "mlm"``.
+
+        Returns:
+            ``{"path", "shared_tokens", "identical_vocabulary"}`` for the open classifier.
+
+        Raises:
+            ModelLoadError: not a masked LM, or no vocabulary shared with the classifier (the
+                previous MLM stays loaded).
+        """
+        from .attribution.likelihood import MaskedLMLikelihood, load_mlm_likelihood
+
+        c = self.require_model()
+        lik = load_mlm_likelihood(path, c)
+        self._mlm_path = Path(path).expanduser()
+        self._mlm = (lik.mlm, lik.mlm_tokenizer)
+        self._lik_cache = {k: v for k, v in self._lik_cache.items() if not isinstance(v, MaskedLMLikelihood)}
+        self._lik_cache["mlm"] = lik
+        self.likelihood = "mlm"
+        return {"path": str(self._mlm_path), "shared_tokens": lik.shared_tokens, "identical_vocabulary": lik.identical}
+
+    def set_prior_data(self, texts) -> None:
+        """Count the unigram prior (Kim et al. §4.5 "Prior") from ``texts`` (a list, or a Dataset)."""
+        from .attribution.likelihood import PriorLikelihood
+
+        c = self.require_model()
+        texts = getattr(texts, "texts", texts)
+        self._lik_cache["prior"] = PriorLikelihood.from_texts(c, list(texts))
+
+    def set_marginalization(self, *, likelihood: str | None = None, sigma: float | None = None,
+                            top_n: int | None = None) -> None:
+        """Choose the likelihood model (``mlm``/``uniform``/``prior``), the threshold σ (0 = full
+        marginalization) or a fixed top-n (which then replaces σ). Raises InputError for bad values."""
+        if likelihood is not None:
+            if likelihood not in LIKELIHOODS:
+                raise InputError(f"unknown likelihood model {likelihood!r}; choose one of {', '.join(LIKELIHOODS)}")
+            self.likelihood = likelihood
+        if sigma is not None:
+            if not sigma >= 0:
+                raise InputError(f"sigma must be >= 0, got {sigma}")
+            self.sigma = float(sigma)
+            self.top_n = None
+        if top_n is not None:
+            if top_n < 1:
+                raise InputError(f"top-n must be >= 1, got {top_n}")
+            self.top_n = int(top_n)
+
+    def likelihood_model(self, kind: str | None = None):
+        """The :class:`~interp_engine.attribution.likelihood.LikelihoodModel` for the open classifier.
+
+        ``prior`` uses counts from :meth:`set_prior_data`, else ``unigram_prior.json`` in the MLM folder.
+
+        Raises:
+            InputError: ``mlm``/``prior`` asked for but nothing to build it from.
+        """
+        from .attribution.likelihood import PriorLikelihood, UniformLikelihood, load_mlm_likelihood
+
+        c = self.require_model()
+        kind = kind or self.likelihood
+        if kind not in LIKELIHOODS:
+            raise InputError(f"unknown likelihood model {kind!r}; choose one of {', '.join(LIKELIHOODS)}")
+        lik = self._lik_cache.get(kind)
+        if lik is not None and lik.classifier is c:
+            return lik
+        if kind == "uniform":
+            lik = UniformLikelihood(c)
+        elif kind == "prior":
+            if self._mlm_path is None:
+                raise InputError("the prior likelihood needs training data (--data TRAIN) or an MLM folder with unigram_prior.json")
+            lik = PriorLikelihood.from_dir(c, self._mlm_path)
+        else:
+            if self._mlm_path is None:
+                raise InputError("marginalization with the mlm likelihood needs a masked LM: open one (--mlm DIR, "
+                                 "train it with interp-studio train-mlm) or choose --likelihood uniform|prior")
+            lik = load_mlm_likelihood(self._mlm_path, c)
+        self._lik_cache[kind] = lik
+        return lik
+
+    def _marginalizer(self, likelihood=None, sigma=None, top_n=None):
+        from .attribution.marginalization import InputMarginalization
+
+        if sigma is not None and top_n is None:
+            s, n = float(sigma), None
+        elif top_n is not None:
+            s, n = self.sigma, int(top_n)
+        else:
+            s, n = self.sigma, self.top_n
+        return InputMarginalization(self.require_model(), self.likelihood_model(likelihood), sigma=s, top_n=n,
+                                    chunk_size=self.chunk_size)
 
     def model_info(self) -> ModelInfo:
         c = self.require_model()
@@ -120,37 +240,123 @@ class Engine:
             raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
         return torch.full((logits.shape[0],), int(target), device=logits.device, dtype=torch.long)
 
-    def attribute(self, text: str, method: str = "grad", target: int | None = None, *, progress=None, cancel=None) -> TokenAttribution:
+    def attribute(self, text: str, method: str = "grad", target: int | None = None, *, likelihood: str | None = None,
+                  sigma: float | None = None, top_n: int | None = None, progress=None, cancel=None) -> TokenAttribution:
         """Per-token attribution of ``text`` to ``target`` (default: the predicted class).
 
         Args:
-            method: one of :data:`ATTRIBUTION_METHODS`.
+            method: one of :data:`ATTRIBUTION_METHODS`: ``grad``, ``grad_input`` (logit units);
+                ``marginalization`` (Kim et al. 004_ eq. 1-4), ``zero``/``unk`` erasure (WoE bits);
+                ``integrated_gradients``, ``lime`` (Captum).
+            likelihood, sigma, top_n: override the marginalization settings for this call
+                (see :meth:`set_marginalization`).
+            progress: ``progress(done, total, message)``; cancel: ``threading.Event``.
+
+        Returns:
+            :class:`TokenAttribution`; WoE methods fill ``n_candidates`` and ``dropped_mass``;
+            every method fills ``seconds``.
 
         Raises:
-            InputError: empty sentence, unknown method or target.
+            InputError: empty sentence, unknown method or target, no likelihood model.
+            Cancelled: ``cancel`` was set.
         """
+        import time
+
         if method not in ATTRIBUTION_METHODS:
             raise InputError(f"unknown attribution method {method!r}; choose one of {', '.join(ATTRIBUTION_METHODS)}")
         c = self.require_model()
-        enc = c.encode([text])
-        with torch.no_grad():
-            logits = c.logits(enc.input_ids, enc.attention_mask)
-        t = self._target(logits, target)
-        scores, _ = gradient_scores(c, enc.input_ids, enc.attention_mask, t, times_input=(method == "grad_input"))
-        n = enc.lengths()[0]
-        p = torch.softmax(logits.double(), -1)[0].cpu().numpy()
+        t0 = time.perf_counter()
+        extra: dict = {}
+        params: dict = {}
+        if method in ("marginalization", "zero", "unk"):
+            if method == "marginalization":
+                m = self._marginalizer(likelihood, sigma, top_n)
+                params = m.params
+                out, enc = m.attribute(text, target, progress=progress, cancel=cancel)
+            else:
+                from .attribution.erasure import ErasureAttribution
+
+                out, enc = ErasureAttribution(c, method).attribute(text, target, progress=progress, cancel=cancel)
+            scores, t = out.scores, out.target
+            p = None
+            extra = dict(n_candidates=out.n_candidates, dropped_mass=out.dropped_mass)
+        elif method in ("integrated_gradients", "lime"):
+            from .attribution import captum_methods
+
+            if method == "integrated_gradients":
+                scores, t, p, enc, delta = captum_methods.integrated_gradients(c, text, target)
+                params = {"n_steps": 50, "baseline": "zero embedding", "convergence_delta": delta}
+            else:
+                scores, t, p, enc = captum_methods.lime(c, text, target)
+                params = {"n_samples": 200, "baseline": "zero embedding", "seed": 0}
+        else:
+            enc = c.encode([text])
+            with torch.no_grad():
+                logits = c.logits(enc.input_ids, enc.attention_mask)
+            tt = self._target(logits, target)
+            sc, _ = gradient_scores(c, enc.input_ids, enc.attention_mask, tt, times_input=(method == "grad_input"))
+            scores, t = sc[0, : enc.lengths()[0]].double().cpu().numpy(), int(tt[0])
+            p = torch.softmax(logits.double(), -1)[0].cpu().numpy()
+        if p is None:
+            with torch.inference_mode():
+                p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask).double(), -1)[0].cpu().numpy()
         return TokenAttribution(
             text=text,
             tokens=tuple(enc.tokens[0]),
             offsets=np.asarray(enc.offsets[0], dtype=np.int64).reshape(-1, 2),
             special=np.asarray(enc.special[0], dtype=bool),
-            scores=scores[0, :n].double().cpu().numpy(),
+            scores=np.asarray(scores, dtype=np.float64),
             units=ATTRIBUTION_METHODS[method],
             method=method,
-            target=int(t[0]),
+            target=int(t),
             prediction=Prediction(p, int(p.argmax()), c.class_names),
             truncated=enc.truncated[0],
+            params=params,
+            seconds=time.perf_counter() - t0,
+            **extra,
         )
+
+    def candidate_table(self, text: str, position: int, target: int | None = None, *, likelihood: str | None = None,
+                        sigma: float | None = None, top_n: int | None = None, cancel=None) -> CandidateTable:
+        """The marginalization candidates of token ``position`` (Kim et al. 004_ Fig. 1), most likely first.
+
+        Raises:
+            InputError: bad position/target, empty sentence, no likelihood model.
+        """
+        c = self.require_model()
+        m = self._marginalizer(likelihood, sigma, top_n)
+        d = m.candidate_table(text, position, target, cancel=cancel)
+        enc = d["enc"]
+        with torch.inference_mode():
+            p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask).double(), -1)[0].cpu().numpy()
+        ids = d["candidate_ids"]
+        return CandidateTable(
+            text=text, tokens=tuple(enc.tokens[0]), position=int(position), token=enc.tokens[0][position],
+            candidates=tuple(c.tokenizer.convert_ids_to_tokens([int(i) for i in ids])),
+            candidate_ids=ids.astype(np.int64), likelihood=d["likelihood"], target_probability=d["target_probability"],
+            target=d["target"], p_target=d["p_target"], p_marginal=d["p_marginal"], woe=d["woe"],
+            dropped_mass=d["dropped_mass"], likelihood_name=m.likelihood.name, prediction=Prediction(p, int(p.argmax()), c.class_names),
+            params=m.params,
+        )
+
+    def attribute_span(self, text: str, span, target: int | None = None, *, likelihood: str | None = None,
+                       sigma: float | None = None, top_n: int | None = None, max_per_step: int | None = 64,
+                       progress=None, cancel=None) -> SpanAttribution:
+        """Joint WoE (bits) of a span of 2-3 tokens by multi-token marginalization (Kim et al. 004_ §3.3, eq. 3).
+
+        Raises:
+            InputError: bad span/target, empty sentence, no likelihood model.
+        """
+        c = self.require_model()
+        m = self._marginalizer(likelihood, sigma, top_n)
+        out = m.attribute_span(text, span, target, max_per_step=max_per_step, progress=progress, cancel=cancel)
+        enc = c.encode([text])
+        with torch.inference_mode():
+            p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask).double(), -1)[0].cpu().numpy()
+        return SpanAttribution(text=text, tokens=tuple(enc.tokens[0]), positions=out.positions, score=out.score,
+                               units=WOE_UNITS, target=out.target, p_target=out.p_target, p_marginal=out.p_marginal,
+                               n_candidates=out.n_candidates, prediction=Prediction(p, int(p.argmax()), c.class_names),
+                               params={**m.params, "max_per_step": max_per_step}, seconds=out.seconds)
 
     def hidden_saliency(self, text: str, target: int | None = None, top: int = 3, *, progress=None, cancel=None) -> HiddenSaliency:
         """The saliency grid of ``text`` (Yuan et al. eq. 3), with receptive fields and the

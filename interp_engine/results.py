@@ -40,6 +40,13 @@ class TokenAttribution:
         prediction: the model's prediction on the unmodified sentence.
         truncated: True when the text exceeded the model's max length and was cut.
         params: method parameters (for sidecars and caches).
+        n_candidates: (n,) int64, for marginalization/erasure methods: the number of candidate
+            tokens marginalized at each token (Kim et al. eq. 4, |Ṽ|; 1 for erasure; 0 at special
+            tokens); None for other methods.
+        dropped_mass: (n,) float64, the likelihood model's probability on candidates it could not
+            use (special tokens, MLM tokens missing from the classifier's vocabulary), before
+            renormalisation; None when not applicable.
+        seconds: wall time of the computation, or None.
     """
 
     text: str
@@ -53,9 +60,19 @@ class TokenAttribution:
     prediction: Prediction
     truncated: bool = False
     params: Mapping[str, Any] = field(default_factory=dict)
+    n_candidates: np.ndarray | None = None
+    dropped_mass: np.ndarray | None = None
+    seconds: float | None = None
 
     def to_json(self) -> dict:
         """The CLI's JSON contract: tokens, scores, predicted, probabilities, method (+ extras)."""
+        extras: dict = {}
+        if self.n_candidates is not None:
+            extras["n_candidates"] = [int(v) for v in self.n_candidates]
+        if self.dropped_mass is not None:
+            extras["dropped_mass"] = [float(v) for v in self.dropped_mass]
+        if self.seconds is not None:
+            extras["seconds"] = float(self.seconds)
         return {
             "tokens": list(self.tokens),
             "scores": [float(s) for s in self.scores],
@@ -67,7 +84,73 @@ class TokenAttribution:
             "units": self.units,
             "truncated": bool(self.truncated),
             **({"params": dict(self.params)} if self.params else {}),
+            **extras,
         }
+
+
+@dataclass(frozen=True)
+class CandidateTable:
+    """The candidates of one token (Kim et al. ``004_137d387c767c1e08.txt`` Fig. 1): what the
+    likelihood model would put at position ``position`` and what the classifier then says.
+
+    Attributes:
+        text, tokens: the sentence and its n display tokens.
+        position: the token explained; token: its display string.
+        candidates: K candidate token strings, most likely first.
+        candidate_ids: (K,) int64 classifier vocabulary ids.
+        likelihood: (K,) float64 p(x̃_i | x_−i), renormalised over the usable vocabulary.
+        target_probability: (K,) float64 p(y_c | x̃_i, x_−i).
+        target: class c. p_target: p(y_c | x). p_marginal: p(y_c | x_−i) by eq. 4 over these K.
+        woe: the token's WoE in bits (eq. 1). dropped_mass: likelihood mass not usable.
+        likelihood_name: ``mlm``, ``uniform`` or ``prior``. params: sigma / top_n.
+        prediction: the model's prediction on the unmodified sentence.
+    """
+
+    text: str
+    tokens: tuple[str, ...]
+    position: int
+    token: str
+    candidates: tuple[str, ...]
+    candidate_ids: np.ndarray
+    likelihood: np.ndarray
+    target_probability: np.ndarray
+    target: int
+    p_target: float
+    p_marginal: float
+    woe: float
+    dropped_mass: float
+    likelihood_name: str
+    prediction: Prediction
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self, limit: int | None = None) -> dict:
+        k = len(self.candidates) if limit is None else min(limit, len(self.candidates))
+        return {
+            "position": int(self.position), "token": self.token, "target": int(self.target),
+            "p_target": float(self.p_target), "p_marginal": float(self.p_marginal), "woe": float(self.woe),
+            "dropped_mass": float(self.dropped_mass), "n_candidates": len(self.candidates),
+            "likelihood_name": self.likelihood_name, "params": dict(self.params),
+            "candidates": [{"token": self.candidates[j], "likelihood": float(self.likelihood[j]),
+                            "target_probability": float(self.target_probability[j])} for j in range(k)],
+        }
+
+
+@dataclass(frozen=True)
+class SpanAttribution:
+    """Joint WoE (bits) of a 2-3 token span by multi-token marginalization (Kim et al. §3.3, eq. 3)."""
+
+    text: str
+    tokens: tuple[str, ...]
+    positions: tuple[int, ...]
+    score: float
+    units: str
+    target: int
+    p_target: float
+    p_marginal: float
+    n_candidates: int
+    prediction: Prediction
+    params: Mapping[str, Any] = field(default_factory=dict)
+    seconds: float | None = None
 
 
 @dataclass(frozen=True)

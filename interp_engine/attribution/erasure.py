@@ -1,0 +1,91 @@
+"""Erasure baselines of Kim et al. (``004_137d387c767c1e08.txt`` §2.1, §4.3), scored with the weight
+of evidence of eq. 1 in bits: WoE_i = log2 odds(y_c | x) − log2 odds(y_c | x with token i erased).
+
+* ``zero``: token i's word embedding is replaced by the zero vector (Li et al. 2016), run through
+  ``inputs_embeds`` so that it is the zero vector for every architecture (for our TextCNN/BiLSTM
+  that equals the [PAD] id 0, whose embedding row is zero, with the attention mask kept at 1; for
+  transformers the position/type embeddings are still added by the model).
+* ``unk``: token i's id is replaced by the tokenizer's [UNK] id.
+
+Probabilities are clamped to [ε, 1 − ε], ε = :data:`~.marginalization.EPS`, so scores are finite.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from .marginalization import MarginalizationOutput, run_chunked, weight_of_evidence
+
+ERASURE_MODES = ("zero", "unk")
+
+
+class ErasureAttribution:
+    """Captum-style method: ``ErasureAttribution(classifier, "zero").attribute(text, target)``.
+
+    Args:
+        classifier: :class:`~interp_engine.models.Classifier`.
+        mode: ``"zero"`` or ``"unk"``.
+        chunk_size: erased copies per forward (never changes the result).
+
+    Raises:
+        InputError: unknown mode, or ``unk`` with a tokenizer that has no [UNK] token.
+    """
+
+    def __init__(self, classifier, mode: str = "zero", *, chunk_size: int = 256):
+        if mode not in ERASURE_MODES:
+            raise InputError(f"unknown erasure {mode!r}; choose one of {', '.join(ERASURE_MODES)}")
+        if mode == "unk" and classifier.tokenizer.unk_token_id is None:
+            raise InputError("this model's tokenizer has no [UNK] token: use zero erasure")
+        self.classifier = classifier
+        self.mode = mode
+        self.chunk_size = chunk_size
+
+    def attribute(self, text: str, target: int | None = None, *, progress=None, cancel=None):
+        """WoE (bits) of every word token; ``(MarginalizationOutput, EncodedBatch)`` with
+        ``n_candidates`` 1 per word token (0 at special tokens) and ``dropped_mass`` 0.
+
+        Raises:
+            InputError: empty sentence or bad target. Cancelled: ``cancel`` set.
+        """
+        t0 = time.perf_counter()
+        c = self.classifier
+        enc = c.encode([text])
+        n = enc.lengths()[0]
+        ids, mask = enc.input_ids[:, :n], enc.attention_mask[:, :n]
+        with torch.inference_mode():
+            p = torch.softmax(c.logits(ids, mask).double(), -1)[0].cpu()
+        C = p.shape[0]
+        t = int(p.argmax()) if target is None else int(target)
+        if not 0 <= t < C:
+            raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
+        positions = torch.tensor([i for i in range(n) if not enc.special[0][i]], dtype=torch.long)
+        unk = c.tokenizer.unk_token_id
+
+        def fn(a: int, b: int) -> torch.Tensor:
+            pos = positions[a:b].to(c.device)
+            k = pos.numel()
+            rows = torch.arange(k, device=c.device)
+            with torch.inference_mode():
+                if self.mode == "zero":
+                    emb = c.embed(ids.expand(k, -1)).clone()
+                    emb[rows, pos] = 0
+                    logits = c.logits_from_embeds(emb, mask.expand(k, -1))
+                else:
+                    x = ids.expand(k, -1).clone()
+                    x[rows, pos] = unk
+                    logits = c.logits(x, mask.expand(k, -1))
+            return torch.softmax(logits.double(), -1)[:, t].cpu()
+
+        py, _ = run_chunked(positions.numel(), fn, self.chunk_size, progress=progress, cancel=cancel, message=f"{self.mode} erasure")
+        scores = np.zeros(n)
+        p_without = np.full(n, np.nan)
+        n_cand = np.zeros(n, dtype=np.int64)
+        pos = positions.numpy()
+        p_without[pos] = py.numpy()
+        scores[pos] = weight_of_evidence(float(p[t]), py.numpy())
+        n_cand[pos] = 1
+        out = MarginalizationOutput(scores, float(p[t]), p_without, n_cand, np.zeros(n), t, time.perf_counter() - t0)
+        return out, enc

@@ -1,0 +1,202 @@
+"""A word-level masked language model on the classifier's own vocabulary, the likelihood model
+p(x̃_i | x_−i) of input marginalization (Kim et al. ``004_137d387c767c1e08.txt`` §3.2 eq. 2;
+§4.5 shows that a likelihood model fitted to the task's text, MLM_fine, gives the most reasonable
+attributions).
+
+A small ``BertForMaskedLM`` is built from a ``BertConfig`` (nothing is downloaded), trained on the
+training texts tokenised with the classifier's tokenizer (BERT's recipe: 15% of tokens selected,
+of which 80% become [MASK], 10% a random word, 10% stay), and saved with that same tokenizer
+(``save_pretrained``, safetensors), plus ``unigram_prior.json`` (token counts of the training
+texts, for the ``prior`` likelihood of §4.5) and ``mlm_training.json`` (the report). Our word
+tokenizer has no [CLS]/[SEP]; the MLM reads the bare sentence.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .errors import InputError, check_cancel
+
+
+@dataclass
+class MLMConfig:
+    """Hyper-parameters of :func:`train_mlm` (the CLI's defaults)."""
+
+    epochs: int = 8
+    seed: int = 1
+    hidden_size: int = 192
+    num_layers: int = 3
+    num_heads: int = 3
+    intermediate_size: int = 768
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    mask_prob: float = 0.15
+    heldout_fraction: float = 0.05
+
+
+@dataclass
+class MLMReport:
+    """``heldout_accuracy``: masked-token top-1 accuracy on the held-out split (every selected
+    token replaced by [MASK], special tokens never predicted); ``heldout_perplexity``: exp of the
+    mean cross-entropy on those tokens."""
+
+    out_dir: str
+    n_train: int
+    n_heldout: int
+    vocab_size: int
+    epochs: int
+    heldout_accuracy: float
+    heldout_perplexity: float
+    seconds: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _mask_tokens(ids: torch.Tensor, attn: torch.Tensor, allowed: torch.Tensor, mask_id: int, gen: torch.Generator,
+                 prob: float, eval_mode: bool = False):
+    """BERT masking: returns (inputs, labels) with labels -100 where nothing is predicted."""
+    cand = attn.bool() & allowed[ids]
+    sel = (torch.rand(ids.shape, generator=gen) < prob) & cand
+    # guarantee one prediction per sentence that has a candidate
+    none = ~sel.any(1) & cand.any(1)
+    if none.any():
+        r = torch.rand(ids.shape, generator=gen).masked_fill(~cand, -1.0)
+        sel[none, r[none].argmax(1)] = True
+    labels = ids.masked_fill(~sel, -100)
+    inputs = ids.clone()
+    if eval_mode:
+        inputs[sel] = mask_id
+        return inputs, labels
+    u = torch.rand(ids.shape, generator=gen)
+    inputs[sel & (u < 0.8)] = mask_id
+    rnd = sel & (u >= 0.8) & (u < 0.9)
+    words = allowed.nonzero(as_tuple=True)[0]
+    inputs[rnd] = words[torch.randint(len(words), (int(rnd.sum()),), generator=gen)]
+    return inputs, labels
+
+
+def _batches(ids: list[list[int]], order: np.ndarray, bs: int, pad: int):
+    for s in range(0, len(order), bs):
+        rows = [ids[i] for i in order[s:s + bs]]
+        L = max(1, max(len(r) for r in rows))
+        x = torch.full((len(rows), L), pad, dtype=torch.long)
+        m = torch.zeros((len(rows), L), dtype=torch.long)
+        for b, r in enumerate(rows):
+            x[b, :len(r)] = torch.tensor(r, dtype=torch.long)
+            m[b, :len(r)] = 1
+        yield x, m
+
+
+def _masked_logits(model, x, m, labels):
+    hidden = model.bert(input_ids=x, attention_mask=m, token_type_ids=torch.zeros_like(x)).last_hidden_state
+    sel = labels != -100
+    return model.cls(hidden[sel]), labels[sel]
+
+
+def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | Path, *, config: MLMConfig | None = None,
+              device="auto", progress: Callable[[int, int, str], None] | None = None, cancel=None,
+              log: Callable[[str], None] | None = None) -> MLMReport:
+    """Train the word-level MLM for the classifier saved in ``classifier_dir`` and save it to ``out_dir``.
+
+    Args:
+        texts: training sentences (the classifier's training set).
+        classifier_dir: a saved classifier; its tokenizer (and max length) is used and saved.
+        config: :class:`MLMConfig`.
+
+    Returns:
+        :class:`MLMReport` (also written to ``out_dir/mlm_training.json``).
+
+    Raises:
+        InputError: fewer than 20 non-empty texts, or a tokenizer without a [MASK] token.
+        ModelLoadError: the classifier cannot be opened.
+    """
+    from transformers import BertConfig, BertForMaskedLM
+
+    from .attribution.likelihood import PRIOR_FILE, PriorLikelihood, candidate_mask
+    from .models import load_classifier, resolve_device
+
+    cfg = config or MLMConfig()
+    t0 = time.perf_counter()
+    clf = load_classifier(classifier_dir, device="cpu")
+    tok = clf.tokenizer
+    if tok.mask_token_id is None:
+        raise InputError("the classifier's tokenizer has no [MASK] token, so no masked LM can be trained on it")
+    texts = [t for t in texts if t and t.strip()]
+    if len(texts) < 20:
+        raise InputError(f"need at least 20 training sentences for the masked LM, got {len(texts)}")
+    V = int(clf.model.get_input_embeddings().num_embeddings)
+    max_len = clf.max_length
+    ids = [r for r in tok(texts, truncation=True, max_length=max_len)["input_ids"]]
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    allowed = candidate_mask(tok, V)
+
+    rng = np.random.default_rng(cfg.seed)
+    perm = rng.permutation(len(ids))
+    n_held = max(1, int(round(cfg.heldout_fraction * len(ids))))
+    held, train = perm[:n_held], perm[n_held:]
+
+    torch.manual_seed(cfg.seed)
+    dev = resolve_device(device)
+    bcfg = BertConfig(vocab_size=V, hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_layers,
+                      num_attention_heads=cfg.num_heads, intermediate_size=cfg.intermediate_size,
+                      max_position_embeddings=max_len + 2, type_vocab_size=1, pad_token_id=pad,
+                      hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
+    model = BertForMaskedLM(bcfg).to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(total, 1), pct_start=0.1)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    step = 0
+    for ep in range(cfg.epochs):
+        model.train()
+        order = train[rng.permutation(len(train))]
+        for x, m in _batches(ids, order, cfg.batch_size, pad):
+            check_cancel(cancel)
+            inp, labels = _mask_tokens(x, m, allowed, tok.mask_token_id, gen, cfg.mask_prob)
+            logits, y = _masked_logits(model, inp.to(dev), m.to(dev), labels.to(dev))
+            loss = torch.nn.functional.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            if progress is not None:
+                progress(step, total, f"MLM epoch {ep + 1}/{cfg.epochs}")
+        if log is not None:
+            log(f"epoch {ep + 1}: last batch loss {float(loss.detach()):.3f}")
+
+    model.eval()
+    egen = torch.Generator().manual_seed(cfg.seed + 1)
+    nll, correct, count = 0.0, 0, 0
+    with torch.inference_mode():
+        for x, m in _batches(ids, held, 256, pad):
+            inp, labels = _mask_tokens(x, m, allowed, tok.mask_token_id, egen, cfg.mask_prob, eval_mode=True)
+            logits, y = _masked_logits(model, inp.to(dev), m.to(dev), labels.to(dev))
+            logits = logits.masked_fill(~allowed.to(dev), float("-inf"))
+            nll += float(torch.nn.functional.cross_entropy(logits.float(), y, reduction="sum"))
+            correct += int((logits.argmax(-1) == y).sum())
+            count += int(y.numel())
+
+    out = Path(out_dir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    model.cpu().save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    counts = PriorLikelihood.count_tokens(tok, [texts[i] for i in train], V, max_len)
+    (out / PRIOR_FILE).write_text(json.dumps({"counts": counts.tolist(), "n_sentences": int(len(train))}), encoding="utf-8")
+    report = MLMReport(str(out), int(len(train)), int(len(held)), V, cfg.epochs,
+                       correct / max(count, 1), math.exp(nll / max(count, 1)), time.perf_counter() - t0)
+    (out / "mlm_training.json").write_text(json.dumps({**report.to_json(), "config": asdict(cfg),
+                                                       "classifier": str(Path(classifier_dir).resolve())}, indent=1),
+                                           encoding="utf-8")
+    return report
