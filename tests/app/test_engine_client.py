@@ -32,13 +32,6 @@ class FakeEngine:
         self.device = "auto"
         self.threads: set[str] = set()
 
-    def _enter(self, kind, text):
-        self.calls.append((kind, text))
-        self.threads.add(threading.current_thread().name)
-        if text == "slow":
-            self.started.set()
-            return None
-
     def attribute(self, text, method="grad", target=None, *, progress=None, cancel=None):
         self.calls.append(("attribution", text))
         self.threads.add(threading.current_thread().name)

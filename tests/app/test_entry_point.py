@@ -5,8 +5,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 from desktop_app.__main__ import HEADLESS_COMMANDS, build_parser, main
 
 
