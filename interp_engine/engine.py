@@ -50,6 +50,9 @@ class Engine:
     """
 
     def __init__(self, device: str = "auto"):
+        from .models import resolve_device
+
+        resolve_device(device)  # raises InputError for an unusable device
         self.device = device
         self.classifier: Classifier | None = None
         self.dataset = None
@@ -195,14 +198,18 @@ class Engine:
         return self.dataset
 
     def set_device(self, device: str) -> str:
-        """Move the model to ``device``; returns the resolved device name."""
-        self.device = device
-        if self.classifier is not None:
-            self.classifier.to(device)
-            return str(self.classifier.device)
+        """Move the model to ``device``; returns the resolved device name.
+
+        Raises:
+            InputError: the device is unknown or unavailable; nothing changes then.
+        """
         from .models import resolve_device
 
-        return str(resolve_device(device))
+        resolved = resolve_device(device)
+        self.device = device
+        if self.classifier is not None:
+            self.classifier.to(resolved)
+        return str(resolved)
 
     def require_model(self) -> Classifier:
         if self.classifier is None:

@@ -47,9 +47,11 @@ class TrainConfig:
     kernel_size: int = 5
     hidden_size: int = 150
     dropout: float = 0.5
+    embedding_dropout: float = 0.0
     max_length: int | None = None
     min_freq: int = 1
     vectors: str | None = None
+    embedding_init: str = "word2vec"
     vectors_format: str | None = None
     w2v_epochs: int = 10
     validation_fraction: float = 0.1
@@ -156,16 +158,23 @@ def train_classifier(
     if cfg.vectors:
         kv = load_vectors(cfg.vectors, cfg.vectors_format)
         dim = kv.vector_size
+    elif cfg.embedding_init == "random":
+        kv, dim = None, cfg.embedding_dim
     else:
         dim = cfg.embedding_dim
         kv = train_word2vec(tokenized, dim=dim, seed=cfg.seed, epochs=cfg.w2v_epochs)
-    emb, found = embedding_matrix(vocab, kv, dim, seed=cfg.seed)
+    if kv is not None:
+        emb, found = embedding_matrix(vocab, kv, dim, seed=cfg.seed)
+    else:
+        emb = np.random.default_rng(cfg.seed).uniform(-0.25, 0.25, size=(len(vocab), dim)).astype(np.float32)
+        emb[0] = 0.0
+        found = 0
 
     class_names = list(train.class_names) if len(train.class_names) == n_classes else [str(i) for i in range(n_classes)]
     label_kw = dict(num_labels=n_classes, id2label=dict(enumerate(class_names)), label2id={n: i for i, n in enumerate(class_names)})
     if cfg.arch == "textcnn":
         mcfg = TextCNNConfig(vocab_size=len(vocab), embedding_dim=dim, conv_channels=list(cfg.conv_channels),
-                             kernel_size=cfg.kernel_size, dropout=cfg.dropout, max_seq_length=max_length, **label_kw)
+                             kernel_size=cfg.kernel_size, dropout=cfg.dropout, embedding_dropout=cfg.embedding_dropout, max_seq_length=max_length, **label_kw)
         model = TextCNNForSequenceClassification(mcfg)
     else:
         mcfg = BiLSTMConfig(vocab_size=len(vocab), embedding_dim=dim, hidden_size=cfg.hidden_size,

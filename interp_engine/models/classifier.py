@@ -30,13 +30,16 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """Map ``"auto"``/None to CUDA when available, else CPU; validate an explicit device.
 
     Raises:
-        ValueError: ``"cuda"`` asked for on a machine without CUDA.
+        InputError: an unknown device name, or ``"cuda"`` on a machine without CUDA.
     """
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise InputError(f"unknown device {device!r}: use auto, cpu or cuda") from e
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CUDA was asked for but no CUDA device is available; use --device cpu")
+        raise InputError("CUDA was asked for but no CUDA device is available; use the CPU (--device cpu)")
     return dev
 
 

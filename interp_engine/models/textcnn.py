@@ -24,6 +24,7 @@ class TextCNNConfig(PretrainedConfig):
         conv_channels: output channels of each conv layer (Table 2, MR: 128, 64, 32).
         kernel_size: odd kernel width of every conv layer (Table 2: 5).
         dropout: dropout before the output layer while training.
+        embedding_dropout: dropout on the word embeddings while training.
         max_seq_length: the tokenizer's fixed maximum length (Table 2, MR: 56).
 
     Raises:
@@ -39,6 +40,7 @@ class TextCNNConfig(PretrainedConfig):
         conv_channels: tuple[int, ...] | list[int] = (128, 64, 32),
         kernel_size: int = 5,
         dropout: float = 0.5,
+        embedding_dropout: float = 0.0,
         max_seq_length: int = 64,
         pad_token_id: int = 0,
         **kwargs,
@@ -52,6 +54,7 @@ class TextCNNConfig(PretrainedConfig):
         self.conv_channels = list(conv_channels)
         self.kernel_size = kernel_size
         self.dropout = dropout
+        self.embedding_dropout = embedding_dropout
         self.max_seq_length = max_seq_length
         super().__init__(pad_token_id=pad_token_id, **kwargs)
 
@@ -77,6 +80,7 @@ class TextCNNForSequenceClassification(PreTrainedModel):
         k = config.kernel_size
         self.convs = nn.ModuleList(nn.Conv1d(chans[i], chans[i + 1], k, padding=k // 2) for i in range(len(chans) - 1))
         self.dropout = nn.Dropout(config.dropout)
+        self.embedding_dropout = nn.Dropout(getattr(config, "embedding_dropout", 0.0))
         self.classifier = nn.Linear(chans[-1], config.num_labels)
         self.post_init()
 
@@ -114,6 +118,7 @@ class TextCNNForSequenceClassification(PreTrainedModel):
         m = attention_mask.unsqueeze(-1).to(inputs_embeds.dtype)
         x = inputs_embeds * m
         hidden = [x]
+        x = self.embedding_dropout(x)
         for conv in self.convs:
             x = torch.relu(conv(x.transpose(1, 2))).transpose(1, 2) * m
             hidden.append(x)

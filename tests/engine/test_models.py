@@ -122,3 +122,18 @@ def test_tokenizer_that_does_not_match_model(tmp_path):
     big.save_pretrained(d)
     with pytest.raises(ModelLoadError, match="does not belong"):
         load_classifier(d)
+
+
+def test_unavailable_device_is_a_clear_error(tmp_path, monkeypatch):
+    from interp_engine.engine import Engine
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(InputError, match="no CUDA device"):
+        Engine("cuda")
+    eng = Engine("cpu")
+    eng.load_model(save_tiny(tmp_path / "m"))
+    with pytest.raises(InputError, match="no CUDA device"):
+        eng.set_device("cuda")
+    assert eng.device == "cpu" and str(eng.classifier.device) == "cpu"
+    with pytest.raises(InputError, match="unknown device"):
+        eng.set_device("tpu9")
