@@ -137,3 +137,10 @@ def test_unavailable_device_is_a_clear_error(tmp_path, monkeypatch):
     assert eng.device == "cpu" and str(eng.classifier.device) == "cpu"
     with pytest.raises(InputError, match="unknown device"):
         eng.set_device("tpu9")
+
+
+def test_tiny_bert_helper_knows_its_words(tmp_path):
+    c = load_classifier(save_tiny_bert(tmp_path / "bert"), device="cpu")
+    enc = c.encode(["a good film"])
+    assert c.tokenizer.unk_token_id not in enc.input_ids[0].tolist()
+    assert enc.tokens[0] == ["[CLS]", "a", "good", "film", "[SEP]"]
