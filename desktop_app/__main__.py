@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device (default: auto)")
     p.add_argument("--text-column", default="text", help="dataset column with the sentences (default: text)")
     p.add_argument("--label-column", default="label", help="dataset column with the labels (default: label)")
+    p.add_argument("--method", metavar="NAME",
+                   help="attribution method of the heatmap (grad, grad_input, marginalization, zero, unk, "
+                        "integrated_gradients, lime)")
+    p.add_argument("--compare", metavar="M1,M2,…",
+                   help="start in side-by-side mode with these methods (comma-separated)")
+    p.add_argument("--mlm", metavar="DIR", help="masked LM folder: the likelihood model of marginalization")
     p.add_argument("--screenshot", metavar="PNG",
                    help="open everything, wait until every panel shows its result, save the window to PNG and exit")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds --screenshot waits before failing (default: 300)")

@@ -48,12 +48,23 @@ def run(opts: argparse.Namespace) -> int:
 def start(window, opts: argparse.Namespace) -> None:
     """Open what the options ask for (demo, model, dataset, sentence)."""
     c = window.controller
+    method = getattr(opts, "method", None)
+    if method:
+        i = window.heatmap.method_combo.findData(method)
+        if i < 0:
+            log.warning("unknown method %r: choose one of %s", method,
+                        ", ".join(window.heatmap.method_combo.itemData(k) for k in range(window.heatmap.method_combo.count())))
+        else:
+            window.heatmap.set_method(method)
+    compare = getattr(opts, "compare", None)
+    if compare:
+        window.heatmap.set_compare(True, [m.strip() for m in compare.split(",") if m.strip()])
     if opts.text:
         c.set_text(opts.text)
     if opts.demo and not opts.model:
         c.open_demo()
     if opts.model:
-        c.open_model(opts.model)
+        c.open_model(opts.model, mlm=getattr(opts, "mlm", None))
     if opts.data:
         c.open_dataset(opts.data, opts.text_column, opts.label_column)
 

@@ -12,17 +12,23 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from .engine_client import EngineClient
+from .panels.candidates import CandidateTablePanel
 from .panels.dataset_list import DatasetListPanel
-from .panels.heatmap import SentenceHeatmapPanel
+from .panels.heatmap import WOE_METHODS, SentenceHeatmapPanel
 from .panels.saliency_grid import SaliencyGridPanel
 from .requests import (
     AttributionRequest,
+    CandidateRequest,
+    CompareRequest,
     DemoRequest,
     HiddenSaliencyRequest,
     LoadDatasetRequest,
+    LoadMLMRequest,
     LoadModelRequest,
     PredictDatasetRequest,
+    PriorRequest,
     SetDeviceRequest,
+    SpanRequest,
 )
 
 NO_MODEL_HINT = "Open a model (File → Open Model…, or File → Open Demo) to explain this sentence."
@@ -45,6 +51,9 @@ class Controller(QObject):
         sigCurrentTextChanged(str): the current sentence changed.
         sigError(str, str): ``(kind, message)`` of a failed current request.
         sigStatus(str): a status-bar message.
+        sigMLMLoaded(object): a masked LM was opened (the engine's info dict).
+        sigCandidatesReady(object): a ``CandidateTable`` is shown.
+        sigSpanReady(object): a ``SpanAttribution`` is shown.
     """
 
     sigStateChanged = Signal()
@@ -56,14 +65,30 @@ class Controller(QObject):
     sigCurrentTextChanged = Signal(str)
     sigError = Signal(str, str)
     sigStatus = Signal(str)
+    sigMLMLoaded = Signal(object)
+    sigCandidatesReady = Signal(object)
+    sigSpanReady = Signal(object)
 
     def __init__(self, client: EngineClient, heatmap: SentenceHeatmapPanel, grid: SaliencyGridPanel,
-                 dataset_panel: DatasetListPanel, parent: QObject | None = None):
+                 dataset_panel: DatasetListPanel, parent: QObject | None = None, *,
+                 candidates: CandidateTablePanel | None = None):
         super().__init__(parent)
         self.client = client
         self.heatmap = heatmap
         self.grid = grid
         self.dataset_panel = dataset_panel
+        self.candidates = candidates
+        self.mlm_info = None
+        self.prior_source: str | None = None
+        self.comparison: tuple | None = None
+        self.candidate_table = None
+        self.span = None
+        self._compare_id: int | None = None
+        self._cand_id: int | None = None
+        self._span_id: int | None = None
+        self._pending_mlm: str | None = None
+        self._prior_path: str | None = None
+        self._quiet = False  # True while the controller itself updates the marginalization form
 
         self.model_info = None
         self.dataset = None
@@ -81,6 +106,9 @@ class Controller(QObject):
         heatmap.sigMethodChanged.connect(lambda _m: self.explain())
         heatmap.sigTargetChanged.connect(lambda _t: self.explain())
         heatmap.sigTokenClicked.connect(self.on_token_clicked)
+        heatmap.sigSpanSelected.connect(self.on_span_selected)
+        heatmap.sigSettingsChanged.connect(self._on_settings_changed)
+        heatmap.sigCompareChanged.connect(self.explain)
         grid.sigCellClicked.connect(self.on_cell_clicked)
 
         client.sigFinished.connect(self._on_finished)
@@ -89,11 +117,18 @@ class Controller(QObject):
         client.sigProgress.connect(self._on_progress)
 
     # -- actions ----------------------------------------------------------------------------
-    def open_model(self, path: str | Path) -> int:
-        """Load a model folder in the engine thread."""
-        for kind in ("predictions", "attribution", "hidden"):
+    def open_model(self, path: str | Path, *, mlm: str | Path | None = None, prior_path: str | Path | None = None) -> int:
+        """Load a model folder in the engine thread; then, if given, the masked LM ``mlm`` and
+        the unigram prior counted from the dataset file ``prior_path`` (the demo does both)."""
+        for kind in ("predictions", "attribution", "hidden", "compare", "candidates", "span"):
             self.client.cancel_kind(kind)
+        self._pending_mlm = str(mlm) if mlm else None
+        self._prior_path = str(prior_path) if prior_path else None
         return self.client.submit(LoadModelRequest(path=str(path)))
+
+    def open_mlm(self, path: str | Path) -> int:
+        """Open a masked-LM folder as the likelihood model of marginalization."""
+        return self.client.submit(LoadMLMRequest(path=str(path)))
 
     def open_dataset(self, path: str | Path, text_column: str = "text", label_column: str = "label") -> int:
         """Load a dataset file in the engine thread."""
@@ -127,7 +162,8 @@ class Controller(QObject):
         self.explain()
 
     def explain(self) -> None:
-        """Request the attribution and the hidden saliency of the current sentence."""
+        """Request the attribution (or the method comparison) and the hidden saliency of the
+        current sentence."""
         text = self.current_text
         if not text:
             return
@@ -138,14 +174,50 @@ class Controller(QObject):
             self.sigStateChanged.emit()
             return
         method, target = self.heatmap.method() or "grad", self.heatmap.target()
-        self.attribution = self.saliency = None
-        self._attr_id = self.client.submit(AttributionRequest(text=text, method=method, target=target))
+        settings = self.heatmap.marginalization_settings()
+        self.attribution = self.saliency = self.comparison = None
+        self._clear_token_details()
+        if self.heatmap.compare_enabled():
+            methods = tuple(self.heatmap.compare_methods())
+            if not methods:
+                self.heatmap.show_message("Choose the methods to compare (Methods ▾).")
+                self.client.cancel_kind("attribution")
+                self.client.cancel_kind("compare")
+                self._attr_id = self._compare_id = None
+                self.sigStateChanged.emit()
+                return
+            self.client.cancel_kind("attribution")
+            self._attr_id = None
+            self._compare_id = self.client.submit(CompareRequest(text=text, methods=methods, target=target,
+                                                                 marginalization=settings))
+        else:
+            self.client.cancel_kind("compare")
+            self._compare_id = None
+            self._attr_id = self.client.submit(AttributionRequest(text=text, method=method, target=target,
+                                                                  marginalization=settings))
         self._hidden_id = self.client.submit(HiddenSaliencyRequest(text=text, target=target))
         self.heatmap.set_computing()
         self.grid.set_computing()
         self.sigStateChanged.emit()
 
+    def _clear_token_details(self) -> None:
+        for kind in ("candidates", "span"):
+            self.client.cancel_kind(kind)
+        self._cand_id = self._span_id = None
+        self.candidate_table = self.span = None
+        if self.candidates is not None:
+            self.candidates.show_message("Click a token of the heatmap to see its candidates.")
+            self.candidates.set_span(None)
+
+    def _on_settings_changed(self) -> None:
+        if self._quiet:
+            return
+        if self.heatmap.uses_marginalization():
+            self.explain()
+
     def _has_current_request(self) -> bool:
+        if self._compare_id is not None:
+            return self.comparison is not None or self.client.request(self._compare_id) is not None
         return self._attr_id is not None and (self.attribution is not None or self.client.request(self._attr_id) is not None)
 
     # -- panel intent -----------------------------------------------------------------------
@@ -155,9 +227,63 @@ class Controller(QObject):
 
     @Slot(int)
     def on_token_clicked(self, index: int) -> None:
-        """A token of the heatmap was clicked: highlight its column in the grid."""
+        """A token of the heatmap was clicked: highlight its column in the grid and, with a
+        marginalization method, compute its candidate table."""
         self.grid.highlight_column(index)
         self.sigStatus.emit(f"Token {index} selected")
+        self.request_candidates(index)
+
+    def _shown(self):
+        """A TokenAttribution of the current sentence that is on screen (single or compare mode)."""
+        if self.attribution is not None:
+            return self.attribution
+        return self.comparison[0] if self.comparison else None
+
+    def request_candidates(self, index: int) -> int | None:
+        """Compute the candidate table of token ``index`` of the current sentence."""
+        if self.candidates is None or self.model_info is None or not self.current_text:
+            return None
+        shown = self._shown()
+        method = self.heatmap.method()
+        compare_woe = self.heatmap.compare_enabled() and "marginalization" in self.heatmap.compare_methods()
+        if shown is not None and 0 <= index < len(shown.special) and shown.special[index]:
+            self.candidates.show_message(f"“{shown.tokens[index]}” is a special token: it is never marginalized.")
+            return None
+        if not compare_woe and method in WOE_METHODS and method != "marginalization":
+            word = "[UNK]" if method == "unk" else "the zero vector"
+            tok = shown.tokens[index] if shown is not None and index < len(shown.tokens) else str(index)
+            score = (f" Its WoE: {shown.scores[index]:+.3f} bits." if shown is not None
+                     and index < len(shown.scores) else "")
+            self.candidates.show_message(f"Erasure replaces “{tok}” by {word} (one candidate).{score} "
+                                         "Choose Marginalization to see the likelihood model's candidates.")
+            return None
+        if not compare_woe and method not in WOE_METHODS:
+            self.candidates.show_message("The candidate table explains WoE methods: choose Marginalization.")
+            return None
+        target = shown.target if shown is not None else self.heatmap.target()
+        self._cand_id = self.client.submit(CandidateRequest(
+            text=self.current_text, position=int(index), target=target,
+            marginalization=self.heatmap.marginalization_settings()))
+        self.candidates.set_computing(f"Computing the candidates of token {index}…")
+        return self._cand_id
+
+    @Slot(object)
+    def on_span_selected(self, span) -> int | None:
+        """A span of 2-3 tokens was shift-clicked: compute its joint WoE by marginalization."""
+        span = tuple(int(i) for i in span)
+        if self.model_info is None or not self.current_text or len(span) < 2:
+            return None
+        shown = self._shown()
+        if shown is not None and any(shown.special[i] for i in span if i < len(shown.special)):
+            self.sigStatus.emit("A span cannot include special tokens")
+            return None
+        target = shown.target if shown is not None else self.heatmap.target()
+        self._span_id = self.client.submit(SpanRequest(text=self.current_text, span=span, target=target,
+                                                       marginalization=self.heatmap.marginalization_settings()))
+        if self.candidates is not None:
+            self.candidates.show_span_message(f"Marginalizing tokens {span[0]}–{span[-1]} jointly…")
+        self.sigStatus.emit(f"Span {span[0]}–{span[-1]} selected")
+        return self._span_id
 
     @Slot(int, int)
     def on_cell_clicked(self, layer: int, location: int) -> None:
@@ -178,9 +304,10 @@ class Controller(QObject):
         """True when every panel shows its result for the current sentence and nothing is pending."""
         if self.model_info is None or not self.current_text or self.client.busy:
             return False
-        if self.attribution is None or self.saliency is None:
+        shown = self._shown()
+        if shown is None or self.saliency is None:
             return False
-        if self.attribution.text != self.current_text or self.saliency.text != self.current_text:
+        if shown.text != self.current_text or self.saliency.text != self.current_text:
             return False
         return self.dataset is None or self.predictions is not None
 
@@ -216,6 +343,22 @@ class Controller(QObject):
     def _finished_model(self, _rid: int, info) -> None:
         self.model_info = info
         self.heatmap.set_class_names(info.class_names)
+        # a masked LM / prior belongs to a vocabulary: ask for them again for this model
+        self.mlm_info = None
+        self.prior_source = None
+        self._quiet = True
+        try:
+            self.heatmap.set_mlm_available(False)
+            self.heatmap.set_prior_available(False)
+        finally:
+            self._quiet = False
+        if self._pending_mlm:
+            mlm, self._pending_mlm = self._pending_mlm, None
+            self.open_mlm(mlm)
+        if self._prior_path:
+            self.client.submit(PriorRequest(path=self._prior_path))
+        elif self.dataset is not None:
+            self.client.submit(PriorRequest(path=None))
         self.sigModelLoaded.emit(info)
         self.sigStatus.emit(f"Opened {info.kind} model {Path(info.path).name} ({len(info.class_names)} classes, "
                             f"device {info.device})")
@@ -237,6 +380,8 @@ class Controller(QObject):
         name = Path(ds.path).name if getattr(ds, "path", None) else ""
         self.dataset_panel.set_dataset(ds.texts, ds.labels, self._gold_names(), name)
         self.sigDatasetLoaded.emit(ds)
+        if self.model_info is not None and not self._prior_path:
+            self.client.submit(PriorRequest(path=None))
         skipped = getattr(ds, "n_skipped", 0)
         self.sigStatus.emit(f"Opened {name}: {len(ds)} sentences" + (f" ({skipped} empty rows skipped)" if skipped else ""))
         self._request_predictions()
@@ -259,6 +404,49 @@ class Controller(QObject):
         self.heatmap.set_result(attribution)
         self._check_sentence_ready()
 
+    def _finished_compare(self, rid: int, results) -> None:
+        if rid != self._compare_id or not results or results[0].text != self.current_text:
+            return
+        self.comparison = tuple(results)
+        self.heatmap.set_comparison(self.comparison)
+        self._check_sentence_ready()
+
+    def _finished_candidates(self, rid: int, table) -> None:
+        if rid != self._cand_id or table.text != self.current_text or self.candidates is None:
+            return
+        self.candidate_table = table
+        self.candidates.set_result(table)
+        self.sigCandidatesReady.emit(table)
+
+    def _finished_span(self, rid: int, span) -> None:
+        if rid != self._span_id or span.text != self.current_text:
+            return
+        self.span = span
+        if self.heatmap.result is not None:
+            self.heatmap.set_span_info(span)
+        if self.candidates is not None:
+            self.candidates.set_span(span)
+        self.sigSpanReady.emit(span)
+        self.sigStatus.emit(f"Span WoE {span.score:+.3f} bits ({span.n_candidates} candidate combinations)")
+
+    def _finished_mlm(self, _rid: int, info) -> None:
+        self.mlm_info = info
+        self.heatmap.set_mlm_available(True, info.get("path") if isinstance(info, dict) else None)
+        self.sigMLMLoaded.emit(info)
+        n = info.get("shared_tokens") if isinstance(info, dict) else None
+        self.sigStatus.emit(f"Opened masked LM {Path(str(info.get('path', ''))).name}"
+                            + (f" ({n} tokens shared with the classifier)" if n is not None else ""))
+        if not self._prior_path and self.prior_source is None:
+            from interp_engine.attribution.likelihood import PRIOR_FILE
+
+            if (Path(str(info.get("path", ""))) / PRIOR_FILE).is_file():
+                self.prior_source = "the masked LM's training texts"
+                self.heatmap.set_prior_available(True, self.prior_source)
+
+    def _finished_prior(self, _rid: int, source: str) -> None:
+        self.prior_source = str(source)
+        self.heatmap.set_prior_available(True, self.prior_source)
+
     def _finished_hidden(self, rid: int, saliency) -> None:
         if rid != self._hidden_id or saliency.text != self.current_text:
             return
@@ -267,7 +455,7 @@ class Controller(QObject):
         self._check_sentence_ready()
 
     def _check_sentence_ready(self) -> None:
-        if self.attribution is not None and self.saliency is not None:
+        if self._shown() is not None and self.saliency is not None:
             self.sigSentenceReady.emit(self.current_text)
 
     def _finished_device(self, _rid: int, device: str) -> None:
@@ -276,14 +464,27 @@ class Controller(QObject):
         self.sigStatus.emit(f"Engine device: {device}")
 
     def _finished_demo(self, _rid: int, paths) -> None:
-        model_dir, data_path = paths
-        self.open_model(model_dir)
+        model_dir, data_path, *extra = paths
+        mlm_dir = extra[0] if extra else None
+        train_path = extra[1] if len(extra) > 1 else None
+        self.open_model(model_dir, mlm=mlm_dir, prior_path=train_path)
         self.open_dataset(data_path)
+        if not mlm_dir:
+            self.sigStatus.emit("The demo opened without its masked LM: marginalization offers uniform and prior")
 
     @Slot(int, str, str)
     def _on_failed(self, request_id: int, kind: str, message: str) -> None:
         if kind == "attribution" and request_id == self._attr_id:
             self.heatmap.show_message(f"Could not explain this sentence:\n{message}")
+        elif kind == "compare" and request_id == self._compare_id:
+            self.heatmap.show_message(f"Could not compare the methods on this sentence:\n{message}")
+        elif kind == "candidates" and request_id == self._cand_id and self.candidates is not None:
+            self.candidates.show_message(f"Could not compute the candidates: {message}")
+        elif kind == "span" and request_id == self._span_id and self.candidates is not None:
+            self.candidates.show_span_message(f"Could not marginalize the span: {message}")
+        elif kind == "mlm":
+            if self.mlm_info is None:
+                self.heatmap.set_mlm_available(False)
         elif kind == "hidden" and request_id == self._hidden_id:
             self.grid.show_message(f"Could not compute the saliency grid:\n{message}")
         elif kind == "predictions":
@@ -294,16 +495,19 @@ class Controller(QObject):
 
     @Slot(int, str, int, int, str)
     def _on_progress(self, request_id: int, kind: str, done: int, total: int, _message: str) -> None:
-        if total > 0 and kind == "attribution" and request_id == self._attr_id:
+        if total > 0 and ((kind == "attribution" and request_id == self._attr_id)
+                          or (kind == "compare" and request_id == self._compare_id)):
             self.heatmap.set_computing(f"computing… {100 * done // total}%")
         elif total > 0 and kind == "hidden" and request_id == self._hidden_id:
             self.grid.set_computing(f"computing… {100 * done // total}%")
 
     @Slot(int, str)
     def _on_cancelled(self, request_id: int, kind: str) -> None:
-        if kind == "attribution" and request_id == self._attr_id:
+        if kind in ("attribution", "compare") and request_id in (self._attr_id, self._compare_id):
             self.heatmap.show_message("Cancelled. Select the sentence again or press Explain.")
-            self._attr_id = None
+            self._attr_id = self._compare_id = None
+        elif kind in ("candidates", "span") and self.candidates is not None:
+            self.candidates.show_message("Cancelled.")
         elif kind == "hidden" and request_id == self._hidden_id:
             self.grid.show_message("Cancelled.")
             self._hidden_id = None

@@ -23,13 +23,14 @@ from PySide6.QtWidgets import (
 
 from .controller import Controller
 from .engine_client import EngineClient
+from .panels.candidates import CandidateTablePanel
 from .panels.dataset_list import DatasetListPanel
 from .panels.heatmap import SentenceHeatmapPanel
 from .panels.saliency_grid import SaliencyGridPanel
 from .settings import RECENT_DATASETS, RECENT_MODELS, add_recent, app_settings, clear_recent, recent_paths
 
 #: bump when docks are added/renamed so an old saved layout is ignored
-STATE_VERSION = 1
+STATE_VERSION = 2
 DEFAULT_SIZE = (1400, 900)
 DATASET_FILTER = "Datasets (*.tsv *.txt *.csv *.jsonl *.parquet);;All files (*)"
 
@@ -51,8 +52,22 @@ def cuda_available() -> bool:
         return False
 
 
+class CandidateTableDock(QDockWidget):
+    """The dock of the candidate table (objectName ``candidateTableDock``, kept by saveState)."""
+
+    def __init__(self, panel: CandidateTablePanel, parent: QWidget | None = None):
+        super().__init__("Candidates (marginalization)", parent)
+        self.setObjectName("candidateTableDock")
+        self.panel = panel
+        self.setWidget(panel)
+        self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+
+
 class MainWindow(QMainWindow):
-    """Main window: dataset list (left dock), sentence heatmap (centre), saliency grid (bottom dock).
+    """Main window: dataset list (left dock), sentence heatmap (centre), saliency grid (bottom dock),
+    candidate table of the clicked token (right dock).
 
     Args:
         client: the engine client to use (default: a new one with a real engine).
@@ -86,6 +101,8 @@ class MainWindow(QMainWindow):
         self.grid.setObjectName("saliencyGridPanel")
         self.dataset_panel = DatasetListPanel()
         self.dataset_panel.setObjectName("datasetPanel")
+        self.candidate_panel = CandidateTablePanel()
+        self.candidate_panel.setObjectName("candidatePanel")
 
         self.sentence_edit = QLineEdit()
         self.sentence_edit.setObjectName("sentenceEdit")
@@ -110,12 +127,17 @@ class MainWindow(QMainWindow):
         self.dataset_dock = self._dock("Dataset", "datasetDock", self.dataset_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.grid_dock = self._dock("Layer × location saliency", "saliencyGridDock", self.grid,
                                     Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.candidate_dock = CandidateTableDock(self.candidate_panel, self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.candidate_dock)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.resizeDocks([self.dataset_dock], [500], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.grid_dock], [520], Qt.Orientation.Vertical)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([self.dataset_dock, self.candidate_dock], [440, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.grid_dock], [480], Qt.Orientation.Vertical)
 
-        self.controller = Controller(self.client, self.heatmap, self.grid, self.dataset_panel, self)
+        self.controller = Controller(self.client, self.heatmap, self.grid, self.dataset_panel, self,
+                                     candidates=self.candidate_panel)
 
         self._build_status_bar()
         self._build_menus()
@@ -211,6 +233,8 @@ class MainWindow(QMainWindow):
         self.open_model_action.setShortcut(QKeySequence.StandardKey.Open)
         self.open_dataset_action = file_menu.addAction("Open &Dataset…", self.choose_dataset)
         self.open_dataset_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.open_mlm_action = file_menu.addAction("Open Masked &LM…", self.choose_mlm)
+        self.open_mlm_action.setToolTip("Open a masked language model folder: the likelihood model of marginalization")
         self.open_demo_action = file_menu.addAction("Open D&emo", self.controller.open_demo)
         self.recent_models_menu = file_menu.addMenu("Recent &Models")
         self.recent_models_menu.setObjectName("recentModelsMenu")
@@ -229,6 +253,7 @@ class MainWindow(QMainWindow):
         view_menu = mb.addMenu("&View")
         view_menu.addAction(self.dataset_dock.toggleViewAction())
         view_menu.addAction(self.grid_dock.toggleViewAction())
+        view_menu.addAction(self.candidate_dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction("Reset Layout", self.reset_layout)
 
@@ -277,6 +302,16 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open dataset", start, DATASET_FILTER)
         if path:
             self.open_dataset(path)
+
+    def choose_mlm(self) -> None:
+        """File → Open Masked LM…: choose a masked-LM folder (e.g. from ``interp-studio train-mlm``)."""
+        start = str(Path(self.controller.model_info.path).parent) if self.controller.model_info else ""
+        path = QFileDialog.getExistingDirectory(self, "Open masked LM folder", start)
+        if path:
+            self.open_mlm(path)
+
+    def open_mlm(self, path: str) -> None:
+        self.controller.open_mlm(path)
 
     def open_model(self, path: str) -> None:
         self.controller.open_model(path)
@@ -331,8 +366,9 @@ class MainWindow(QMainWindow):
             if act is not None:
                 act.setChecked(True)
             self.device_label.setText(f"Device: {self.controller.device or self._device_choice}")
-        if kind in ("model", "dataset", "demo", "device", "predictions") and self.interactive:
+        if kind in ("model", "dataset", "demo", "device", "predictions", "mlm") and self.interactive:
             titles = {"model": "Could not open the model", "dataset": "Could not open the dataset",
+                      "mlm": "Could not open the masked LM",
                       "demo": "Could not prepare the demo", "device": "Could not change the device",
                       "predictions": "Could not predict the dataset"}
             self.show_error(titles[kind], message)
@@ -366,7 +402,7 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         """View → Reset Layout: the docks as on first start."""
-        for dock in (self.dataset_dock, self.grid_dock):
+        for dock in (self.dataset_dock, self.grid_dock, self.candidate_dock):
             dock.setFloating(False)
             dock.show()
         self.restoreState(self._default_state, STATE_VERSION)

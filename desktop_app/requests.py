@@ -89,6 +89,36 @@ class PredictDatasetRequest(Request):
         return f"Predicting {self.n_texts} sentences…"
 
 
+#: methods slow enough for a progress bar and a Cancel button in the status bar
+SLOW_METHODS = frozenset({"marginalization", "integrated_gradients", "lime"})
+
+
+@dataclass(frozen=True)
+class MarginalizationSettings:
+    """Settings of input marginalization (``Engine.attribute(..., likelihood=, sigma=, top_n=)``).
+
+    Attributes:
+        likelihood: ``mlm``, ``uniform`` or ``prior``.
+        sigma: likelihood threshold σ of Kim et al. eq. 4 (0 = every candidate); used when
+            ``top_n`` is None.
+        top_n: keep the n most likely candidates instead of thresholding at σ.
+    """
+
+    likelihood: str = "uniform"
+    sigma: float = 1e-5
+    top_n: int | None = None
+
+    def kwargs(self) -> dict:
+        """Keyword arguments for the engine's marginalization methods."""
+        if self.top_n is not None:
+            return {"likelihood": self.likelihood, "top_n": int(self.top_n)}
+        return {"likelihood": self.likelihood, "sigma": float(self.sigma)}
+
+    def describe(self) -> str:
+        cut = f"top-{self.top_n}" if self.top_n is not None else f"σ = {self.sigma:g}"
+        return f"{self.likelihood} likelihood, {cut}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class AttributionRequest(Request):
     """Per-token attribution of one sentence (``Engine.attribute``); result: ``TokenAttribution``.
@@ -97,15 +127,92 @@ class AttributionRequest(Request):
         text: the sentence.
         method: a key of ``interp_engine.engine.ATTRIBUTION_METHODS``.
         target: class index, or None for the predicted class.
+        marginalization: settings used when ``method == "marginalization"``.
     """
 
     text: str
     method: str = "grad"
     target: int | None = None
+    marginalization: MarginalizationSettings | None = None
     kind: ClassVar[str] = "attribution"
+
+    @property
+    def long_running(self) -> bool:  # type: ignore[override]
+        return self.method in SLOW_METHODS
 
     def describe(self) -> str:
         return "Computing attribution…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompareRequest(Request):
+    """Several attribution methods on one sentence (side-by-side mode);
+    result: a tuple of ``TokenAttribution``, one per method, in ``methods`` order."""
+
+    text: str
+    methods: tuple[str, ...]
+    target: int | None = None
+    marginalization: MarginalizationSettings | None = None
+    kind: ClassVar[str] = "compare"
+    long_running: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"Comparing {len(self.methods)} attribution methods…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CandidateRequest(Request):
+    """The marginalization candidates of one token (``Engine.candidate_table``);
+    result: ``CandidateTable``."""
+
+    text: str
+    position: int
+    target: int | None = None
+    marginalization: MarginalizationSettings = field(default_factory=MarginalizationSettings)
+    kind: ClassVar[str] = "candidates"
+
+    def describe(self) -> str:
+        return f"Computing the candidates of token {self.position}…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpanRequest(Request):
+    """Joint WoE of 2-3 adjacent tokens (``Engine.attribute_span``); result: ``SpanAttribution``."""
+
+    text: str
+    span: tuple[int, ...]
+    target: int | None = None
+    marginalization: MarginalizationSettings = field(default_factory=MarginalizationSettings)
+    kind: ClassVar[str] = "span"
+    long_running: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"Marginalizing tokens {self.span[0]}–{self.span[-1]} jointly…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadMLMRequest(Request):
+    """Open a masked-LM folder as the likelihood model (``Engine.load_mlm``); result: its info dict."""
+
+    path: str
+    kind: ClassVar[str] = "mlm"
+    long_running: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"Loading masked LM {Path(self.path).name or self.path}…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriorRequest(Request):
+    """Count the unigram prior (``Engine.set_prior_data``) from the sentences of the dataset
+    file ``path`` (a training set), or of the open dataset when ``path`` is None;
+    result: a short description of the source (str)."""
+
+    path: str | None = None
+    kind: ClassVar[str] = "prior"
+
+    def describe(self) -> str:
+        return "Counting the unigram prior…"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,8 +243,8 @@ class SetDeviceRequest(Request):
 
 @dataclass(frozen=True, kw_only=True)
 class DemoRequest(Request):
-    """Prepare the demo (``interp_engine.demo.ensure_demo``: trains on first use);
-    result: ``(model_dir, dataset_path)``."""
+    """Prepare the demo (``interp_engine.demo.ensure_demo`` and ``ensure_demo_mlm``: trained on
+    first use); result: ``(model_dir, dataset_path, mlm_dir or None, train_path)``."""
 
     kind: ClassVar[str] = "demo"
     long_running: ClassVar[bool] = True

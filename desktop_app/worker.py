@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from .requests import (
     AttributionRequest,
+    CandidateRequest,
+    CompareRequest,
     DemoRequest,
     HiddenSaliencyRequest,
     LoadDatasetRequest,
+    LoadMLMRequest,
     LoadModelRequest,
+    MarginalizationSettings,
     PredictDatasetRequest,
+    PriorRequest,
     Request,
     SetDeviceRequest,
+    SpanRequest,
 )
 
 log = logging.getLogger(__name__)
@@ -67,6 +74,8 @@ class EngineWorker(QObject):
         progress_interval: minimum seconds between two :attr:`sigProgress` emissions of one
             request (the last step, ``done == total``, is always emitted).
         demo_fn: replaces ``interp_engine.demo.ensure_demo`` (tests).
+        demo_mlm_fn: replaces ``interp_engine.demo.ensure_demo_mlm`` (tests); ``False``: the
+            demo comes without its masked LM.
 
     Signals:
         sigStarted(request_id, kind, message): a request starts running.
@@ -83,11 +92,12 @@ class EngineWorker(QObject):
     sigCancelled = Signal(int, str)
 
     def __init__(self, engine: Any = None, *, device: str = "auto", progress_interval: float = 0.1,
-                 demo_fn: Callable | None = None):
+                 demo_fn: Callable | None = None, demo_mlm_fn: Callable | bool | None = None):
         super().__init__(None)
         self._engine = engine
         self._device = device
         self._demo_fn = demo_fn
+        self._demo_mlm_fn = demo_mlm_fn
         self.progress_interval = progress_interval
 
     # -- engine -----------------------------------------------------------------------------
@@ -135,8 +145,15 @@ class EngineWorker(QObject):
     def _dispatch(self, req: Request):
         progress = self._progress_callback(req)
         if isinstance(req, AttributionRequest):
-            return self.engine.attribute(req.text, method=req.method, target=req.target,
-                                         progress=progress, cancel=req.cancel)
+            return self._attribute(req.text, req.method, req.target, req.marginalization, progress, req.cancel)
+        if isinstance(req, CompareRequest):
+            return self._compare(req, progress)
+        if isinstance(req, CandidateRequest):
+            return self.engine.candidate_table(req.text, req.position, req.target, cancel=req.cancel,
+                                               **req.marginalization.kwargs())
+        if isinstance(req, SpanRequest):
+            return self.engine.attribute_span(req.text, tuple(req.span), req.target, progress=progress,
+                                              cancel=req.cancel, **req.marginalization.kwargs())
         if isinstance(req, HiddenSaliencyRequest):
             return self.engine.hidden_saliency(req.text, target=req.target, top=req.top,
                                                progress=progress, cancel=req.cancel)
@@ -144,17 +161,81 @@ class EngineWorker(QObject):
             return self.engine.predict_dataset(batch_size=req.batch_size, progress=progress, cancel=req.cancel)
         if isinstance(req, LoadModelRequest):
             return self.engine.load_model(req.path)
+        if isinstance(req, LoadMLMRequest):
+            return self.engine.load_mlm(req.path)
+        if isinstance(req, PriorRequest):
+            return self._set_prior(req.path)
         if isinstance(req, LoadDatasetRequest):
             return self.engine.load_dataset(req.path, text_column=req.text_column, label_column=req.label_column)
         if isinstance(req, SetDeviceRequest):
             return self._set_device(req.device)
         if isinstance(req, DemoRequest):
-            fn = self._demo_fn
-            if fn is None:
-                from interp_engine.demo import ensure_demo as fn
-            model_dir, data_path = fn(progress=progress, cancel=req.cancel)
-            return str(model_dir), str(data_path)
+            return self._demo(req, progress)
         raise TypeError(f"unknown request type {type(req).__name__}")
+
+    def _attribute(self, text: str, method: str, target, settings: MarginalizationSettings | None, progress, cancel):
+        kwargs = settings.kwargs() if (method == "marginalization" and settings is not None) else {}
+        return self.engine.attribute(text, method=method, target=target, progress=progress, cancel=cancel, **kwargs)
+
+    def _compare(self, req: CompareRequest, progress):
+        """Run every method of ``req`` in turn; progress counts methods (and steps within one)."""
+        from interp_engine.errors import Cancelled
+
+        out = []
+        n = len(req.methods)
+        for k, method in enumerate(req.methods):
+            if req.cancel.is_set():
+                raise Cancelled("cancelled")
+            name = method.replace("_", " ")
+
+            def step(done, total, message="", k=k, name=name):
+                frac = (done / total) if total else 0.0
+                progress(int(1000 * (k + frac)), 1000 * n, f"{name} ({k + 1}/{n})")
+
+            step(0, 1)
+            out.append(self._attribute(req.text, method, req.target, req.marginalization, step, req.cancel))
+        progress(1000 * n, 1000 * n, "done")
+        return tuple(out)
+
+    def _set_prior(self, path: str | None) -> str:
+        if path is None:
+            ds = getattr(self.engine, "dataset", None)
+            if ds is None:
+                from interp_engine.errors import InputError
+
+                raise InputError("no dataset is open to count the prior from")
+            self.engine.set_prior_data(list(ds.texts))
+            return f"the open dataset ({len(ds.texts)} sentences)"
+        from interp_engine.data import load_dataset
+
+        texts = list(load_dataset(path).texts)
+        self.engine.set_prior_data(texts)
+        return f"{Path(path).name} ({len(texts)} sentences)"
+
+    def _demo(self, req: DemoRequest, progress):
+        fn = self._demo_fn
+        if fn is None:
+            from interp_engine.demo import ensure_demo as fn
+        model_dir, data_path = fn(progress=progress, cancel=req.cancel)
+        train_path = None
+        try:
+            from interp_engine.demo import demo_corpus
+
+            train_path = str(demo_corpus()[0])
+        except Exception:  # noqa: BLE001 - a demo without its training file still opens
+            log.warning("the demo training corpus is missing; no prior likelihood")
+        mlm_fn = self._demo_mlm_fn
+        mlm_dir = None
+        if mlm_fn is not False:
+            if mlm_fn is None:
+                from interp_engine.demo import ensure_demo_mlm as mlm_fn
+            try:
+                mlm_dir = str(mlm_fn(model_dir, train_path, progress=progress, cancel=req.cancel))
+            except Exception as exc:  # noqa: BLE001 - the demo still opens, without the MLM
+                if is_cancelled_error(exc) or req.cancel.is_set():
+                    raise
+                log.warning("could not train the demo masked LM: %s", exc)
+        return str(model_dir), str(data_path), mlm_dir, train_path
 
     def _set_device(self, device: str) -> str:
         engine = self.engine

@@ -13,13 +13,20 @@ from typing import Mapping, Sequence
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QLinearGradient, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QAction, QDoubleValidator
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QMenu,
     QScrollArea,
     QSizePolicy,
+    QSpinBox,
+    QStackedWidget,
+    QToolButton,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -34,6 +41,7 @@ from ..colors import (
     symmetric_limit,
     text_color_on,
 )
+from .comparison import MethodComparisonView, units_label
 
 #: display names of the engine's attribution methods (unknown keys get a generated name)
 FRIENDLY_METHOD_NAMES = {
@@ -48,6 +56,32 @@ FRIENDLY_METHOD_NAMES = {
 
 PREDICTED_TARGET_LABEL = "predicted"
 
+#: likelihood models of marginalization, with their combo-box text
+LIKELIHOOD_NAMES = {"mlm": "masked LM", "uniform": "uniform", "prior": "prior (unigram)"}
+NO_MLM_TOOLTIP = "No masked LM is open: File → Open Masked LM…"
+NO_PRIOR_TOOLTIP = "No training-data counts for the prior: open a dataset, the demo, or a masked LM with unigram_prior.json"
+#: methods whose scores are a weight of evidence (a token click shows the candidate table)
+WOE_METHODS = ("marginalization", "zero", "unk")
+DEFAULT_COMPARE = ("marginalization", "unk", "grad_input", "integrated_gradients")
+#: colour of the outline of a shift-clicked span
+SPAN_COLOR = QColor(120, 40, 160)
+
+
+def short_units(units: str) -> str:
+    """A few words of a units description, for row labels (``bits (WoE, log2-odds)`` → ``bits``)."""
+    u = str(units)
+    if u.startswith("bits"):
+        return "bits"
+    if u.startswith("logit gradient ·"):
+        return "logit grad·emb"
+    if u.startswith("logit gradient"):
+        return "logit grad"
+    if u.startswith("logit (integrated"):
+        return "logit (IG)"
+    if u.startswith("probability"):
+        return "probability"
+    return u.split("(")[0].strip() or u
+
 
 def friendly_method_name(key: str) -> str:
     """Menu name of an attribution method key (``grad_input`` → ``Gradient × input``)."""
@@ -57,11 +91,18 @@ def friendly_method_name(key: str) -> str:
 class TokenHeatmapView(QWidget):
     """Tokens as coloured boxes that wrap across lines.
 
+    Click selects a token; shift-click selects the span from the last clicked token to this one
+    (2-3 adjacent tokens: longer spans are cut to 3 tokens ending at the shift-clicked one).
+
     Signals:
         sigTokenClicked(int): index of the token the user clicked.
+        sigSpanSelected(tuple): positions of a shift-clicked span of 2-3 tokens.
     """
 
+    MAX_SPAN = 3
+
     sigTokenClicked = Signal(int)
+    sigSpanSelected = Signal(object)
 
     MARGIN = 10
     PAD_X = 6
@@ -87,6 +128,7 @@ class TokenHeatmapView(QWidget):
         self._content_height = 0
         self._rf: tuple[int, int, QColor] | None = None
         self._selected: int | None = None
+        self._span: tuple[int, ...] | None = None
         self._dimmed = False
         self._placeholder = ""
 
@@ -106,6 +148,7 @@ class TokenHeatmapView(QWidget):
         self._vmax = symmetric_limit(scores, ~special) if (~special).any() else symmetric_limit(scores)
         self._rf = None
         self._selected = None
+        self._span = None
         self._dimmed = False
         self._placeholder = ""
         self._relayout(force=True)
@@ -119,6 +162,7 @@ class TokenHeatmapView(QWidget):
         self._vmax = 0.0
         self._rf = None
         self._selected = None
+        self._span = None
         self._dimmed = False
         self._placeholder = placeholder
         self._relayout(force=True)
@@ -198,6 +242,28 @@ class TokenHeatmapView(QWidget):
     def selected(self) -> int | None:
         return self._selected
 
+    def span_to(self, i: int) -> tuple[int, ...]:
+        """The span a shift-click on token ``i`` selects (from the selected token, at most
+        :attr:`MAX_SPAN` tokens ending at ``i``)."""
+        anchor = self._selected if self._selected is not None else i
+        if anchor == i:
+            return (i,)
+        step = 1 if i > anchor else -1
+        anchor = i - step * (self.MAX_SPAN - 1) if abs(i - anchor) >= self.MAX_SPAN else anchor
+        lo, hi = min(anchor, i), max(anchor, i)
+        return tuple(range(lo, hi + 1))
+
+    def set_span(self, span) -> None:
+        """Outline the tokens of ``span`` (a sequence of adjacent positions; None clears it)."""
+        n = len(self._tokens)
+        self._span = tuple(int(k) for k in span if 0 <= int(k) < n) if span else None
+        self._span = self._span or None
+        self.update()
+
+    def span(self) -> tuple[int, ...] | None:
+        """The outlined span, or None."""
+        return self._span
+
     # -- layout -----------------------------------------------------------------------------
     def _display(self, tok: str) -> str:
         tok = tok if tok.strip() else "␣"
@@ -270,21 +336,25 @@ class TokenHeatmapView(QWidget):
             r = self._rects[self._selected]
             p.fillRect(QRectF(r.left(), r.bottom() + 3, r.width(), 3), QColor(30, 30, 30))
         if self._rf is not None:
-            self._paint_receptive_field(p)
+            self._paint_outline(p, *self._rf)
+        if self._span is not None:
+            self._paint_outline(p, self._span[0], self._span[-1], SPAN_COLOR, dashed=True)
         p.end()
 
-    def _paint_receptive_field(self, p: QPainter) -> None:
-        first, last, color = self._rf
+    def _paint_outline(self, p: QPainter, first: int, last: int, color: QColor, dashed: bool = False) -> None:
         rows: dict[float, QRectF] = {}
         for i in range(first, last + 1):
             r = self._rects[i]
             rows[r.top()] = rows[r.top()].united(r) if r.top() in rows else QRectF(r)
         p.setBrush(Qt.BrushStyle.NoBrush)
         for r in rows.values():
-            box = r.adjusted(-4, -4, 4, 4)
+            box = r.adjusted(-4, -4, 4, 4) if not dashed else r.adjusted(-7, -7, 7, 7)
             p.setPen(QPen(QColor(255, 255, 255), 6))
             p.drawRoundedRect(box, 5, 5)
-            p.setPen(QPen(color, 3))
+            pen = QPen(color, 3)
+            if dashed:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            p.setPen(pen)
             p.drawRoundedRect(box, 5, 5)
 
     # -- interaction ------------------------------------------------------------------------
@@ -292,6 +362,14 @@ class TokenHeatmapView(QWidget):
         if event.button() == Qt.MouseButton.LeftButton:
             i = self.index_at(event.position())
             if i is not None:
+                if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and self._selected is not None:
+                    span = self.span_to(i)
+                    if len(span) >= 2:
+                        self.set_span(span)
+                        self.sigSpanSelected.emit(span)
+                        event.accept()
+                        return
+                self.set_span(None)
                 self.set_selected(i)
                 self.sigTokenClicked.emit(i)
                 event.accept()
@@ -378,26 +456,145 @@ class ColorBarWidget(QWidget):
         p.end()
 
 
+class MarginalizationForm(QWidget):
+    """Likelihood model (mlm | uniform | prior) and truncation (σ, or a fixed top-n) of
+    marginalization (Kim et al. eq. 4). ``mlm`` is disabled until a masked LM is open, ``prior``
+    until there are counts to build it from.
+
+    Signals:
+        sigChanged(): a setting changed (σ: when editing finishes).
+    """
+
+    sigChanged = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.likelihood_combo = QComboBox()
+        self.likelihood_combo.setObjectName("likelihoodCombo")
+        self.likelihood_combo.setToolTip("Likelihood model p(x̃ᵢ | x₋ᵢ) of the candidates")
+        for key, name in LIKELIHOOD_NAMES.items():
+            self.likelihood_combo.addItem(name, key)
+        self.sigma_edit = QLineEdit("1e-05")
+        self.sigma_edit.setObjectName("sigmaEdit")
+        self.sigma_edit.setToolTip("σ: candidates with p(x̃ᵢ | x₋ᵢ) < σ are left out (0 = every candidate)")
+        v = QDoubleValidator(0.0, 1.0, 12, self.sigma_edit)
+        v.setNotation(QDoubleValidator.Notation.ScientificNotation)
+        self.sigma_edit.setValidator(v)
+        self.sigma_edit.setMaximumWidth(80)
+        self.topn_check = QCheckBox("top-n")
+        self.topn_check.setObjectName("topNCheck")
+        self.topn_check.setToolTip("Keep the n most likely candidates instead of thresholding at σ")
+        self.topn_spin = QSpinBox()
+        self.topn_spin.setObjectName("topNSpin")
+        self.topn_spin.setRange(1, 100000)
+        self.topn_spin.setValue(50)
+        self.topn_spin.setEnabled(False)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(QLabel("Likelihood:"))
+        lay.addWidget(self.likelihood_combo)
+        lay.addWidget(QLabel("σ:"))
+        lay.addWidget(self.sigma_edit)
+        lay.addWidget(self.topn_check)
+        lay.addWidget(self.topn_spin)
+        self._sigma = 1e-5
+        self.set_likelihood_available("mlm", False, NO_MLM_TOOLTIP)
+        self.set_likelihood("uniform")
+        self.likelihood_combo.currentIndexChanged.connect(lambda _i: self.sigChanged.emit())
+        self.sigma_edit.editingFinished.connect(self._on_sigma)
+        self.topn_check.toggled.connect(self._on_topn_toggled)
+        self.topn_spin.valueChanged.connect(lambda _v: self.sigChanged.emit())
+
+    def likelihood(self) -> str:
+        return self.likelihood_combo.currentData()
+
+    def set_likelihood(self, key: str) -> bool:
+        """Choose likelihood ``key`` if it is available; returns whether it is now chosen."""
+        i = self.likelihood_combo.findData(key)
+        if i < 0 or not self.is_likelihood_available(key):
+            return False
+        self.likelihood_combo.setCurrentIndex(i)
+        return True
+
+    def is_likelihood_available(self, key: str) -> bool:
+        item = self.likelihood_combo.model().item(self.likelihood_combo.findData(key))
+        return item is not None and item.isEnabled()
+
+    def set_likelihood_available(self, key: str, available: bool, tooltip: str = "") -> None:
+        """Enable or disable one likelihood option (a disabled one shows ``tooltip``); if the
+        chosen one becomes unavailable, fall back to ``uniform``."""
+        i = self.likelihood_combo.findData(key)
+        item = self.likelihood_combo.model().item(i)
+        if item is None:
+            return
+        item.setEnabled(bool(available))
+        self.likelihood_combo.setItemData(i, None if available else tooltip, Qt.ItemDataRole.ToolTipRole)
+        if not available and self.likelihood() == key:
+            self.likelihood_combo.setCurrentIndex(self.likelihood_combo.findData("uniform"))
+
+    def sigma(self) -> float:
+        return self._sigma
+
+    def set_sigma(self, value: float) -> None:
+        self.sigma_edit.setText(f"{float(value):g}")
+        self._on_sigma()
+
+    def top_n(self) -> int | None:
+        return int(self.topn_spin.value()) if self.topn_check.isChecked() else None
+
+    def settings(self):
+        """The :class:`~desktop_app.requests.MarginalizationSettings` chosen."""
+        from ..requests import MarginalizationSettings
+
+        return MarginalizationSettings(likelihood=self.likelihood(), sigma=self._sigma, top_n=self.top_n())
+
+    def _on_sigma(self) -> None:
+        try:
+            value = float(self.sigma_edit.text())
+        except ValueError:
+            value = self._sigma
+        if not (np.isfinite(value) and value >= 0):
+            value = self._sigma
+        self.sigma_edit.setText(f"{value:g}")
+        if value != self._sigma:
+            self._sigma = value
+            self.sigChanged.emit()
+
+    def _on_topn_toggled(self, on: bool) -> None:
+        self.topn_spin.setEnabled(on)
+        self.sigma_edit.setEnabled(not on)
+        self.sigChanged.emit()
+
+
 class SentenceHeatmapPanel(QWidget):
-    """Method/target selectors, the prediction, the token heatmap and its colour bar.
+    """Method/target selectors, the marginalization form, the prediction, the token heatmap (or,
+    in "Compare methods" mode, one row per method on a shared scale) and its colour bar.
 
     Args:
         methods: attribution method key → units description (``ATTRIBUTION_METHODS``).
 
     Signals:
         sigTokenClicked(int): a token was clicked.
+        sigSpanSelected(tuple): a span of 2-3 tokens was shift-clicked.
         sigMethodChanged(str): the user chose another method (its key).
         sigTargetChanged(object): the user chose another target (class index, or None for
             the predicted class).
+        sigSettingsChanged(): a marginalization setting changed.
+        sigCompareChanged(): compare mode was switched, or its methods changed.
     """
 
     sigTokenClicked = Signal(int)
+    sigSpanSelected = Signal(object)
     sigMethodChanged = Signal(str)
     sigTargetChanged = Signal(object)
+    sigSettingsChanged = Signal()
+    sigCompareChanged = Signal()
 
     def __init__(self, methods: Mapping[str, str] | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self._result = None
+        self._comparison: tuple = ()
+        self._units: dict[str, str] = {}
 
         self.method_combo = QComboBox()
         self.method_combo.setObjectName("methodCombo")
@@ -406,6 +603,19 @@ class SentenceHeatmapPanel(QWidget):
         self.target_combo.setObjectName("targetCombo")
         self.target_combo.setToolTip("Class whose score is explained")
         self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.marginalization_form = MarginalizationForm()
+        self.marginalization_form.setObjectName("marginalizationForm")
+        self.compare_check = QCheckBox("Compare methods")
+        self.compare_check.setObjectName("compareCheck")
+        self.compare_check.setToolTip("Show several methods as rows on one colour scale")
+        self.compare_button = QToolButton()
+        self.compare_button.setObjectName("compareMethodsButton")
+        self.compare_button.setText("Methods ▾")
+        self.compare_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.compare_menu = QMenu(self.compare_button)
+        self.compare_button.setMenu(self.compare_menu)
+        self.compare_button.setEnabled(False)
+        self.compare_actions: dict[str, QAction] = {}
         self.status_label = QLabel()
         self.status_label.setObjectName("heatmapStatus")
         self.status_label.setStyleSheet("color: #8a5a00;")
@@ -416,8 +626,14 @@ class SentenceHeatmapPanel(QWidget):
         top.addSpacing(12)
         top.addWidget(QLabel("Target:"))
         top.addWidget(self.target_combo)
+        top.addSpacing(12)
+        top.addWidget(self.compare_check)
+        top.addWidget(self.compare_button)
         top.addStretch(1)
         top.addWidget(self.status_label)
+        form_row = QHBoxLayout()
+        form_row.addWidget(self.marginalization_form)
+        form_row.addStretch(1)
 
         self.prediction_label = QLabel()
         self.prediction_label.setObjectName("predictionLabel")
@@ -432,6 +648,15 @@ class SentenceHeatmapPanel(QWidget):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setFrameShape(QFrame.Shape.StyledPanel)
         self.scroll.setMinimumHeight(90)
+        self.compare_view = MethodComparisonView()
+        self.compare_view.setObjectName("methodComparison")
+        self.compare_scroll = QScrollArea()
+        self.compare_scroll.setWidget(self.compare_view)
+        self.compare_scroll.setWidgetResizable(True)
+        self.compare_scroll.setFrameShape(QFrame.Shape.StyledPanel)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.scroll)
+        self.stack.addWidget(self.compare_scroll)
 
         self.truncated_label = QLabel(
             "⚠ This sentence is longer than the model's maximum length: it was truncated, "
@@ -440,6 +665,12 @@ class SentenceHeatmapPanel(QWidget):
         self.truncated_label.setWordWrap(True)
         self.truncated_label.setStyleSheet("color: #a04000;")
         self.truncated_label.hide()
+
+        self.info_label = QLabel()
+        self.info_label.setObjectName("infoLabel")
+        self.info_label.setTextFormat(Qt.TextFormat.RichText)
+        self.info_label.setWordWrap(True)
+        self.info_label.setStyleSheet("color: #444;")
 
         self.colorbar = ColorBarWidget()
         self.scale_label = QLabel()
@@ -453,31 +684,51 @@ class SentenceHeatmapPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addLayout(top)
+        lay.addLayout(form_row)
         lay.addWidget(self.prediction_label)
-        lay.addWidget(self.scroll, 1)
+        lay.addWidget(self.stack, 1)
         lay.addWidget(self.truncated_label)
+        lay.addWidget(self.info_label)
         lay.addLayout(bottom)
 
         self.view.sigTokenClicked.connect(self.sigTokenClicked)
+        self.view.sigSpanSelected.connect(self.sigSpanSelected)
+        self.compare_view.sigTokenClicked.connect(lambda i, _m: self.sigTokenClicked.emit(i))
         self.method_combo.currentIndexChanged.connect(self._on_method_changed)
         self.target_combo.currentIndexChanged.connect(self._on_target_changed)
+        self.marginalization_form.sigChanged.connect(self.sigSettingsChanged)
+        self.compare_check.toggled.connect(self._on_compare_toggled)
 
         self.set_methods(methods or {k: "" for k in FRIENDLY_METHOD_NAMES})
         self.set_class_names(())
+        self._update_form()
         self.clear("Open a model (File → Open Model…, or File → Open Demo) and choose or type a sentence.")
 
     # -- selectors --------------------------------------------------------------------------
     def set_methods(self, methods: Mapping[str, str]) -> None:
         """Fill the method selector from ``{key: units}`` (keeps the current choice if offered)."""
         current = self.method()
+        self._units = dict(methods)
         self.method_combo.blockSignals(True)
         self.method_combo.clear()
         for key, units in methods.items():
-            self.method_combo.addItem(friendly_method_name(key), key)
+            self.method_combo.addItem(f"{friendly_method_name(key)}  [{short_units(units)}]" if units
+                                      else friendly_method_name(key), key)
             self.method_combo.setItemData(self.method_combo.count() - 1, units, Qt.ItemDataRole.ToolTipRole)
         i = self.method_combo.findData(current)
         self.method_combo.setCurrentIndex(i if i >= 0 else 0)
         self.method_combo.blockSignals(False)
+        checked = self.compare_methods() or [m for m in DEFAULT_COMPARE if m in methods]
+        self.compare_menu.clear()
+        self.compare_actions = {}
+        for key in methods:
+            act = QAction(friendly_method_name(key), self.compare_menu, checkable=True)
+            act.setData(key)
+            act.setChecked(key in checked)
+            act.toggled.connect(self._on_compare_methods_changed)
+            self.compare_menu.addAction(act)
+            self.compare_actions[key] = act
+        self._update_form()
 
     def set_class_names(self, names: Sequence[str]) -> None:
         """Fill the target selector: "predicted" then one entry per class."""
@@ -514,13 +765,79 @@ class SentenceHeatmapPanel(QWidget):
         if i >= 0:
             self.target_combo.setCurrentIndex(i)
 
+    def marginalization_settings(self):
+        """The :class:`~desktop_app.requests.MarginalizationSettings` of the form."""
+        return self.marginalization_form.settings()
+
+    def set_mlm_available(self, available: bool, path: str | None = None) -> None:
+        """Enable the ``mlm`` likelihood (and choose it) once a masked LM is open."""
+        form = self.marginalization_form
+        form.set_likelihood_available("mlm", available, NO_MLM_TOOLTIP)
+        form.likelihood_combo.setItemData(form.likelihood_combo.findData("mlm"),
+                                          f"Masked LM: {path}" if (available and path) else
+                                          (None if available else NO_MLM_TOOLTIP), Qt.ItemDataRole.ToolTipRole)
+        if available:
+            form.set_likelihood("mlm")
+
+    def set_prior_available(self, available: bool, source: str | None = None) -> None:
+        """Enable the ``prior`` likelihood (``source``: where its counts come from)."""
+        form = self.marginalization_form
+        form.set_likelihood_available("prior", available, NO_PRIOR_TOOLTIP)
+        if available and source:
+            form.likelihood_combo.setItemData(form.likelihood_combo.findData("prior"),
+                                              f"Unigram prior counted from {source}", Qt.ItemDataRole.ToolTipRole)
+
+    def compare_enabled(self) -> bool:
+        """Whether "Compare methods" is on."""
+        return self.compare_check.isChecked()
+
+    def set_compare(self, on: bool, methods: Sequence[str] | None = None) -> None:
+        """Switch side-by-side mode (``methods``: the rows to show)."""
+        if methods is not None:
+            for key, act in self.compare_actions.items():
+                act.blockSignals(True)
+                act.setChecked(key in methods)
+                act.blockSignals(False)
+        if self.compare_check.isChecked() != bool(on):
+            self.compare_check.setChecked(bool(on))
+        elif methods is not None and on:
+            self.sigCompareChanged.emit()
+
+    def compare_methods(self) -> list[str]:
+        """The methods checked for side-by-side mode, in menu order."""
+        return [k for k, a in getattr(self, "compare_actions", {}).items() if a.isChecked()]
+
+    def uses_marginalization(self) -> bool:
+        """Whether the shown result(s) depend on the marginalization form."""
+        if self.compare_enabled():
+            return "marginalization" in self.compare_methods()
+        return self.method() == "marginalization"
+
+    def _update_form(self) -> None:
+        on = self.uses_marginalization()
+        self.marginalization_form.setEnabled(on)
+        self.marginalization_form.setVisible(on)
+
     def _on_method_changed(self, _index: int) -> None:
+        self._update_form()
         key = self.method()
-        if key is not None:
+        if key is not None and not self.compare_enabled():
             self.sigMethodChanged.emit(key)
 
     def _on_target_changed(self, _index: int) -> None:
         self.sigTargetChanged.emit(self.target())
+
+    def _on_compare_toggled(self, on: bool) -> None:
+        self.compare_button.setEnabled(on)
+        self.method_combo.setEnabled(not on)
+        self.stack.setCurrentIndex(1 if on else 0)
+        self._update_form()
+        self.sigCompareChanged.emit()
+
+    def _on_compare_methods_changed(self, _checked: bool = False) -> None:
+        self._update_form()
+        if self.compare_enabled():
+            self.sigCompareChanged.emit()
 
     # -- results ----------------------------------------------------------------------------
     @property
@@ -528,12 +845,12 @@ class SentenceHeatmapPanel(QWidget):
         """The TokenAttribution shown, or None."""
         return self._result
 
-    def set_result(self, attribution) -> None:
-        """Show a :class:`~interp_engine.results.TokenAttribution`."""
-        a = attribution
-        self._result = a
-        self.status_label.clear()
-        self.view.set_tokens(a.tokens, a.scores, a.special)
+    @property
+    def comparison(self) -> tuple:
+        """The TokenAttributions shown side by side (compare mode), or ()."""
+        return self._comparison
+
+    def _prediction_text(self, a) -> str:
         pred = a.prediction
         names = tuple(pred.class_names)
         pname = names[pred.predicted] if 0 <= pred.predicted < len(names) else str(pred.predicted)
@@ -543,25 +860,104 @@ class SentenceHeatmapPanel(QWidget):
                 f" &nbsp;·&nbsp; explaining: <b>{_esc(tname)}</b>")
         if len(names) <= 6:
             text += " &nbsp;·&nbsp; " + ", ".join(f"{_esc(n)} {p:.3f}" for n, p in zip(names, probs))
-        self.prediction_label.setText(text)
+        return text
+
+    @staticmethod
+    def _target_name(a) -> str:
+        names = tuple(a.prediction.class_names)
+        return names[a.target] if 0 <= a.target < len(names) else str(a.target)
+
+    def set_result(self, attribution) -> None:
+        """Show a :class:`~interp_engine.results.TokenAttribution`."""
+        a = attribution
+        self._result = a
+        self._comparison = ()
+        self.stack.setCurrentIndex(0)
+        self.status_label.clear()
+        self.view.set_tokens(a.tokens, a.scores, a.special)
+        tname = self._target_name(a)
+        self.prediction_label.setText(self._prediction_text(a))
         self.truncated_label.setVisible(bool(a.truncated))
         self.colorbar.set_scale(self.view.vmax)
         self.colorbar.show()
         method = friendly_method_name(a.method)
-        seconds = getattr(a, "seconds", None)
-        timing = f" &nbsp;<span style='color:#888'>({seconds:.2g} s)</span>" if seconds else ""
+        self.info_label.setText(self.info_text(a))
         self.scale_label.setText(
-            f"<b>{_esc(method)}</b> — {_esc(a.units)}{timing}<br>"
+            f"<b>{_esc(method)}</b> — {_esc(a.units)}<br>"
             f"<span style='color:#b2182b'>red</span> = evidence for “{_esc(tname)}”, "
             f"<span style='color:#2166ac'>blue</span> = against; scale ±max|score|")
+
+    @staticmethod
+    def info_text(a) -> str:
+        """The info line of a result: parameters, mean candidates per token, dropped mass, time."""
+        parts = []
+        p = dict(a.params or {})
+        if a.method == "marginalization":
+            lik = p.get("likelihood", "")
+            cut = f"top-{p['top_n']}" if p.get("top_n") else f"σ = {p.get('sigma', 0):g}"
+            parts.append(f"{_esc(str(lik))} likelihood, {cut}" if lik else cut)
+        n_c = getattr(a, "n_candidates", None)
+        if n_c is not None:
+            n_c = np.asarray(n_c, dtype=float)
+            real = n_c[~np.asarray(a.special, bool)] if len(n_c) == len(a.special) else n_c
+            real = real[real > 0]
+            if real.size:
+                parts.append(f"{real.mean():.1f} candidates per token (mean)")
+        dropped = getattr(a, "dropped_mass", None)
+        if dropped is not None:
+            d = np.asarray(dropped, dtype=float)
+            if d.size and np.nanmax(d) > 0:
+                parts.append(f"dropped likelihood mass: mean {np.nanmean(d):.3g}, max {np.nanmax(d):.3g}")
+        seconds = getattr(a, "seconds", None)
+        if seconds:
+            parts.append(f"{seconds:.2g} s")
+        return " &nbsp;·&nbsp; ".join(parts)
+
+    def set_comparison(self, results: Sequence) -> None:
+        """Show several TokenAttributions of one sentence as rows on one shared scale."""
+        results = tuple(results)
+        self._comparison = results
+        self._result = None
+        self.stack.setCurrentIndex(1)
+        self.status_label.clear()
+        names = [f"{friendly_method_name(r.method)} [{short_units(r.units)}]" for r in results]
+        self.compare_view.set_results(results, names)
+        if not results:
+            return
+        a = results[0]
+        tname = self._target_name(a)
+        self.prediction_label.setText(self._prediction_text(a))
+        self.truncated_label.setVisible(bool(a.truncated))
+        self.colorbar.set_scale(self.compare_view.vmax)
+        self.colorbar.show()
+        secs = sum(r.seconds or 0.0 for r in results)
+        self.info_label.setText(" &nbsp;|&nbsp; ".join(
+            f"{_esc(friendly_method_name(r.method))}: {self.info_text(r)}" for r in results if self.info_text(r))
+            or (f"{secs:.2g} s" if secs else ""))
+        self.scale_label.setText(
+            f"<b>{len(results)} methods on one scale</b> — {_esc(units_label(results))}<br>"
+            f"<span style='color:#b2182b'>red</span> = evidence for “{_esc(tname)}”, "
+            f"<span style='color:#2166ac'>blue</span> = against; scale ±max|score| over all rows")
+
+    def set_span_info(self, span) -> None:
+        """Outline a :class:`~interp_engine.results.SpanAttribution`'s tokens and show its WoE."""
+        self.view.set_span(span.positions)
+        words = " ".join(span.tokens[i] for i in span.positions)
+        extra = self.info_text(self._result) if self._result is not None else ""
+        self.info_label.setText(
+            f"<span style='color:#783ca0'><b>span “{_esc(words)}”: joint WoE {span.score:+.3f} bits</b></span>"
+            + (f" &nbsp;·&nbsp; {extra}" if extra else ""))
 
     def set_computing(self, message: str = "computing…") -> None:
         """Show that a new result is on its way (the old one stays, faded)."""
         self.status_label.setText(message)
-        if self.view.token_count():
+        if self.compare_enabled() and self.compare_view.row_count():
+            self.compare_view.set_dimmed(True)
+        elif self.view.token_count():
             self.view.set_dimmed(True)
         else:
             self.view.set_placeholder("Computing…")
+            self.stack.setCurrentIndex(0)
 
     def show_message(self, message: str) -> None:
         """Replace the heatmap by ``message`` (an error, a hint)."""
@@ -571,9 +967,13 @@ class SentenceHeatmapPanel(QWidget):
     def clear(self, placeholder: str = "") -> None:
         """Remove the result; show ``placeholder`` in its place."""
         self._result = None
+        self._comparison = ()
         self.view.clear(placeholder)
+        self.compare_view.clear()
+        self.stack.setCurrentIndex(0)
         self.prediction_label.setText("")
         self.truncated_label.hide()
+        self.info_label.setText("")
         self.colorbar.set_scale(0.0)
         self.colorbar.hide()
         self.scale_label.setText("")

@@ -127,7 +127,7 @@ def test_friendly_method_names():
 
 
 def test_selectors(panel, qtbot):
-    assert [panel.method_combo.itemText(i) for i in range(panel.method_combo.count())] == ["Gradient", "Gradient × input"]
+    assert [panel.method_combo.itemText(i) for i in range(panel.method_combo.count())] == ["Gradient  [logit grad]", "Gradient × input  [logit grad·emb]"]
     assert panel.method() == "grad"
     panel.set_class_names(("negative", "positive"))
     assert [panel.target_combo.itemText(i) for i in range(3)] == ["predicted", "negative", "positive"]
