@@ -144,10 +144,10 @@ class CandidateTablePanel(QWidget):
         dropped = (f" · dropped mass {table.dropped_mass:.3g}" if table.dropped_mass > 0 else "")
         self.header.setText(
             f"Token <b>“{_esc(table.token)}”</b> (position {table.position}) · "
-            f"WoE <b><span style='color:{col}'>{woe:+.3f}</span> bits</b> for “{_esc(cname)}”<br>"
+            f"WoE <b><span style='color:{col}'>{woe:+.3f} bits</span></b> for “{_esc(cname)}”<br>"
             f"p({_esc(cname)} | x) = {table.p_target:.4f} · p({_esc(cname)} | x₋ᵢ) = {table.p_marginal:.4f}<br>"
             f"<span style='color:#666'>{len(table.candidates)} candidates{shown}, "
-            f"{_esc(table.likelihood_name)} likelihood {cut}{dropped}</span>")
+            f"{_esc(table.likelihood_name)} likelihood, {cut}{dropped}</span>")
         self.view.scrollToTop()
 
     def set_span(self, span) -> None:

@@ -692,7 +692,9 @@ class SentenceHeatmapPanel(QWidget):
         lay.addLayout(bottom)
 
         self.view.sigTokenClicked.connect(self.sigTokenClicked)
-        self.view.sigSpanSelected.connect(self.sigSpanSelected)
+        # re-emit through a Python slot: forwarding a Python object signal-to-signal is not
+        # reference-safe in PySide6 (it crashed the next test)
+        self.view.sigSpanSelected.connect(lambda span: self.sigSpanSelected.emit(tuple(span)))
         self.compare_view.sigTokenClicked.connect(lambda i, _m: self.sigTokenClicked.emit(i))
         self.method_combo.currentIndexChanged.connect(self._on_method_changed)
         self.target_combo.currentIndexChanged.connect(self._on_target_changed)
