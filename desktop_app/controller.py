@@ -267,9 +267,13 @@ class Controller(QObject):
         self.candidates.set_computing(f"Computing the candidates of token {index}…")
         return self._cand_id
 
-    @Slot(object)
-    def on_span_selected(self, span) -> int | None:
-        """A span of 2-3 tokens was shift-clicked: compute its joint WoE by marginalization."""
+    @Slot(int, int)
+    def on_span_selected(self, first: int, last: int) -> None:
+        """A span of 2-3 tokens (``first..last``) was shift-clicked: compute its joint WoE."""
+        self.request_span(range(int(first), int(last) + 1))
+
+    def request_span(self, span) -> int | None:
+        """Compute the joint WoE of the adjacent positions ``span`` by multi-token marginalization."""
         span = tuple(int(i) for i in span)
         if self.model_info is None or not self.current_text or len(span) < 2:
             return None

@@ -133,8 +133,9 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([self.dataset_dock, self.candidate_dock], [440, 360], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.grid_dock], [480], Qt.Orientation.Vertical)
+        self.candidate_panel.setMinimumWidth(330)
+        self.resizeDocks([self.dataset_dock, self.candidate_dock], [380, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.grid_dock], [420], Qt.Orientation.Vertical)
 
         self.controller = Controller(self.client, self.heatmap, self.grid, self.dataset_panel, self,
                                      candidates=self.candidate_panel)

@@ -24,7 +24,7 @@ _Index = QModelIndex | QPersistentModelIndex
 class CandidateTableModel(QAbstractTableModel):
     """Rows: candidates (most likely first). Columns: rank, candidate, p(x̃|x_−i), p(y_c|x̃, x_−i)."""
 
-    HEADERS = ("#", "candidate x̃ᵢ", "p(x̃ᵢ | x₋ᵢ)", "p(y | x̃ᵢ, x₋ᵢ)")
+    HEADERS = ("#", "candidate", "p(x̃ᵢ|x₋ᵢ)", "p(y|x̃ᵢ,x₋ᵢ)")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -48,7 +48,7 @@ class CandidateTableModel(QAbstractTableModel):
     def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             if section == 3:
-                return f"p({self._class} | x̃ᵢ, x₋ᵢ)"
+                return f"p({self._class}|x̃ᵢ,x₋ᵢ)"
             return self.HEADERS[section]
         return None
 

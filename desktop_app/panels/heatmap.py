@@ -96,13 +96,14 @@ class TokenHeatmapView(QWidget):
 
     Signals:
         sigTokenClicked(int): index of the token the user clicked.
-        sigSpanSelected(tuple): positions of a shift-clicked span of 2-3 tokens.
+        sigSpanSelected(int, int): first and last position of a shift-clicked span of 2-3 tokens
+            (two ints, not a tuple: Python objects through signals upset PySide6's refcounts).
     """
 
     MAX_SPAN = 3
 
     sigTokenClicked = Signal(int)
-    sigSpanSelected = Signal(object)
+    sigSpanSelected = Signal(int, int)
 
     MARGIN = 10
     PAD_X = 6
@@ -366,7 +367,7 @@ class TokenHeatmapView(QWidget):
                     span = self.span_to(i)
                     if len(span) >= 2:
                         self.set_span(span)
-                        self.sigSpanSelected.emit(span)
+                        self.sigSpanSelected.emit(span[0], span[-1])
                         event.accept()
                         return
                 self.set_span(None)
@@ -575,7 +576,7 @@ class SentenceHeatmapPanel(QWidget):
 
     Signals:
         sigTokenClicked(int): a token was clicked.
-        sigSpanSelected(tuple): a span of 2-3 tokens was shift-clicked.
+        sigSpanSelected(int, int): first and last token of a shift-clicked span of 2-3 tokens.
         sigMethodChanged(str): the user chose another method (its key).
         sigTargetChanged(object): the user chose another target (class index, or None for
             the predicted class).
@@ -584,7 +585,7 @@ class SentenceHeatmapPanel(QWidget):
     """
 
     sigTokenClicked = Signal(int)
-    sigSpanSelected = Signal(object)
+    sigSpanSelected = Signal(int, int)
     sigMethodChanged = Signal(str)
     sigTargetChanged = Signal(object)
     sigSettingsChanged = Signal()
@@ -692,9 +693,7 @@ class SentenceHeatmapPanel(QWidget):
         lay.addLayout(bottom)
 
         self.view.sigTokenClicked.connect(self.sigTokenClicked)
-        # re-emit through a Python slot: forwarding a Python object signal-to-signal is not
-        # reference-safe in PySide6 (it crashed the next test)
-        self.view.sigSpanSelected.connect(lambda span: self.sigSpanSelected.emit(tuple(span)))
+        self.view.sigSpanSelected.connect(self.sigSpanSelected)
         self.compare_view.sigTokenClicked.connect(lambda i, _m: self.sigTokenClicked.emit(i))
         self.method_combo.currentIndexChanged.connect(self._on_method_changed)
         self.target_combo.currentIndexChanged.connect(self._on_target_changed)

@@ -141,7 +141,7 @@ def test_shift_click_selects_a_span_of_two_or_three(panel, qtbot):
     with qtbot.waitSignal(panel.sigSpanSelected, timeout=WAIT) as b:
         qtbot.mouseClick(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
                          pos=view.token_rect(2).center())
-    assert b.args == [(1, 2)] and view.span() == (1, 2)
+    assert b.args == [1, 2] and view.span() == (1, 2)
     # a span longer than 3 is cut to the 3 tokens ending at the shift-clicked one
     assert view.span_to(4) == (2, 3, 4)
     view.set_selected(4)
