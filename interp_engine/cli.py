@@ -66,13 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     mt.add_argument("--data", required=True, help="training texts (the classifier's training set)")
     mt.add_argument("--model", required=True, help="the classifier folder whose tokenizer is used")
     mt.add_argument("--out", required=True, help="output folder of the masked LM")
-    mt.add_argument("--epochs", type=int, default=8)
+    mt.add_argument("--epochs", type=int, default=None, help="default: MLMConfig.epochs")
     mt.add_argument("--seed", type=int, default=1)
     mt.add_argument("--hidden-size", type=int, default=192)
     mt.add_argument("--layers", type=int, default=3)
     mt.add_argument("--heads", type=int, default=3)
     mt.add_argument("--batch-size", type=int, default=64)
-    mt.add_argument("--lr", type=float, default=1e-3)
+    mt.add_argument("--lr", type=float, default=None, help="default: MLMConfig.lr")
+    mt.add_argument("--mask-prob", type=float, default=None, help="default: MLMConfig.mask_prob")
+    mt.add_argument("--random-init", action="store_true",
+                    help="do not initialise the MLM's word embeddings from the classifier's")
     mt.add_argument("--text-column", default="text")
     mt.add_argument("--label-column", default="label")
     mt.add_argument("--json", action="store_true", help="last line: a JSON report (held-out masked-token accuracy, perplexity)")
@@ -137,8 +140,10 @@ def _cmd_train_mlm(args) -> int:
     from .mlm import MLMConfig, train_mlm
 
     data = load_dataset(args.data, text_column=args.text_column, label_column=args.label_column)
-    cfg = MLMConfig(epochs=args.epochs, seed=args.seed, hidden_size=args.hidden_size, num_layers=args.layers,
-                    num_heads=args.heads, intermediate_size=4 * args.hidden_size, batch_size=args.batch_size, lr=args.lr)
+    given = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("mask_prob", args.mask_prob)) if v is not None}
+    cfg = MLMConfig(seed=args.seed, hidden_size=args.hidden_size, num_layers=args.layers, num_heads=args.heads,
+                    intermediate_size=4 * args.hidden_size, batch_size=args.batch_size,
+                    init_from_classifier=not args.random_init, **given)
     log = (lambda s: print(s, file=sys.stderr)) if args.json else print
     rep = train_mlm(data.texts, args.model, args.out, config=cfg, device=args.device, progress=_ProgressBar(), log=log)
     print(f"saved to {rep.out_dir}: held-out masked-token accuracy {rep.heldout_accuracy:.4f}, perplexity "

@@ -27,9 +27,18 @@ from .errors import InputError, check_cancel
 
 @dataclass
 class MLMConfig:
-    """Hyper-parameters of :func:`train_mlm` (the CLI's defaults)."""
+    """Hyper-parameters of :func:`train_mlm` (the CLI's defaults).
 
-    epochs: int = 8
+    ``init_from_classifier``: initialise the MLM's word embeddings (tied with its output layer,
+    BERT's default) from the classifier's embedding matrix, projected onto its top
+    ``hidden_size`` principal components when the sizes differ, and scaled to an element std of
+    0.02 (BERT's ``initializer_range``). Words that mean alike then start close together in both
+    the input and the output layer, which is what a 120k-token corpus cannot teach a 13k-word
+    softmax from scratch. ``bucket_batches``: batches of sentences of similar length (less
+    padding, about 2x faster on SST-2); the order of the batches is still shuffled every epoch.
+    """
+
+    epochs: int = 12
     seed: int = 1
     hidden_size: int = 192
     num_layers: int = 3
@@ -40,6 +49,8 @@ class MLMConfig:
     weight_decay: float = 0.01
     mask_prob: float = 0.15
     heldout_fraction: float = 0.05
+    init_from_classifier: bool = True
+    bucket_batches: bool = True
 
 
 @dataclass
@@ -84,6 +95,40 @@ def _mask_tokens(ids: torch.Tensor, attn: torch.Tensor, allowed: torch.Tensor, m
     return inputs, labels
 
 
+def _bucketed(ids: list[list[int]], order: np.ndarray, bs: int, rng: np.random.Generator) -> np.ndarray:
+    """``order`` regrouped so that each run of ``bs`` holds sentences of similar length: sort by
+    length within windows of 50 batches, then shuffle the batches (not the sentences in them)."""
+    win = bs * 50
+    groups = []
+    for s in range(0, len(order), win):
+        w = order[s:s + win]
+        w = w[np.argsort([len(ids[i]) for i in w], kind="stable")]
+        groups.extend(w[a:a + bs] for a in range(0, len(w), bs))
+    perm = rng.permutation(len(groups))
+    return np.concatenate([groups[g] for g in perm]) if groups else order
+
+
+def _init_embeddings(model, classifier, allowed: torch.Tensor, std: float) -> None:
+    """Copy the classifier's (V, D) word embeddings into the MLM's (V, H) ones (PCA to H dims
+    when D != H, zero-mean, element std ``std``); special tokens keep their random rows."""
+    E = classifier.model.get_input_embeddings().weight.detach().double().cpu()
+    W = model.get_input_embeddings().weight
+    H = W.shape[1]
+    words = allowed.nonzero(as_tuple=True)[0]
+    X = E[words] - E[words].mean(0, keepdim=True)
+    if X.shape[1] != H:
+        # principal directions; if D < H the extra dims are zero-padded
+        _, _, Vt = torch.linalg.svd(X, full_matrices=False)
+        k = min(H, Vt.shape[0])
+        Y = torch.zeros(X.shape[0], H, dtype=X.dtype)
+        Y[:, :k] = X @ Vt[:k].T
+    else:
+        Y = X
+    Y = Y * (std / Y.std().clamp_min(1e-12))
+    with torch.no_grad():
+        W[words] = Y.to(W.dtype)
+
+
 def _batches(ids: list[list[int]], order: np.ndarray, bs: int, pad: int):
     for s in range(0, len(order), bs):
         rows = [ids[i] for i in order[s:s + bs]]
@@ -100,6 +145,22 @@ def _masked_logits(model, x, m, labels):
     hidden = model.bert(input_ids=x, attention_mask=m, token_type_ids=torch.zeros_like(x)).last_hidden_state
     sel = labels != -100
     return model.cls(hidden[sel]), labels[sel]
+
+
+def _evaluate(model, ids, held, allowed, mask_id, pad, dev, seed: int, prob: float) -> tuple[float, float, int]:
+    """(accuracy, perplexity, count) on the held-out sentences, each selected token → [MASK]."""
+    model.eval()
+    egen = torch.Generator().manual_seed(seed)
+    nll, correct, count = 0.0, 0, 0
+    with torch.inference_mode():
+        for x, m in _batches(ids, held, 256, pad):
+            inp, labels = _mask_tokens(x, m, allowed, mask_id, egen, prob, eval_mode=True)
+            logits, y = _masked_logits(model, inp.to(dev), m.to(dev), labels.to(dev))
+            logits = logits.masked_fill(~allowed.to(dev), float("-inf"))
+            nll += float(torch.nn.functional.cross_entropy(logits.float(), y, reduction="sum"))
+            correct += int((logits.argmax(-1) == y).sum())
+            count += int(y.numel())
+    return correct / max(count, 1), math.exp(nll / max(count, 1)), count
 
 
 def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | Path, *, config: MLMConfig | None = None,
@@ -150,7 +211,10 @@ def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | P
                       num_attention_heads=cfg.num_heads, intermediate_size=cfg.intermediate_size,
                       max_position_embeddings=max_len + 2, type_vocab_size=1, pad_token_id=pad,
                       hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
-    model = BertForMaskedLM(bcfg).to(dev)
+    model = BertForMaskedLM(bcfg)
+    if cfg.init_from_classifier:
+        _init_embeddings(model, clf, allowed, bcfg.initializer_range)
+    model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
@@ -160,6 +224,8 @@ def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | P
     for ep in range(cfg.epochs):
         model.train()
         order = train[rng.permutation(len(train))]
+        if cfg.bucket_batches:
+            order = _bucketed(ids, order, cfg.batch_size, rng)
         for x, m in _batches(ids, order, cfg.batch_size, pad):
             check_cancel(cancel)
             inp, labels = _mask_tokens(x, m, allowed, tok.mask_token_id, gen, cfg.mask_prob)
@@ -174,19 +240,11 @@ def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | P
             if progress is not None:
                 progress(step, total, f"MLM epoch {ep + 1}/{cfg.epochs}")
         if log is not None:
-            log(f"epoch {ep + 1}: last batch loss {float(loss.detach()):.3f}")
+            acc, ppl, _ = _evaluate(model, ids, held, allowed, tok.mask_token_id, pad, dev, cfg.seed + 1, cfg.mask_prob)
+            log(f"epoch {ep + 1}: last batch loss {float(loss.detach()):.3f}, held-out accuracy {acc:.4f}, "
+                f"perplexity {ppl:.1f} ({time.perf_counter() - t0:.0f} s)")
 
-    model.eval()
-    egen = torch.Generator().manual_seed(cfg.seed + 1)
-    nll, correct, count = 0.0, 0, 0
-    with torch.inference_mode():
-        for x, m in _batches(ids, held, 256, pad):
-            inp, labels = _mask_tokens(x, m, allowed, tok.mask_token_id, egen, cfg.mask_prob, eval_mode=True)
-            logits, y = _masked_logits(model, inp.to(dev), m.to(dev), labels.to(dev))
-            logits = logits.masked_fill(~allowed.to(dev), float("-inf"))
-            nll += float(torch.nn.functional.cross_entropy(logits.float(), y, reduction="sum"))
-            correct += int((logits.argmax(-1) == y).sum())
-            count += int(y.numel())
+    acc, ppl, count = _evaluate(model, ids, held, allowed, tok.mask_token_id, pad, dev, cfg.seed + 1, cfg.mask_prob)
 
     out = Path(out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
@@ -195,7 +253,7 @@ def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | P
     counts = PriorLikelihood.count_tokens(tok, [texts[i] for i in train], V, max_len)
     (out / PRIOR_FILE).write_text(json.dumps({"counts": counts.tolist(), "n_sentences": int(len(train))}), encoding="utf-8")
     report = MLMReport(str(out), int(len(train)), int(len(held)), V, cfg.epochs,
-                       correct / max(count, 1), math.exp(nll / max(count, 1)), time.perf_counter() - t0)
+                       acc, ppl, time.perf_counter() - t0)
     (out / "mlm_training.json").write_text(json.dumps({**report.to_json(), "config": asdict(cfg),
                                                        "classifier": str(Path(classifier_dir).resolve())}, indent=1),
                                            encoding="utf-8")
