@@ -36,9 +36,14 @@ class MLMConfig:
     the input and the output layer, which is what a 120k-token corpus cannot teach a 13k-word
     softmax from scratch. ``bucket_batches``: batches of sentences of similar length (less
     padding, about 2x faster on SST-2); the order of the batches is still shuffled every epoch.
+
+    Measured on sst2/train.tsv (6,573 training / 346 held-out sentences, V = 13,205, one shared CPU
+    core): these defaults (24 epochs, 11.5 min) reach held-out masked-token accuracy 0.283 and
+    perplexity 142 and keep ~4,000 candidates per token at σ = 1e-5; the former defaults trained
+    for 4 epochs from a random init reached 0.117 / 540 / ~7,100 (BENCHMARKS.md).
     """
 
-    epochs: int = 12
+    epochs: int = 24
     seed: int = 1
     hidden_size: int = 192
     num_layers: int = 3
