@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-length", type=int, help="max tokens (default: 99th percentile of training lengths)")
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--threads", type=int, default=1,
+                   help="CPU threads (default 1: a seed reproduces the same model; 0 = torch's default)")
     t.add_argument("--text-column", default="text")
     t.add_argument("--label-column", default="label")
     t.add_argument("--json", action="store_true", help="last line: a JSON report")
@@ -116,7 +118,7 @@ def _cmd_train(args) -> int:
     test = load_dataset(args.test, **kw) if args.test else None
     cfg = TrainConfig(arch=args.arch, epochs=args.epochs, seed=args.seed, vectors=args.vectors,
                       vectors_format=args.vectors_format, max_length=args.max_length,
-                      batch_size=args.batch_size, lr=args.lr)
+                      batch_size=args.batch_size, lr=args.lr, threads=args.threads or None)
     log = (lambda s: print(s, file=sys.stderr)) if args.json else print
     report = train_classifier(train, args.out, test=test, config=cfg, device=args.device,
                               progress=_ProgressBar(), log=log)

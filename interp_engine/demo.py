@@ -25,7 +25,10 @@ def demo_corpus() -> tuple[Path, Path]:
 
 def _demo_key(train: Path) -> str:
     h = hashlib.sha256(train.read_bytes())
-    h.update(f"textcnn-e{DEMO_EPOCHS}-s{DEMO_SEED}-v1".encode())
+    from .training import TrainConfig
+
+    # the training recipe is part of the key: new defaults retrain the cached demo model
+    h.update(repr(TrainConfig(epochs=DEMO_EPOCHS, seed=DEMO_SEED)).encode())
     return h.hexdigest()[:12]
 
 

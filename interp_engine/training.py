@@ -35,6 +35,12 @@ class TrainConfig:
     """Hyper-parameters of :func:`train_classifier` (defaults are the CLI's defaults).
 
     ``max_length`` None: the 99th percentile of training sentence lengths, within [16, 256].
+    ``min_freq`` 2: words seen once become [UNK] while training, so the model learns what an
+    unknown word looks like (test sentences are full of them). ``w2v_epochs``: Word2Vec passes
+    over the (small) training corpus. ``threads``: CPU threads for training; the default 1
+    makes a seed reproduce the same model bit for bit on the same CPU (float sums depend on
+    the thread count; on MR, 1 vs 2 threads gave test accuracy 0.759 vs 0.741 — the selected
+    epoch changed). None keeps torch's setting (faster, not reproducible across machines).
     """
 
     arch: str = "textcnn"
@@ -48,14 +54,16 @@ class TrainConfig:
     hidden_size: int = 150
     dropout: float = 0.5
     embedding_dropout: float = 0.0
+    token_dropout: float = 0.0
     max_length: int | None = None
-    min_freq: int = 1
+    min_freq: int = 2
     vectors: str | None = None
     embedding_init: str = "word2vec"
     vectors_format: str | None = None
-    w2v_epochs: int = 10
+    w2v_epochs: int = 50
     validation_fraction: float = 0.1
     weight_decay: float = 0.0
+    threads: int | None = 1
 
 
 @dataclass
@@ -134,6 +142,16 @@ def train_classifier(
         Cancelled: ``cancel`` was set.
     """
     cfg = config or TrainConfig()
+    old_threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _train(train, out_dir, test, cfg, device, progress, cancel, log)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log) -> TrainReport:
     if cfg.arch not in ("textcnn", "bilstm"):
         raise InputError(f"unknown architecture {cfg.arch!r}: choose textcnn or bilstm")
     if train.labels is None:
@@ -190,6 +208,7 @@ def train_classifier(
     val_y = np.asarray(val.labels, dtype=np.int64)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
     best = (-1.0, 0, None)
     history = []
     n_batches = (len(fit_ids) + cfg.batch_size - 1) // cfg.batch_size
@@ -202,6 +221,9 @@ def train_classifier(
             check_cancel(cancel)
             idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
             x, m = _pad([fit_ids[i] for i in idx])
+            if cfg.token_dropout > 0:  # word dropout: teach the model what an unknown word looks like
+                drop = (torch.rand(x.shape, generator=gen) < cfg.token_dropout) & (m > 0)
+                x = x.masked_fill(drop, tokenizer.unk_token_id)
             y = torch.from_numpy(fit_y[idx]).to(device)
             out = model(input_ids=x.to(device), attention_mask=m.to(device), labels=y)
             opt.zero_grad()
