@@ -133,8 +133,8 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.candidate_panel.setMinimumWidth(330)
-        self.resizeDocks([self.dataset_dock, self.candidate_dock], [380, 360], Qt.Orientation.Horizontal)
+        self.candidate_panel.setMinimumWidth(280)
+        self.resizeDocks([self.dataset_dock, self.candidate_dock], [430, 290], Qt.Orientation.Horizontal)
         self.resizeDocks([self.grid_dock], [420], Qt.Orientation.Vertical)
 
         self.controller = Controller(self.client, self.heatmap, self.grid, self.dataset_panel, self,

@@ -184,7 +184,10 @@ class DatasetListPanel(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         hh = self.view.horizontalHeader()
-        hh.setSectionResizeMode(DatasetTableModel.TEXT, QHeaderView.ResizeMode.Stretch)
+        # the sentence gets a readable width (scroll for the rest); label columns fit their contents
+        hh.setSectionResizeMode(DatasetTableModel.TEXT, QHeaderView.ResizeMode.Interactive)
+        hh.resizeSection(DatasetTableModel.TEXT, 230)
+        hh.setStretchLastSection(False)
         for c in (DatasetTableModel.GOLD, DatasetTableModel.PRED, DatasetTableModel.CONF):
             hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)

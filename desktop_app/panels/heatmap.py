@@ -62,6 +62,8 @@ NO_MLM_TOOLTIP = "No masked LM is open: File → Open Masked LM…"
 NO_PRIOR_TOOLTIP = "No training-data counts for the prior: open a dataset, the demo, or a masked LM with unigram_prior.json"
 #: methods whose scores are a weight of evidence (a token click shows the candidate table)
 WOE_METHODS = ("marginalization", "zero", "unk")
+#: method shown first when a model opens
+DEFAULT_METHOD = "grad_input"
 DEFAULT_COMPARE = ("marginalization", "unk", "grad_input", "integrated_gradients")
 #: colour of the outline of a shift-clicked span
 SPAN_COLOR = QColor(120, 40, 160)
@@ -717,6 +719,8 @@ class SentenceHeatmapPanel(QWidget):
                                       else friendly_method_name(key), key)
             self.method_combo.setItemData(self.method_combo.count() - 1, units, Qt.ItemDataRole.ToolTipRole)
         i = self.method_combo.findData(current)
+        if i < 0:  # first fill: gradient x input reads better than the raw gradient's arbitrary sign
+            i = self.method_combo.findData(DEFAULT_METHOD)
         self.method_combo.setCurrentIndex(i if i >= 0 else 0)
         self.method_combo.blockSignals(False)
         checked = self.compare_methods() or [m for m in DEFAULT_COMPARE if m in methods]

@@ -128,13 +128,13 @@ def test_friendly_method_names():
 
 def test_selectors(panel, qtbot):
     assert [panel.method_combo.itemText(i) for i in range(panel.method_combo.count())] == ["Gradient  [logit grad]", "Gradient × input  [logit grad·emb]"]
-    assert panel.method() == "grad"
+    assert panel.method() == "grad_input"  # the default method when offered
     panel.set_class_names(("negative", "positive"))
     assert [panel.target_combo.itemText(i) for i in range(3)] == ["predicted", "negative", "positive"]
     assert panel.target() is None
     with qtbot.waitSignal(panel.sigMethodChanged) as b:
-        panel.method_combo.setCurrentIndex(1)
-    assert b.args == ["grad_input"]
+        panel.method_combo.setCurrentIndex(0)
+    assert b.args == ["grad"]
     with qtbot.waitSignal(panel.sigTargetChanged) as b:
         panel.target_combo.setCurrentIndex(2)
     assert b.args == [1]

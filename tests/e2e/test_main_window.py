@@ -77,9 +77,10 @@ def test_window_end_to_end(window, qtbot, tiny_model):
     assert window.heatmap.view.tokens == ("great", "acting", ",", "awful", "plot")
 
     # method and target selectors re-run the explanation
+    assert window.heatmap.method() == "grad_input"  # the default
     with qtbot.waitSignal(c.sigSentenceReady, timeout=WAIT):
-        window.heatmap.set_method("grad_input")
-    assert c.attribution.method == "grad_input"
+        window.heatmap.set_method("grad")
+    assert c.attribution.method == "grad"
     with qtbot.waitSignal(c.sigSentenceReady, timeout=WAIT):
         window.heatmap.set_target(0)
     assert c.attribution.target == 0 and c.saliency.target == 0
