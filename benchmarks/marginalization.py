@@ -1,9 +1,14 @@
 """Speed of batched input marginalization (Kim et al. ``004_137d387c767c1e08.txt`` eq. 2-4) against
 a literal Algorithm 1 loop and Captum's FeatureAblation, on 20-token sentences, in one run.
 
-Run (each invocation a few minutes on 2 CPU cores; see BENCHMARKS.md for the exact commands)::
+Run (each invocation 1-6 minutes on 2 CPU cores; BENCHMARKS.md has the exact commands and results)::
 
-    .venv/bin/python benchmarks/marginalization.py --json-out /tmp/bench_marg.json
+    .venv/bin/python benchmarks/marginalization.py --archs textcnn,bilstm,bert --sentences 2 --bert-sentences 1 \
+        --bert-top-n 8 --bilstm-top-n 256 --loop-seconds 10 --generic --json-out /tmp/bench_random_t2.json
+    .venv/bin/python benchmarks/marginalization.py --archs none --sentences 5 --loop-seconds 10 --generic \
+        --model /tmp/sst2_textcnn --mlm /tmp/sst2_mlm_v4 --data /work/shared/data/sst2/test.tsv
+    .venv/bin/python benchmarks/marginalization.py --acceptance 50 --model /tmp/sst2_textcnn --mlm /tmp/sst2_mlm_v4 \
+        --data /work/shared/data/sst2/test.tsv --json-out /tmp/accept.json
 
 Options: ``--archs textcnn,bilstm,bert``, ``--sentences N`` (batched method and FeatureAblation),
 ``--loop-seconds S`` (time budget of the loop per model), ``--model DIR --mlm DIR --data TSV`` to
@@ -182,7 +187,8 @@ def bench(name, clf, lik, texts, *, sigma=1e-5, top_n=None, chunk_size=4096, loo
         "threads": torch.get_num_threads(),
         "mean_candidates_per_token": float(np.mean(np.concatenate(cands))),
         "pairs_per_sentence": float(np.mean([c.sum() for c in cands])),
-        "batched_s_per_sentence": batched, "batched_s_each": [round(x, 3) for x in secs],
+        "batched_s_per_sentence": batched, "batched_s_median": float(np.median(secs)),
+        "batched_s_each": [round(x, 3) for x in secs],
         "incremental_textcnn": clf.kind == "textcnn", "tap_table_s": tap_s, "batched_generic_s": generic_s,
         "loop_s_per_sentence_extrapolated": loop, "loop_pairs_timed": pairs_done,
         "loop_s_per_pair": s_pair, "loop_s_per_mlm_call": s_mlm,
