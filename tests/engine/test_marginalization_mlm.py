@@ -67,3 +67,20 @@ def test_train_mlm_reports_and_random_init_option(tmp_path):
                   device="cpu")
     for r in (a, b):
         assert 0 <= r.heldout_accuracy <= 1 and r.heldout_perplexity > 1 and r.epochs == 1
+
+
+def test_cli_mlm_options_reach_the_config(tmp_path, capsys):
+    import json
+
+    from interp_engine.cli import main
+
+    model = save_tiny(tmp_path / "clf", "textcnn")
+    data = tmp_path / "train.tsv"
+    data.write_text("label\ttext\n" + "".join(f"{i % 2}\t{t}\n" for i, t in enumerate(TINY_TEXTS * 4)), encoding="utf-8")
+    rc = main(["train-mlm", "--data", str(data), "--model", str(model), "--out", str(tmp_path / "mlm"), "--epochs", "1",
+               "--hidden-size", "16", "--layers", "1", "--heads", "2", "--mask-prob", "0.2", "--random-init", "--json",
+               "--device", "cpu"])
+    assert rc == 0
+    cfg = json.loads((tmp_path / "mlm" / "mlm_training.json").read_text())["config"]
+    assert cfg["epochs"] == 1 and cfg["mask_prob"] == 0.2 and cfg["init_from_classifier"] is False
+    assert cfg["lr"] == MLMConfig().lr and MLMConfig().epochs == 24
