@@ -23,6 +23,25 @@ def demo_corpus() -> tuple[Path, Path]:
     return train, test
 
 
+def _build_atomically(target: Path, required: tuple[str, ...], build) -> None:
+    """Run ``build(tmp_dir)`` unless ``target`` already holds ``required`` files, then rename the
+    temporary folder into place: an interrupted or cancelled build never leaves a broken cache."""
+    if all((target / f).is_file() for f in required):
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"building-{target.name}-", dir=target.parent))
+    try:
+        build(tmp)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process finished first
+            if not all((target / f).is_file() for f in required):
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _demo_key(train: Path) -> str:
     h = hashlib.sha256(train.read_bytes())
     from .training import TrainConfig
@@ -47,24 +66,15 @@ def ensure_demo(progress=None, cancel=None, log=None) -> tuple[Path, Path]:
 
     train, test = demo_corpus()
     target = cache_dir() / "demo" / f"textcnn-{_demo_key(train)}"
-    if (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file():
-        return target, test
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="training-", dir=target.parent))
-    try:
-        names = tuple((resources_dir() / "demo" / "classes.txt").read_text(encoding="utf-8").split())
+    names = tuple((resources_dir() / "demo" / "classes.txt").read_text(encoding="utf-8").split())
+
+    def build(tmp: Path) -> None:
         tr = load_dataset(train, class_names=names)
         te = load_dataset(test, class_names=names)
         train_classifier(tr, tmp, test=te, config=TrainConfig(epochs=DEMO_EPOCHS, seed=DEMO_SEED),
                          device="cpu", progress=progress, cancel=cancel, log=log)
-        try:
-            tmp.rename(target)
-        except OSError:  # another process finished first
-            if not (target / "model.safetensors").is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    _build_atomically(target, ("model.safetensors", "tokenizer.json"), build)
     return target, test
 
 
@@ -110,20 +120,11 @@ def ensure_demo_mlm(model_dir: str | Path | None = None, train_path: str | Path 
         train_path, _ = demo_corpus()
     model_dir, train_path = Path(model_dir), Path(train_path)
     target = Path(model_dir).parent / f"mlm-{_demo_mlm_key(model_dir, train_path)}"
-    if (target / "model.safetensors").is_file() and (target / "config.json").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="training-mlm-", dir=target.parent))
-    try:
+
+    def build(tmp: Path) -> None:
         texts = list(load_dataset(train_path).texts)
         train_mlm(texts, model_dir, tmp, config=MLMConfig(**DEMO_MLM_CONFIG), device="cpu", progress=progress,
                   cancel=cancel, log=log)
-        try:
-            tmp.rename(target)
-        except OSError:  # another process finished first
-            if not (target / "model.safetensors").is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    _build_atomically(target, ("model.safetensors", "config.json"), build)
     return target

@@ -12,8 +12,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import PretrainedConfig
 from transformers.modeling_outputs import SequenceClassifierOutput
+
+from .base import WordClassifierBase
 
 
 class BiLSTMConfig(PretrainedConfig):
@@ -55,7 +57,7 @@ class BiLSTMConfig(PretrainedConfig):
         super().__init__(pad_token_id=pad_token_id, **kwargs)
 
 
-class BiLSTMForSequenceClassification(PreTrainedModel):
+class BiLSTMForSequenceClassification(WordClassifierBase):
     """BiLSTM + attention classifier with Hugging Face save/load (safetensors).
 
     ``forward`` takes ``input_ids`` (B, L) or ``inputs_embeds`` (B, L, D) and ``attention_mask``
@@ -66,7 +68,6 @@ class BiLSTMForSequenceClassification(PreTrainedModel):
 
     config_class = BiLSTMConfig
     base_model_prefix = "bilstm"
-    main_input_name = "input_ids"
 
     def __init__(self, config: BiLSTMConfig):
         super().__init__(config)
@@ -82,21 +83,6 @@ class BiLSTMForSequenceClassification(PreTrainedModel):
         self.classifier = nn.Linear(2 * config.hidden_size, config.num_labels)
         self.post_init()
 
-    @torch.no_grad()
-    def _init_weights(self, module):
-        if isinstance(module, (nn.Linear, nn.LSTM)):
-            module.reset_parameters()
-        elif isinstance(module, nn.Embedding):
-            nn.init.uniform_(module.weight, -0.25, 0.25)
-            if module.padding_idx is not None:
-                module.weight[module.padding_idx].zero_()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embeddings
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.embeddings = value
-
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
@@ -107,10 +93,7 @@ class BiLSTMForSequenceClassification(PreTrainedModel):
         return_dict: bool | None = None,
         **kwargs,
     ) -> SequenceClassifierOutput:
-        if inputs_embeds is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids or inputs_embeds")
-            inputs_embeds = self.embeddings(input_ids)
+        inputs_embeds = self._embed(input_ids, inputs_embeds)
         B, L, _ = inputs_embeds.shape
         if attention_mask is None:
             attention_mask = torch.ones((B, L), device=inputs_embeds.device)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import PretrainedConfig
 from transformers.modeling_outputs import SequenceClassifierOutput
+
+from .base import WordClassifierBase
 
 
 class TextCNNConfig(PretrainedConfig):
@@ -59,7 +61,7 @@ class TextCNNConfig(PretrainedConfig):
         super().__init__(pad_token_id=pad_token_id, **kwargs)
 
 
-class TextCNNForSequenceClassification(PreTrainedModel):
+class TextCNNForSequenceClassification(WordClassifierBase):
     """TextCNN classifier with Hugging Face save/load (safetensors).
 
     ``forward`` takes ``input_ids`` (B, L) or ``inputs_embeds`` (B, L, D) and ``attention_mask``
@@ -70,7 +72,6 @@ class TextCNNForSequenceClassification(PreTrainedModel):
 
     config_class = TextCNNConfig
     base_model_prefix = "textcnn"
-    main_input_name = "input_ids"
 
     def __init__(self, config: TextCNNConfig):
         super().__init__(config)
@@ -84,21 +85,6 @@ class TextCNNForSequenceClassification(PreTrainedModel):
         self.classifier = nn.Linear(chans[-1], config.num_labels)
         self.post_init()
 
-    @torch.no_grad()
-    def _init_weights(self, module):
-        if isinstance(module, (nn.Conv1d, nn.Linear)):
-            module.reset_parameters()
-        elif isinstance(module, nn.Embedding):
-            nn.init.uniform_(module.weight, -0.25, 0.25)  # Kim (2014) initialisation of unknown words
-            if module.padding_idx is not None:
-                module.weight[module.padding_idx].zero_()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embeddings
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.embeddings = value
-
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
@@ -109,10 +95,7 @@ class TextCNNForSequenceClassification(PreTrainedModel):
         return_dict: bool | None = None,
         **kwargs,
     ) -> SequenceClassifierOutput:
-        if inputs_embeds is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids or inputs_embeds")
-            inputs_embeds = self.embeddings(input_ids)
+        inputs_embeds = self._embed(input_ids, inputs_embeds)
         if attention_mask is None:
             attention_mask = torch.ones(inputs_embeds.shape[:2], device=inputs_embeds.device)
         m = attention_mask.unsqueeze(-1).to(inputs_embeds.dtype)

@@ -26,15 +26,6 @@ from tests.helpers import TINY_TEXTS, save_tiny
 SENT = "The plot is thin but the cast is superb"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one intra-op thread is faster and avoids oversubscribing a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def tiny_mlm(vocab_size: int, seed: int = 3, max_pos: int = 40) -> BertForMaskedLM:
     torch.manual_seed(seed)
     cfg = BertConfig(vocab_size=vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,

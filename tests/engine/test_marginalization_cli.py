@@ -14,15 +14,6 @@ from interp_engine.cli import SUBCOMMANDS, main
 from tests.helpers import SHARED_DATA, TINY_TEXTS, save_tiny
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one intra-op thread is faster and avoids oversubscribing a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _last_json(out: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 

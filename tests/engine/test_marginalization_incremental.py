@@ -20,14 +20,6 @@ from tests.engine.test_marginalization import SENT, tiny_mlm
 from tests.helpers import save_tiny, tiny_tokenizer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _textcnn(kernel: int, channels, seed: int = 0, num_labels: int = 3) -> Classifier:
     tok = tiny_tokenizer()
     torch.manual_seed(seed)

@@ -13,14 +13,6 @@ from interp_engine.models import load_classifier
 from tests.helpers import TINY_TEXTS, save_tiny
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.mark.parametrize("hidden", [12, 8, 16])  # = D, PCA to fewer dims, zero-padded to more
 def test_init_embeddings_from_classifier(tmp_path, hidden):
     clf = load_classifier(save_tiny(tmp_path / "m", "textcnn", seed=1), device="cpu")  # D = 12
