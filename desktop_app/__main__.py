@@ -1,8 +1,8 @@
 """``interp-studio`` / ``python -m desktop_app``: the GUI, or a headless subcommand.
 
-Headless subcommands (``train``, ``attribute``, ``hidden``, ``evaluate``, ``search``, ``export``,
-``train-mlm``) are handed to :func:`interp_engine.cli.main` without importing Qt, so they run on
-machines without a display. Anything else starts the window.
+Headless subcommands (:data:`interp_engine.cli.SUBCOMMANDS`: ``train``, ``train-mlm``,
+``attribute``, ``hidden``, ...) are handed to :func:`interp_engine.cli.main` without importing Qt,
+so they run on machines without a display. Anything else starts the window.
 """
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import argparse
 import sys
 from typing import Sequence
 
-HEADLESS_COMMANDS = frozenset({"train", "attribute", "hidden", "evaluate", "search", "export", "train-mlm"})
+from interp_engine.cli import SUBCOMMANDS  # argparse/json only: no torch, no Qt
+
+#: subcommands handed to the headless CLI (the engine's list, so help never offers a missing one)
+HEADLESS_COMMANDS = frozenset(SUBCOMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,14 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``interp-studio`` console script. Returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in HEADLESS_COMMANDS:
-        try:
-            from interp_engine.cli import main as cli_main
-        except ModuleNotFoundError as e:
-            if e.name not in ("interp_engine.cli", "interp_engine"):
-                raise
-            print(f"interp-studio: the headless command {argv[0]!r} needs interp_engine.cli, "
-                  "which is not part of this installation.", file=sys.stderr)
-            return 2
+        from interp_engine.cli import main as cli_main
+
         return int(cli_main(argv) or 0)
     try:
         opts = build_parser().parse_args(argv)
