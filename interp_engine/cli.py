@@ -10,7 +10,7 @@ import json
 import sys
 import time
 
-SUBCOMMANDS = ("train", "train-mlm", "attribute", "hidden")
+SUBCOMMANDS = ("train", "train-mlm", "attribute", "hidden", "search")
 
 
 class _ProgressBar:
@@ -106,6 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--target", type=int)
     h.add_argument("--json", action="store_true")
     _common(h)
+
+    s = sub.add_parser("search", help="training-set token/n-gram search, or activation similarity (Lopes et al. §4)")
+    s.add_argument("--data", required=True, help="dataset file (TSV/CSV/JSONL/Parquet)")
+    s.add_argument("--query", help="word or phrase to find (case-sensitive, our word tokenizer)")
+    s.add_argument("--mode", choices=("phrase", "all"), default="phrase",
+                   help="phrase: adjacent words in order (default); all: every word anywhere")
+    s.add_argument("--model", help="classifier folder: adds predicted class and p(class) (cached per model)")
+    s.add_argument("--class", dest="chosen_class", type=int, default=1, help="class of p(class) and the histogram")
+    s.add_argument("--limit", type=int, default=20, help="list at most N matches (counts cover all)")
+    s.add_argument("--similar", action="store_true", help="activation similarity of --text's --span instead")
+    s.add_argument("--text", help="sentence for --similar")
+    s.add_argument("--span", default="0:2", help="token span i:j of --text (end exclusive; default 0:2)")
+    s.add_argument("--layer", help="hidden layer name or index (default: the last)")
+    s.add_argument("--metric", choices=("l2", "cosine"), default="l2")
+    s.add_argument("--json", action="store_true")
+    _common(s)
     return parser
 
 
@@ -203,13 +219,59 @@ def _cmd_hidden(args) -> int:
     return 0
 
 
+def _cmd_search(args) -> int:
+    from .engine import Engine
+    from .errors import InputError
+
+    eng = Engine(args.device)
+    eng.load_dataset(args.data)
+    bar = None if args.json else _ProgressBar()
+    if args.model:
+        eng.load_model(args.model)
+    if args.similar:
+        if not args.model or not args.text:
+            raise InputError("--similar needs --model DIR and --text SENTENCE")
+        try:
+            i, j = (int(x) for x in args.span.split(":"))
+        except ValueError:
+            raise InputError(f"--span must look like i:j, got {args.span!r}") from None
+        res = eng.similar(args.text, (i, j), layer=args.layer, k=args.limit, metric=args.metric, progress=bar)
+        if args.json:
+            print(json.dumps(res.to_json()))
+        else:
+            print(f"span {' '.join(res.tokens[i:j])!r} at {res.layer}: {res.n_indexed} {res.n}-grams searched ({res.metric})")
+            for r in range(len(res.rows)):
+                g = res.class_names[res.gold[r]] if res.gold[r] >= 0 else "-"
+                print(f"{res.distances[r]:.4f}  {res.ngrams[r]!r}  row {res.rows[r]} gold {g}: {res.texts[r][:100]}")
+        return 0
+    if not args.query:
+        raise InputError("give --query TEXT (or --similar with --text)")
+    res = eng.search(args.query, mode=args.mode, limit=args.limit, chosen_class=args.chosen_class, progress=bar)
+    if args.json:
+        print(json.dumps(res.to_json()))
+    else:
+        names = res.class_names
+        print(f"{res.n_matches} examples contain {' '.join(res.query_tokens)!r} ({res.mode}; {res.seconds * 1000:.1f} ms)")
+        if len(res.counts_gold):
+            print("by gold label: " + ", ".join(f"{names[c]} {n}" for c, n in enumerate(res.counts_gold)))
+        if len(res.counts_predicted):
+            print("by predicted:  " + ", ".join(f"{names[c] if c < len(names) else c} {n}" for c, n in enumerate(res.counts_predicted)))
+        for r in range(len(res.rows)):
+            s, e = res.char_span[r]
+            t = res.texts[r]
+            extra = f" pred {res.predicted[r]} p={res.p_class[r]:.3f}" if res.predicted[r] >= 0 else ""
+            print(f"row {res.rows[r]} gold {res.gold[r]}{extra}: {t[max(0, s - 40):s]}[{t[s:e]}]{t[e:e + 40]}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a headless subcommand; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     from .errors import InterpError
 
-    handlers = {"train": _cmd_train, "train-mlm": _cmd_train_mlm, "attribute": _cmd_attribute, "hidden": _cmd_hidden}
+    handlers = {"train": _cmd_train, "train-mlm": _cmd_train_mlm, "attribute": _cmd_attribute, "hidden": _cmd_hidden,
+                "search": _cmd_search}
     try:
         return handlers[args.command](args)
     except (InterpError, ValueError, FileNotFoundError) as e:

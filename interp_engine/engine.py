@@ -397,3 +397,39 @@ class Engine:
             prediction=Prediction(p, int(p.argmax()), c.class_names),
             truncated=enc.truncated[0],
         )
+
+    # -- training-set search (Lopes et al. §4) -----------------------------------------------
+    def search_index(self, *, progress=None, cancel=None):
+        """The :class:`~interp_engine.search.SearchIndex` of the open dataset (built once per file
+        content, then reused from the cache). Raises InputError without a dataset; Cancelled."""
+        from .search import SearchIndex
+
+        if self.dataset is None:
+            raise InputError("no dataset is open: open a dataset first (File → Open Dataset…, or --data FILE)")
+        ix = getattr(self, "_search", None)
+        if ix is None or ix.dataset is not self.dataset:
+            ix = SearchIndex.open(self.dataset, progress=progress, cancel=cancel)
+            self._search = ix
+        return ix
+
+    def search(self, query: str, *, mode: str = "phrase", limit: int | None = 200, chosen_class: int = 1,
+               bins: int = 10, progress=None, cancel=None):
+        """Every example of the open dataset containing ``query`` (Lopes §4.2), with gold labels and,
+        when a model is open, its cached predictions and the histogram of p(``chosen_class``)
+        (see :meth:`SearchIndex.search`). Returns a :class:`~interp_engine.results.TokenSearchResult`."""
+        ix = self.search_index(progress=progress, cancel=cancel)
+        probs, mh, names = None, "", ()
+        if self.classifier is not None:
+            probs = ix.predictions(self.classifier, progress=progress, cancel=cancel)
+            mh, names = self.classifier.content_hash, self.classifier.class_names
+            if probs.shape[1] <= chosen_class:
+                chosen_class = probs.shape[1] - 1
+        return ix.search(query, mode=mode, limit=limit, probabilities=probs, chosen_class=chosen_class, bins=bins,
+                         model_hash=mh, model_class_names=names)
+
+    def similar(self, text: str, span, *, layer=None, k: int = 10, metric: str = "l2", progress=None, cancel=None):
+        """The ``k`` training n-grams whose activation at ``layer`` is nearest to that of ``text``'s
+        token span ``[start, end)`` (Lopes §4.1). Returns a :class:`~interp_engine.results.SimilarityResult`."""
+        c = self.require_model()
+        ix = self.search_index(progress=progress, cancel=cancel)
+        return ix.similar(c, text, tuple(span), layer=layer, k=k, metric=metric, progress=progress, cancel=cancel)

@@ -232,3 +232,118 @@ class ModelInfo:
     device: str
     content_hash: str
     layer_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TokenSearchResult:
+    """Training-set token / n-gram search (Lopes et al. §4.2, Fig. 5-6).
+
+    Rows are dataset row indices. ``n_matches`` counts every matching example; the per-match
+    arrays hold the first ``len(rows)`` of them (``limit``), in dataset order.
+
+    Attributes:
+        query: the query as typed; query_tokens: its word units (``pre_tokenize``), case kept.
+        mode: ``"phrase"`` (adjacent tokens, in order) or ``"all"`` (every token, anywhere).
+        n_matches: number of matching examples (all of them, not only the listed ones).
+        rows: (M,) int64 dataset rows of the listed matches.
+        texts: M sentences.
+        token_span: (M, 2) int64 [start, end) word index of the first match in each sentence.
+        char_span: (M, 2) int64 [start, end) character offsets of that match in the sentence.
+        gold: (M,) int64 gold label (-1: the dataset has no labels).
+        predicted: (M,) int64 predicted class (-1: no model).
+        p_class: (M,) float64 p(``chosen_class``) (NaN: no model).
+        class_names: the dataset's class names (the model's when the dataset has none).
+        chosen_class: the class whose probability the histogram shows.
+        counts_gold: (C,) int64 matches per gold label over all matches (empty without labels).
+        counts_predicted: (C,) int64 matches per predicted class over all matches (empty without model).
+        hist_edges: (B+1,) float64 bin edges over [0, 1].
+        hist_counts: (G, B) int64 histogram of p(chosen_class) over all matches, one row per gold
+            label (G = C), or one row when the dataset has no labels; empty (0, B) without model.
+        model_hash: content hash of the model the predictions came from ("" without).
+        seconds: query time.
+    """
+
+    query: str
+    query_tokens: tuple[str, ...]
+    mode: str
+    n_matches: int
+    rows: np.ndarray
+    texts: tuple[str, ...]
+    token_span: np.ndarray
+    char_span: np.ndarray
+    gold: np.ndarray
+    predicted: np.ndarray
+    p_class: np.ndarray
+    class_names: tuple[str, ...]
+    chosen_class: int
+    counts_gold: np.ndarray
+    counts_predicted: np.ndarray
+    hist_edges: np.ndarray
+    hist_counts: np.ndarray
+    model_hash: str = ""
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "query": self.query, "query_tokens": list(self.query_tokens), "mode": self.mode,
+            "n_matches": int(self.n_matches), "class_names": list(self.class_names),
+            "chosen_class": int(self.chosen_class),
+            "counts_gold": [int(x) for x in self.counts_gold],
+            "counts_predicted": [int(x) for x in self.counts_predicted],
+            "hist_edges": [float(x) for x in self.hist_edges],
+            "hist_counts": [[int(x) for x in r] for r in self.hist_counts],
+            "model_hash": self.model_hash, "seconds": float(self.seconds),
+            "matches": [
+                {"row": int(self.rows[i]), "text": self.texts[i],
+                 "token_span": [int(x) for x in self.token_span[i]], "char_span": [int(x) for x in self.char_span[i]],
+                 "gold": int(self.gold[i]), "predicted": int(self.predicted[i]),
+                 "p_class": None if np.isnan(self.p_class[i]) else float(self.p_class[i])}
+                for i in range(len(self.rows))
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class SimilarityResult:
+    """Activation similarity (Lopes et al. §4.1): the training n-grams whose activation vector at
+    one layer is nearest to a query span's (the mean of its locations' activation vectors).
+
+    Attributes:
+        text, tokens: the query sentence and its model tokens; span: [start, end) token indices.
+        layer: the grid row name (``Classifier.hidden_layers()``); n: n-gram length (= end - start).
+        metric: ``"l2"`` (norm of the difference, the paper's choice) or ``"cosine"`` (1 - cos).
+        rows: (k,) int64 dataset rows; starts: (k,) int64 first token index of each n-gram.
+        distances: (k,) float64, ascending.
+        ngrams: k n-gram strings; texts: k sentences; char_span: (k, 2) offsets of the n-gram.
+        gold: (k,) int64 (-1 without labels); n_indexed: number of n-grams searched.
+    """
+
+    text: str
+    tokens: tuple[str, ...]
+    span: tuple[int, int]
+    layer: str
+    n: int
+    metric: str
+    rows: np.ndarray
+    starts: np.ndarray
+    distances: np.ndarray
+    ngrams: tuple[str, ...]
+    texts: tuple[str, ...]
+    char_span: np.ndarray
+    gold: np.ndarray
+    class_names: tuple[str, ...]
+    n_indexed: int
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "text": self.text, "tokens": list(self.tokens), "span": list(self.span), "layer": self.layer,
+            "n": self.n, "metric": self.metric, "n_indexed": int(self.n_indexed), "seconds": float(self.seconds),
+            "class_names": list(self.class_names),
+            "neighbours": [
+                {"row": int(self.rows[i]), "start": int(self.starts[i]), "distance": float(self.distances[i]),
+                 "ngram": self.ngrams[i], "text": self.texts[i], "char_span": [int(x) for x in self.char_span[i]],
+                 "gold": int(self.gold[i])}
+                for i in range(len(self.rows))
+            ],
+        }

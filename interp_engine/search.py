@@ -1,0 +1,474 @@
+"""Training-set search (Lopes et al. §4): an on-disk token index with cached predictions, and
+activation similarity over every training n-gram. No Qt.
+
+Index (SQLite FTS5), case-sensitive by construction
+---------------------------------------------------
+FTS5's ``unicode61`` tokenizer folds case and splits on its own rules, so we never let it see our
+words: each sentence is split with the case-preserving word tokenizer of our models
+(:func:`~interp_engine.models.tokenization.pre_tokenize`) and every word is stored as the **hex code
+of its UTF-8 bytes** ("Toy" -> ``546f79``), joined by spaces. Hex words are lowercase ASCII
+alphanumerics, so unicode61 keeps each one whole and unchanged: one FTS token per word unit,
+lossless, exact-case. A query is split and encoded the same way, so ``"Toy Story"`` becomes the
+FTS5 phrase ``"546f79 53746f7279"``, which matches only those two words adjacent and in that
+order, and never ``toy story``. No Python re-check is needed; match positions are computed in
+Python only for the listed (``limit``) matches. Cost: the FTS vocabulary stores ~2x the bytes.
+
+The database lives in ``cache_dir()/search/`` and is named by a hash of the dataset file's path
+and the sha256 of its content (plus the columns and class names read), so a changed file gets a
+fresh index and the stale one is deleted; an unchanged file reuses it. It is built into a
+temporary file and renamed, so a cancelled or failed build leaves no index behind.
+
+The same database holds the prediction cache: one row per model content hash with the (N, C)
+float32 probabilities of every example. Activation vectors of n-grams are ``.npy`` files beside
+it (float16, memory-mapped), named by (model hash, layer, n).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import Cancelled, InputError, check_cancel
+from .paths import cache_dir
+from .results import SimilarityResult, TokenSearchResult
+
+#: number of index builds in this process (tests check that an unchanged file is not rebuilt)
+BUILD_COUNT = 0
+#: number of activation-index builds in this process
+ACTIVATION_BUILD_COUNT = 0
+
+SCHEMA_VERSION = 1
+MODES = ("phrase", "all")
+METRICS = ("l2", "cosine")
+
+_PRE = None
+
+
+def _pre_tokenizer():
+    global _PRE
+    if _PRE is None:
+        from tokenizers import normalizers
+
+        from .models.tokenization import _pre_tokenizer as make
+
+        _PRE = (normalizers.NFC(), make())
+    return _PRE
+
+
+def words_with_offsets(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """``pre_tokenize(text)`` with character offsets (into the NFC-normalised text, which is
+    ``text`` itself for the usual already-composed input)."""
+    nfc, pre = _pre_tokenizer()
+    return pre.pre_tokenize_str(nfc.normalize_str(text))
+
+
+def encode_word(w: str) -> str:
+    """Lossless, case-preserving FTS word: the hex code of the UTF-8 bytes."""
+    return w.encode("utf-8").hex()
+
+
+def search_dir() -> Path:
+    p = cache_dir() / "search"
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def dataset_key(dataset) -> tuple[str, str]:
+    """``(source, content)`` hashes of a Dataset: source names the file (or "mem"), content is the
+    sha256 of the file bytes (in-memory data: of its texts and labels) and of the reading options."""
+    h = hashlib.sha256()
+    path = getattr(dataset, "path", None)
+    if path is not None and Path(path).is_file():
+        src = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:12]
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    else:
+        src = "mem"
+        for t in dataset.texts:
+            h.update(t.encode())
+            h.update(b"\0")
+        if dataset.labels is not None:
+            h.update(np.asarray(dataset.labels, dtype=np.int64).tobytes())
+    h.update(repr((getattr(dataset, "text_column", ""), getattr(dataset, "label_column", ""),
+                   tuple(dataset.class_names), dataset.labels is None, SCHEMA_VERSION)).encode())
+    return src, h.hexdigest()[:24]
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-") or "x"
+
+
+class SearchIndex:
+    """An opened (built or reused) training-set index. Use :meth:`open`.
+
+    Attributes:
+        path: the SQLite file; n_rows: number of examples; labels: (N,) int64 or None;
+        class_names: the dataset's class names; built: True if :meth:`open` built it now.
+    """
+
+    def __init__(self, path: Path, dataset, built: bool):
+        self.path = Path(path)
+        self.dataset = dataset
+        self.built = built
+        self.con = sqlite3.connect(str(self.path), check_same_thread=False)
+        self.n_rows = int(self.con.execute("SELECT value FROM meta WHERE key='n_rows'").fetchone()[0])
+        self.labels = None if dataset.labels is None else np.asarray(dataset.labels, dtype=np.int64)
+        self.class_names = tuple(dataset.class_names)
+        self._pred: dict[str, np.ndarray] = {}
+
+    # -- building ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, dataset, *, progress=None, cancel=None, chunk: int = 4096) -> "SearchIndex":
+        """Open the index of ``dataset`` (a :class:`~interp_engine.data.Dataset`), building it if
+        the file is new or changed.
+
+        Args:
+            progress: ``progress(done, total, message)``; cancel: ``threading.Event``.
+            chunk: rows per insert batch (between cancellation checks).
+
+        Raises:
+            Cancelled: ``cancel`` was set; no index file is left behind.
+        """
+        src, key = dataset_key(dataset)
+        d = search_dir()
+        path = d / f"{src}_{key}.sqlite"
+        if path.exists():
+            try:
+                return cls(path, dataset, built=False)
+            except sqlite3.DatabaseError:
+                path.unlink(missing_ok=True)
+        cls._build(path, dataset, progress=progress, cancel=cancel, chunk=chunk)
+        for stale in d.glob(f"{src}_*"):  # older versions of the same file, and their activations
+            if not stale.name.startswith(f"{src}_{key}") and ".tmp" not in stale.name:
+                stale.unlink(missing_ok=True)
+        return cls(path, dataset, built=True)
+
+    @staticmethod
+    def _build(path: Path, dataset, *, progress=None, cancel=None, chunk: int = 4096) -> None:
+        global BUILD_COUNT
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        texts = dataset.texts
+        N = len(texts)
+        nfc, pre = _pre_tokenizer()
+        try:
+            con = sqlite3.connect(str(tmp))
+            con.executescript(
+                "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+                "CREATE TABLE docs(id INTEGER PRIMARY KEY, text TEXT);"
+                "CREATE VIRTUAL TABLE fts USING fts5(tok, content='', columnsize=0);"
+                "CREATE TABLE predictions(model_hash TEXT PRIMARY KEY, n_classes INTEGER, probs BLOB);"
+            )
+            for start in range(0, N, chunk):
+                check_cancel(cancel)
+                part = texts[start : start + chunk]
+                docs = list(enumerate(part, start))
+                fts = [(i, " ".join(w.encode().hex() for w, _ in pre.pre_tokenize_str(nfc.normalize_str(t))))
+                       for i, t in docs]
+                con.executemany("INSERT INTO docs VALUES (?, ?)", docs)
+                con.executemany("INSERT INTO fts(rowid, tok) VALUES (?, ?)", fts)
+                if progress is not None:
+                    progress(min(start + chunk, N), N, "indexing")
+            check_cancel(cancel)
+            con.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("n_rows", str(N)), ("schema", str(SCHEMA_VERSION)),
+                ("source", str(getattr(dataset, "path", "") or "")),
+            ])
+            con.execute("INSERT INTO fts(fts) VALUES ('optimize')")
+            con.commit()
+            con.close()
+            os.replace(tmp, path)
+            BUILD_COUNT += 1
+        except BaseException:
+            try:
+                con.close()
+            except Exception:
+                pass
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- prediction cache -------------------------------------------------------------------
+    def predictions(self, classifier, *, batch_size: int = 256, progress=None, cancel=None) -> np.ndarray:
+        """(N, C) float32 class probabilities of every example by ``classifier``, computed once per
+        (model content hash, dataset) and stored in the index database. NaN rows: empty texts."""
+        mh = classifier.content_hash
+        if mh in self._pred:
+            return self._pred[mh]
+        row = self.con.execute("SELECT n_classes, probs FROM predictions WHERE model_hash=?", (mh,)).fetchone()
+        if row is not None:
+            p = np.frombuffer(row[1], dtype=np.float32).reshape(self.n_rows, int(row[0]))
+        else:
+            p = classifier.predict_proba(list(self.dataset.texts), batch_size=batch_size, progress=progress,
+                                         cancel=cancel).astype(np.float32)
+            with self.con:
+                self.con.execute("INSERT OR REPLACE INTO predictions VALUES (?, ?, ?)", (mh, p.shape[1], p.tobytes()))
+        self._pred[mh] = p
+        return p
+
+    # -- token search -----------------------------------------------------------------------
+    def match_rows(self, query: str, mode: str = "phrase") -> tuple[np.ndarray, list[str]]:
+        """(rows, query words): every example containing the query, in dataset order.
+
+        Raises:
+            InputError: empty query or unknown mode.
+        """
+        if mode not in MODES:
+            raise InputError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
+        words = [w for w, _ in words_with_offsets(query)]
+        if not words:
+            raise InputError("the search query is empty: type a word or a phrase")
+        codes = [encode_word(w) for w in words]
+        fts = '"' + " ".join(codes) + '"' if mode == "phrase" else " AND ".join(f'"{c}"' for c in codes)
+        cur = self.con.execute("SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid", (fts,))
+        rows = np.fromiter((r[0] for r in cur), dtype=np.int64)
+        return rows, words
+
+    def search(self, query: str, *, mode: str = "phrase", limit: int | None = 200, probabilities=None,
+               chosen_class: int = 1, bins: int = 10, model_hash: str = "",
+               model_class_names: tuple = ()) -> TokenSearchResult:
+        """All examples containing ``query`` (see module doc), with counts and the histogram of
+        p(``chosen_class``) split by gold label (Lopes Fig. 5-6).
+
+        Args:
+            mode: ``"phrase"`` (adjacent, in order) or ``"all"`` (every word, anywhere).
+            limit: list at most this many matches (None: all); counts always cover all.
+            probabilities: (N, C) from :meth:`predictions`, or None (no prediction fields).
+            chosen_class: class of the histogram (default 1: "positive").
+            bins: histogram bins over [0, 1].
+
+        Raises:
+            InputError: empty query, bad mode or class.
+        """
+        t0 = time.perf_counter()
+        rows, words = self.match_rows(query, mode)
+        shown = rows if limit is None else rows[: max(0, int(limit))]
+        texts = [r[0] for r in self.con.execute(
+            f"SELECT text FROM docs WHERE id IN ({','.join(map(str, shown.tolist()))}) ORDER BY id")] if len(shown) else []
+        tok_span = np.zeros((len(shown), 2), np.int64)
+        char_span = np.zeros((len(shown), 2), np.int64)
+        n = len(words)
+        for i, t in enumerate(texts):
+            ws = words_with_offsets(t)
+            seq = [w for w, _ in ws]
+            hit = None
+            if mode == "phrase":
+                for s in range(len(seq) - n + 1):
+                    if seq[s : s + n] == words:
+                        hit = (s, s + n)
+                        break
+            else:
+                for s, w in enumerate(seq):
+                    if w in words:
+                        hit = (s, s + 1)
+                        break
+            if hit is not None:
+                tok_span[i] = hit
+                char_span[i] = (ws[hit[0]][1][0], ws[hit[1] - 1][1][1])
+        names = self.class_names or tuple(model_class_names)
+        C = len(names)
+        gold_all = self.labels[rows] if self.labels is not None else None
+        gold = gold_all[: len(shown)] if gold_all is not None else np.full(len(shown), -1, np.int64)
+        counts_gold = np.bincount(gold_all, minlength=C).astype(np.int64) if gold_all is not None else np.zeros(0, np.int64)
+        edges = np.linspace(0.0, 1.0, bins + 1)
+        if probabilities is not None:
+            P = np.asarray(probabilities)[rows].astype(np.float64)
+            C = max(C, P.shape[1])
+            if not 0 <= chosen_class < P.shape[1]:
+                raise InputError(f"class {chosen_class} does not exist: the model has classes 0..{P.shape[1] - 1}")
+            ok = ~np.isnan(P).any(1)
+            pred_all = np.where(ok, np.nan_to_num(P, nan=-1).argmax(1), -1)
+            pc_all = P[:, chosen_class]
+            counts_pred = np.bincount(pred_all[ok], minlength=P.shape[1]).astype(np.int64)
+            groups = [gold_all == g for g in range(len(self.class_names))] if gold_all is not None else [np.ones(len(rows), bool)]
+            hist = np.stack([np.histogram(pc_all[g & ok], bins=edges)[0] for g in groups]).astype(np.int64)
+            predicted, p_class = pred_all[: len(shown)].astype(np.int64), pc_all[: len(shown)]
+        else:
+            counts_pred = np.zeros(0, np.int64)
+            hist = np.zeros((0, bins), np.int64)
+            predicted, p_class = np.full(len(shown), -1, np.int64), np.full(len(shown), np.nan)
+        return TokenSearchResult(
+            query=query, query_tokens=tuple(words), mode=mode, n_matches=int(len(rows)), rows=shown.copy(),
+            texts=tuple(texts), token_span=tok_span, char_span=char_span, gold=gold.astype(np.int64),
+            predicted=predicted, p_class=p_class, class_names=tuple(names), chosen_class=int(chosen_class),
+            counts_gold=counts_gold, counts_predicted=counts_pred, hist_edges=edges, hist_counts=hist,
+            model_hash=model_hash, seconds=time.perf_counter() - t0)
+
+    # -- activation similarity --------------------------------------------------------------
+    def _activation_paths(self, classifier, layer_name: str, n: int) -> tuple[Path, Path]:
+        stem = self.path.name[: -len(".sqlite")]
+        base = f"{stem}_act_{classifier.content_hash}_{_slug(layer_name)}_n{n}"
+        return self.path.with_name(base + ".npy"), self.path.with_name(base + "_loc.npy")
+
+    def activations(self, classifier, layer: str | int | None = None, n: int = 2, *, batch_size: int = 64,
+                    progress=None, cancel=None):
+        """``(vectors, locations)``: the activation vector of every training n-gram at ``layer``
+        (the mean of its n locations' vectors), float16 memory-mapped (M, D), and (M, 2) int32
+        ``(row, start token)``. Built once per (model, dataset, layer, n), atomically.
+
+        Args:
+            layer: a ``classifier.hidden_layers()`` row, by name or index (default: the last).
+            n: n-gram length (Lopes: bigrams).
+
+        Raises:
+            InputError: unknown layer or n < 1; Cancelled: no file is left behind.
+        """
+        global ACTIVATION_BUILD_COUNT
+        import torch
+
+        spec = _layer_spec(classifier, layer)
+        if n < 1:
+            raise InputError(f"n-gram length must be >= 1, got {n}")
+        vpath, lpath = self._activation_paths(classifier, spec.name, n)
+        if vpath.exists() and lpath.exists():
+            return np.load(vpath, mmap_mode="r"), np.load(lpath, mmap_mode="r")
+        texts = list(self.dataset.texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vecs, locs = [], []
+        with torch.inference_mode():
+            for s in range(0, len(order), batch_size):
+                check_cancel(cancel)
+                idx = [i for i in order[s : s + batch_size] if texts[i].strip()]
+                if idx:
+                    v, rs = _ngram_vectors(classifier, [texts[i] for i in idx], spec, n)
+                    vecs.append(v.astype(np.float16))
+                    locs.append(np.stack([np.asarray(idx, np.int64)[rs[:, 0]], rs[:, 1]], 1).astype(np.int32))
+                if progress is not None:
+                    progress(min(s + batch_size, len(order)), len(order), f"activations ({spec.name}, n={n})")
+        check_cancel(cancel)
+        D = vecs[0].shape[1] if vecs else 0
+        V = np.concatenate(vecs) if vecs else np.zeros((0, D), np.float16)
+        Lc = np.concatenate(locs) if locs else np.zeros((0, 2), np.int32)
+        o = np.lexsort((Lc[:, 1], Lc[:, 0]))  # dataset order
+        V, Lc = V[o], Lc[o]
+        for arr, p in ((V, vpath), (Lc, lpath)):
+            tmp = p.with_name(f"{p.name}.tmp{os.getpid()}.npy")
+            try:
+                mm = np.lib.format.open_memmap(tmp, mode="w+", dtype=arr.dtype, shape=arr.shape)
+                mm[:] = arr
+                mm.flush()
+                del mm
+                os.replace(tmp, p)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        ACTIVATION_BUILD_COUNT += 1
+        return np.load(vpath, mmap_mode="r"), np.load(lpath, mmap_mode="r")
+
+    def similar(self, classifier, text: str, span: tuple[int, int], *, layer: str | int | None = None,
+                k: int = 10, metric: str = "l2", block: int = 65536, progress=None, cancel=None) -> SimilarityResult:
+        """The ``k`` training n-grams (n = span length) nearest to the activation of ``text``'s
+        token span ``[start, end)`` (indices into ``classifier.encode([text]).tokens[0]``).
+
+        Exact search, block by block (``block`` rows at a time; the result does not depend on it).
+        Distance: ``l2`` = ||a - b|| (Lopes §4.1) or ``cosine`` = 1 - cos(a, b). The query vector is
+        rounded to float16 like the stored ones, so a span taken from the data is at distance 0.
+
+        Raises:
+            InputError: bad span, layer or metric; empty sentence. Cancelled.
+        """
+        import torch
+
+        t0 = time.perf_counter()
+        if metric not in METRICS:
+            raise InputError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+        spec = _layer_spec(classifier, layer)
+        enc = classifier.encode([text])
+        i, j = int(span[0]), int(span[1])
+        L = len(enc.tokens[0])
+        if not (0 <= i < j <= L) or any(enc.special[0][i:j]):
+            raise InputError(f"span {i}:{j} is not a run of word tokens of the sentence (0..{L})")
+        n = j - i
+        V, locs = self.activations(classifier, spec.name, n, progress=progress, cancel=cancel)
+        with torch.inference_mode():
+            _, hs = classifier.hidden_forward(classifier.embed(enc.input_ids), enc.attention_mask)
+            H = hs[spec.hidden_index][..., spec.channels].float()
+            q = H.unfold(1, n, 1).mean(-1)[0, i].to(torch.float16).float().cpu()
+        if metric == "cosine":
+            q = q / q.norm().clamp_min(1e-12)
+        k = max(1, int(k))
+        cand_d, cand_i = [], []
+        for s in range(0, V.shape[0], block):
+            check_cancel(cancel)
+            xb = torch.from_numpy(np.asarray(V[s : s + block], dtype=np.float32))
+            if metric == "l2":
+                d = ((xb - q) ** 2).sum(1).sqrt()
+            else:
+                d = 1.0 - (xb @ q) / xb.norm(dim=1).clamp_min(1e-12)
+            d = d.numpy().astype(np.float64)
+            if len(d) > k:  # keep every row tied with the k-th so that merging is block-independent
+                kth = np.partition(d, k - 1)[k - 1]
+                keep = np.nonzero(d <= kth)[0]
+            else:
+                keep = np.arange(len(d))
+            cand_d.append(d[keep])
+            cand_i.append(keep + s)
+        d = np.concatenate(cand_d) if cand_d else np.zeros(0)
+        ix = np.concatenate(cand_i) if cand_i else np.zeros(0, np.int64)
+        o = np.lexsort((ix, d))[:k]
+        d, ix = d[o], ix[o]
+        rows = np.asarray(locs[ix, 0], np.int64) if len(ix) else np.zeros(0, np.int64)
+        starts = np.asarray(locs[ix, 1], np.int64) if len(ix) else np.zeros(0, np.int64)
+        texts = [self.dataset.texts[r] for r in rows]
+        ngrams, cs = [], np.zeros((len(rows), 2), np.int64)
+        if texts:
+            e2 = classifier.encode(texts, allow_empty=True)
+            for b, st in enumerate(starts):
+                offs = e2.offsets[b]
+                cs[b] = (offs[st][0], offs[st + n - 1][1])
+                ngrams.append(texts[b][cs[b, 0] : cs[b, 1]])
+        gold = self.labels[rows] if self.labels is not None else np.full(len(rows), -1, np.int64)
+        return SimilarityResult(
+            text=text, tokens=tuple(enc.tokens[0]), span=(i, j), layer=spec.name, n=n, metric=metric, rows=rows,
+            starts=starts, distances=d, ngrams=tuple(ngrams), texts=tuple(texts), char_span=cs,
+            gold=np.asarray(gold, np.int64), class_names=self.class_names or classifier.class_names,
+            n_indexed=int(V.shape[0]), seconds=time.perf_counter() - t0)
+
+
+def _layer_spec(classifier, layer):
+    specs = classifier.hidden_layers()
+    if not specs:
+        raise InputError("this model exposes no hidden layers")
+    if layer is None:
+        return specs[-1]
+    if isinstance(layer, int) or (isinstance(layer, str) and layer.isdigit()):
+        li = int(layer)
+        if not 0 <= li < len(specs):
+            raise InputError(f"layer {li} does not exist: choose 0..{len(specs) - 1}")
+        return specs[li]
+    for s in specs:
+        if s.name == layer:
+            return s
+    raise InputError(f"unknown layer {layer!r}; choose one of {', '.join(s.name for s in specs)}")
+
+
+def _ngram_vectors(classifier, texts, spec, n):
+    """(vectors (M, D) float32 numpy, (M, 2) int64 (batch index, start token)) of every n-gram
+    of word tokens of ``texts`` at ``spec``: the mean of the n locations' activation vectors."""
+    import torch
+
+    enc = classifier.encode(texts, allow_empty=True)
+    _, hs = classifier.hidden_forward(classifier.embed(enc.input_ids), enc.attention_mask)
+    H = hs[spec.hidden_index][..., spec.channels].float()
+    B, L, D = H.shape
+    if L < n:
+        return np.zeros((0, D), np.float32), np.zeros((0, 2), np.int64)
+    word = enc.attention_mask.bool().clone()
+    word &= ~torch.tensor([s + [True] * (L - len(s)) for s in enc.special], dtype=torch.bool, device=word.device)
+    ok = word.float().unfold(1, n, 1).min(-1).values > 0  # (B, L-n+1)
+    means = H.unfold(1, n, 1).mean(-1)  # (B, L-n+1, D)
+    b, s = torch.nonzero(ok, as_tuple=True)
+    return means[b, s].cpu().numpy(), torch.stack([b, s], 1).cpu().numpy().astype(np.int64)
+
+
+__all__ = ["SearchIndex", "dataset_key", "encode_word", "words_with_offsets", "Cancelled"]
