@@ -523,3 +523,87 @@ class Controller(QObject):
     def shutdown(self) -> bool:
         """Stop the engine thread (see :meth:`EngineClient.shutdown`)."""
         return self.client.shutdown()
+
+
+class TokenSearchController(QObject):
+    """Wires the training-set search dock (Lopes et al. §4) to the engine client and the heatmap.
+
+    A clicked heatmap token fills the query box with its text; a shift-clicked span fills it with
+    the span's words (and becomes the span of "Find similar"). Search and similarity requests run
+    in the worker; a double-clicked result opens its sentence through the main controller.
+    """
+
+    def __init__(self, client: EngineClient, main: Controller, panel, parent: QObject | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.main = main
+        self.panel = panel
+        self.span: tuple[int, int] | None = None  # [start, end) token indices of the heatmap
+        self._search_id: int | None = None
+        self._similar_id: int | None = None
+        main.heatmap.sigTokenClicked.connect(self.on_token_clicked)
+        main.heatmap.sigSpanSelected.connect(self.on_span_selected)
+        main.sigCurrentTextChanged.connect(lambda _t: setattr(self, "span", None))
+        panel.sigSearchRequested.connect(self.search)
+        panel.sigSimilarRequested.connect(self.find_similar)
+        panel.sigSentenceActivated.connect(lambda text: self.main.set_text(text))
+        client.sigFinished.connect(self._on_finished)
+        client.sigFailed.connect(self._on_failed)
+        client.sigProgress.connect(self._on_progress)
+
+    def _tokens(self) -> tuple[str, ...]:
+        toks = self.main.heatmap.view.tokens
+        return tuple(toks() if callable(toks) else toks)
+
+    @Slot(int)
+    def on_token_clicked(self, index: int) -> None:
+        toks = self._tokens()
+        if 0 <= index < len(toks):
+            self.span = (int(index), int(index) + 1)
+            self.panel.set_query(toks[index])
+
+    @Slot(int, int)
+    def on_span_selected(self, first: int, last: int) -> None:
+        toks = self._tokens()
+        if 0 <= first <= last < len(toks):
+            self.span = (int(first), int(last) + 1)
+            self.panel.set_query(" ".join(toks[first : last + 1]))
+
+    def search(self, query: str) -> int | None:
+        from .requests import SearchRequest
+
+        if self.main.dataset is None:
+            self.panel.set_busy("Open a dataset first (File → Open Dataset…).")
+            return None
+        self.panel.set_busy(f"Searching for “{query}”…")
+        self._search_id = self.client.submit(SearchRequest(query=query))
+        return self._search_id
+
+    def find_similar(self) -> int | None:
+        from .requests import SimilarRequest
+
+        if self.main.dataset is None or self.main.model_info is None or not self.main.current_text:
+            self.panel.set_similar_busy("Open a model and a dataset, explain a sentence and click a token first.")
+            return None
+        span = self.span or (0, min(2, len(self._tokens()) or 1))
+        self.panel.set_similar_busy("Computing activations of the training n-grams (first time only)…")
+        self._similar_id = self.client.submit(SimilarRequest(text=self.main.current_text, span=span))
+        return self._similar_id
+
+    def _on_finished(self, rid: int, kind: str, result: object) -> None:
+        if kind == "search" and rid == self._search_id:
+            self.panel.set_result(result)
+        elif kind == "similar" and rid == self._similar_id:
+            self.panel.set_similar_result(result)
+
+    def _on_failed(self, rid: int, kind: str, message: str) -> None:
+        if kind == "search" and rid == self._search_id:
+            self.panel.set_busy(message)
+        elif kind == "similar" and rid == self._similar_id:
+            self.panel.set_similar_busy(message)
+
+    def _on_progress(self, rid: int, kind: str, done: int, total: int, message: str) -> None:
+        if total > 0 and kind == "search" and rid == self._search_id:
+            self.panel.set_busy(f"{message} {100 * done // total}%")
+        elif total > 0 and kind == "similar" and rid == self._similar_id:
+            self.panel.set_similar_busy(f"{message} {100 * done // total}%")

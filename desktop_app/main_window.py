@@ -140,6 +140,18 @@ class MainWindow(QMainWindow):
         self.controller = Controller(self.client, self.heatmap, self.grid, self.dataset_panel, self,
                                      candidates=self.candidate_panel)
 
+        # training-set search (Lopes et al. §4), tabbed with the candidate table
+        from .controller import TokenSearchController
+        from .panels.token_search import TokenSearchPanel
+
+        self.search_panel = TokenSearchPanel()
+        self.search_panel.setObjectName("tokenSearchPanel")
+        self.search_dock = self._dock("Training-set search", "tokenSearchDock", self.search_panel,
+                                      Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.candidate_dock, self.search_dock)
+        self.candidate_dock.raise_()
+        self.search_controller = TokenSearchController(self.client, self.controller, self.search_panel, self)
+
         self._build_status_bar()
         self._build_menus()
 

@@ -251,3 +251,35 @@ class DemoRequest(Request):
 
     def describe(self) -> str:
         return "Preparing the demo model (trained once on first use)…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchRequest(Request):
+    """Training-set token/phrase search in the open dataset (``Engine.search``: builds the index and
+    the prediction cache on first use); result: ``TokenSearchResult``."""
+
+    query: str
+    mode: str = "phrase"
+    limit: int = 500
+    chosen_class: int = 1
+    kind: ClassVar[str] = "search"
+    long_running: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"Searching the dataset for “{self.query}”…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimilarRequest(Request):
+    """Activation similarity of a token span (``Engine.similar``: builds the n-gram activations on
+    first use); result: ``SimilarityResult``."""
+
+    text: str
+    span: tuple[int, int]
+    layer: str | None = None
+    k: int = 20
+    kind: ClassVar[str] = "similar"
+    long_running: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"Finding training n-grams with similar activations to tokens {self.span[0]}–{self.span[1] - 1}…"

@@ -171,6 +171,14 @@ class EngineWorker(QObject):
             return self._set_device(req.device)
         if isinstance(req, DemoRequest):
             return self._demo(req, progress)
+        from .requests import SearchRequest, SimilarRequest
+
+        if isinstance(req, SearchRequest):
+            return self.engine.search(req.query, mode=req.mode, limit=req.limit, chosen_class=req.chosen_class,
+                                      progress=progress, cancel=req.cancel)
+        if isinstance(req, SimilarRequest):
+            return self.engine.similar(req.text, req.span, layer=req.layer, k=req.k, progress=progress,
+                                       cancel=req.cancel)
         raise TypeError(f"unknown request type {type(req).__name__}")
 
     def _attribute(self, text: str, method: str, target, settings: MarginalizationSettings | None, progress, cancel):
