@@ -226,13 +226,20 @@ class Engine:
         return Prediction(p, int(p.argmax()), c.class_names)
 
     def predict_dataset(self, texts=None, *, batch_size: int = 256, progress=None, cancel=None) -> DatasetPredictions:
-        """Predictions for every text of ``texts`` (default: the open dataset), batched."""
+        """Predictions for every text of ``texts`` (default: the open dataset), batched.
+
+        For the open dataset the probabilities come from the search index's prediction cache
+        (one computation per model and file content, kept on disk), which the training-set search
+        shares: reopening a dataset, or searching it, never predicts it twice.
+        """
         c = self.require_model()
         if texts is None:
             if self.dataset is None:
                 raise InputError("no dataset is open")
-            texts = self.dataset.texts
-        p = c.predict_proba(list(texts), batch_size=batch_size, progress=progress, cancel=cancel)
+            ix = self.search_index(progress=progress, cancel=cancel)
+            p = ix.predictions(c, batch_size=batch_size, progress=progress, cancel=cancel).astype(np.float64)
+        else:
+            p = c.predict_proba(list(texts), batch_size=batch_size, progress=progress, cancel=cancel)
         ok = ~np.isnan(p).any(1)
         pred = np.where(ok, np.nan_to_num(p, nan=-1).argmax(1), -1)
         conf = np.where(ok, np.nan_to_num(p, nan=0).max(1), np.nan)

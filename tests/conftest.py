@@ -70,3 +70,18 @@ def qt_settings_isolated(tmp_path):
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
     yield folder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Tests never write to the user's cache: the demo models, search indexes and prediction
+    caches go to a session temporary folder (single tests may point elsewhere with monkeypatch)."""
+    import os
+
+    old = os.environ.get("INTERP_STUDIO_CACHE")
+    os.environ["INTERP_STUDIO_CACHE"] = str(tmp_path_factory.mktemp("interp-studio-cache"))
+    yield
+    if old is None:
+        os.environ.pop("INTERP_STUDIO_CACHE", None)
+    else:
+        os.environ["INTERP_STUDIO_CACHE"] = old

@@ -130,7 +130,7 @@ class TokenSearchPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(background="w")
         self.plot.setObjectName("searchHistogram")
         self.plot.setMinimumHeight(120)
         self.plot.setLabel("left", "matches")
