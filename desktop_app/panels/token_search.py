@@ -257,8 +257,7 @@ class TokenSearchPanel(QWidget):
             label = f"gold {res.class_names[g]}" if len(res.counts_gold) and g < len(res.class_names) else "all"
             bar = pg.BarGraphItem(x=edges[:-1] + w * (g + 0.5), height=H[g], width=w * 0.9,
                                   brush=GOLD_COLORS[g % len(GOLD_COLORS)], name=label)
-            self.plot.addItem(bar)
-            self.legend.addItem(bar, label)
+            self.plot.addItem(bar)  # a named item joins the plot's legend by itself
             self.bars.append(bar)
         cn = res.class_names[res.chosen_class] if res.chosen_class < len(res.class_names) else res.chosen_class
         self.plot.setLabel("bottom", f"model p({cn}) over the matches")

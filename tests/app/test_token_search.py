@@ -89,3 +89,11 @@ def test_heatmap_token_click_fills_query(qtbot):
         assert w.findChild(type(w.search_dock), "tokenSearchDock") is w.search_dock
     finally:
         w.close()
+
+
+
+def test_histogram_legend_has_one_entry_per_gold_label(panel):
+    """Regression: each bar series was listed twice in the legend."""
+    panel.set_result(_result())
+    panel.set_result(_result())  # a second search must not add entries either
+    assert len(panel.bars) >= 2 and len(panel.legend.items) == len(panel.bars)
