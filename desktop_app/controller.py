@@ -576,7 +576,10 @@ class TokenSearchController(QObject):
             self.panel.set_busy("Open a dataset first (File → Open Dataset…).")
             return None
         self.panel.set_busy(f"Searching for “{query}”…")
-        self._search_id = self.client.submit(SearchRequest(query=query))
+        if self.main.model_info is not None:
+            self.panel.set_class_names(self.main.model_info.class_names)
+        self._search_id = self.client.submit(SearchRequest(query=query, mode=self.panel.mode(),
+                                                           chosen_class=self.panel.chosen_class()))
         return self._search_id
 
     def find_similar(self) -> int | None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -118,6 +119,14 @@ class TokenSearchPanel(QWidget):
         self.query_edit.setClearButtonEnabled(True)
         self.search_button = QPushButton("Search")
         self.search_button.setObjectName("searchButton")
+        self.mode_combo = QComboBox()
+        self.mode_combo.setObjectName("searchModeCombo")
+        self.mode_combo.addItem("phrase", "phrase")
+        self.mode_combo.addItem("all words", "all")
+        self.mode_combo.setToolTip("phrase: the words adjacent and in order; all words: anywhere in the sentence")
+        self.class_combo = QComboBox()
+        self.class_combo.setObjectName("searchClassCombo")
+        self.class_combo.setToolTip("the class whose probability the histogram shows")
         self.summary = QLabel("Open a dataset, then search it for a word or phrase.")
         self.summary.setObjectName("searchSummary")
         self.summary.setWordWrap(True)
@@ -141,10 +150,18 @@ class TokenSearchPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.query_edit, 1)
         row.addWidget(self.search_button)
+        opts = QHBoxLayout()
+        opts.addWidget(QLabel("Match:"))
+        opts.addWidget(self.mode_combo)
+        opts.addWidget(QLabel("Histogram of p("))
+        opts.addWidget(self.class_combo)
+        opts.addWidget(QLabel(")"))
+        opts.addStretch(1)
         t1 = QWidget()
         l1 = QVBoxLayout(t1)
         l1.setContentsMargins(4, 4, 4, 4)
         l1.addLayout(row)
+        l1.addLayout(opts)
         l1.addWidget(self.summary)
         l1.addWidget(self.table, 3)
         l1.addWidget(self.plot, 2)
@@ -179,6 +196,8 @@ class TokenSearchPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.tabs)
 
+        self.mode_combo.currentIndexChanged.connect(lambda _i: self._emit_search())
+        self.class_combo.currentIndexChanged.connect(lambda _i: self._emit_search())
         self.query_edit.returnPressed.connect(self._emit_search)
         self.search_button.clicked.connect(self._emit_search)
         self.similar_button.clicked.connect(self.sigSimilarRequested)
@@ -190,6 +209,27 @@ class TokenSearchPanel(QWidget):
         q = self.query_edit.text().strip()
         if q:
             self.sigSearchRequested.emit(q)
+
+    def mode(self) -> str:
+        """``"phrase"`` (adjacent, in order) or ``"all"`` (every word, anywhere)."""
+        return self.mode_combo.currentData() or "phrase"
+
+    def chosen_class(self) -> int:
+        """Class index whose probability the histogram shows (default: class 1, e.g. positive)."""
+        c = self.class_combo.currentData()
+        return int(c) if c is not None else 1
+
+    def set_class_names(self, names) -> None:
+        """Fill the histogram-class selector, keeping the choice when the classes are unchanged."""
+        names = tuple(str(n) for n in names)
+        if names == tuple(self.class_combo.itemText(i) for i in range(self.class_combo.count())):
+            return
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        for i, n in enumerate(names):
+            self.class_combo.addItem(n, i)
+        self.class_combo.setCurrentIndex(1 if len(names) > 1 else 0)
+        self.class_combo.blockSignals(False)
 
     def _activate(self, table: QTableWidget, index: QModelIndex) -> None:
         col = 0 if table is self.table else 3

@@ -97,3 +97,17 @@ def test_histogram_legend_has_one_entry_per_gold_label(panel):
     panel.set_result(_result())
     panel.set_result(_result())  # a second search must not add entries either
     assert len(panel.bars) >= 2 and len(panel.legend.items) == len(panel.bars)
+
+
+def test_match_mode_and_histogram_class_selectors(panel, qtbot):
+    panel.set_class_names(("World", "Sports", "Business"))
+    assert panel.chosen_class() == 1 and panel.mode() == "phrase"
+    panel.set_query("Toy Story")
+    with qtbot.waitSignal(panel.sigSearchRequested) as b:  # a new class re-runs the search
+        panel.class_combo.setCurrentIndex(2)
+    assert b.args == ["Toy Story"] and panel.chosen_class() == 2
+    with qtbot.waitSignal(panel.sigSearchRequested):
+        panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("all"))
+    assert panel.mode() == "all"
+    panel.set_class_names(("World", "Sports", "Business"))  # same classes: the choice is kept
+    assert panel.chosen_class() == 2
