@@ -209,6 +209,10 @@ class EngineClient(QObject):
                     pass
             self._thread.quit()
         if self._thread.isFinished() or self._thread.wait(timeout_ms):
+            # Deliver (and drop: the client is closed) what the worker queued before it stopped,
+            # now, while sender and receiver are alive, instead of leaving Python objects in
+            # pending queued events to be destroyed later with whichever object goes first.
+            QCoreApplication.sendPostedEvents(self)
             return True
         log.warning("the engine thread is still busy after %d ms; it will stop when the step ends", timeout_ms)
         if self not in _ORPHANS:

@@ -44,6 +44,29 @@ def _running_qthreads() -> list:
     return running
 
 
+@pytest.fixture(autouse=True)
+def _settle_qt_after_test():
+    """After a test, deliver posted events and deferred deletions and collect garbage while the
+    test's windows and threads are known to be finished, so Qt objects are destroyed at a fixed
+    point instead of whenever Python's garbage collector happens to run in a later test."""
+    yield
+    import sys
+
+    if "PySide6.QtCore" not in sys.modules:  # an engine test: no Qt to settle
+        return
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    app = QCoreApplication.instance()
+    if app is None:
+        return
+    import gc
+
+    app.processEvents()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    gc.collect()
+    app.processEvents()
+
+
 @pytest.fixture
 def qthread_guard():
     """Fail the test if a QThread it started is still running at teardown."""
