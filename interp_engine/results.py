@@ -347,3 +347,164 @@ class SimilarityResult:
                 for i in range(len(self.rows))
             ],
         }
+
+
+@dataclass(frozen=True)
+class LocationNeighbours:
+    """What one hidden spatial location detects (Yuan et al. ``001_e80f9d2c7d254978.txt``,
+    "Input Generation via Optimization", "Regularization" eq. 5-7, "Visualization of Optimized
+    Inputs" eq. 8): the optimised receptive field, its mean x_overall and the k vocabulary words
+    nearest to x_overall by cosine similarity, with their 2-D projection.
+
+    Attributes:
+        layer: grid row index (``HiddenSaliency.layer_names[layer]``); layer_name: its name.
+        position: location i (lines up with token i).
+        rank: colour index of the location (0 red, 1 blue, 2 green, ... as the grid's top marks).
+        saliency: Score_c(X)_{i,j} of the location (eq. 3, logit units).
+        receptive_field: inclusive (first, last) token of the location's receptive field in the
+            sentence (transformers: the whole sentence).
+        x_overall: (D,) float32 mean of the optimised receptive-field columns (eq. 8).
+        words: k neighbour words, most similar first ([PAD]/[UNK]/special tokens excluded).
+        word_ids: (k,) int64 vocabulary ids of ``words`` (-1 where the words come from loaded
+            KeyedVectors outside the model's vocabulary).
+        similarities: (k,) float64 cosine similarity of each neighbour to x_overall, in [-1, 1].
+        coords: (k, 2) float64 2-D coordinates (t-SNE or PCA) of the neighbours.
+        target_coords: (2,) float64 2-D coordinates of x_overall (the "target" point).
+        objective_trace: (T,) float64 objective of eq. 6 at each optimisation step (logit-activation
+            units: a_ij · a'_ij − λ1‖X̂0‖² + λ2 Sim(X̂0)).
+        activation_dot: final a_ij · a'_ij; l2: final ‖X̂0‖²₂; similarity: final Sim(X̂0) (eq. 7).
+        converged: True when the optimisation stopped early on convergence.
+    """
+
+    layer: int
+    layer_name: str
+    position: int
+    rank: int
+    saliency: float
+    receptive_field: tuple[int, int]
+    x_overall: np.ndarray
+    words: tuple[str, ...]
+    word_ids: np.ndarray
+    similarities: np.ndarray
+    coords: np.ndarray
+    target_coords: np.ndarray
+    objective_trace: np.ndarray
+    activation_dot: float = float("nan")
+    l2: float = float("nan")
+    similarity: float = float("nan")
+    converged: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "layer": int(self.layer), "layer_name": self.layer_name, "location": int(self.position),
+            "rank": int(self.rank), "saliency": float(self.saliency),
+            "receptive_field": [int(self.receptive_field[0]), int(self.receptive_field[1])],
+            "neighbours": [
+                {"word": w, "id": int(i), "cosine": float(s), "xy": [float(c[0]), float(c[1])]}
+                for w, i, s, c in zip(self.words, self.word_ids, self.similarities, self.coords)
+            ],
+            "target_xy": [float(self.target_coords[0]), float(self.target_coords[1])],
+            "objective": {"final": float(self.objective_trace[-1]) if len(self.objective_trace) else None,
+                          "steps": int(len(self.objective_trace)), "converged": bool(self.converged),
+                          "activation_dot": float(self.activation_dot), "l2": float(self.l2),
+                          "similarity": float(self.similarity)},
+        }
+
+
+@dataclass(frozen=True)
+class NeighbourScatter:
+    """The t-SNE neighbour scatter of one sentence (Yuan et al. ``001_…`` Fig. 2, top): every
+    selected location's neighbour words and its x_overall ("target" point) in one 2-D projection.
+
+    Attributes:
+        text, tokens: the sentence and its n model tokens.
+        layer_names: the grid's row names.
+        locations: one :class:`LocationNeighbours` per selected location, in selection order.
+        projection: ``"tsne"`` or ``"pca"``.
+        params: λ1, λ2, steps, lr, betas, seed, k, perplexity, vectors ("model" or a path), ...
+        receptive_field_note: a sentence for the UI about receptive fields (transformers: the whole sentence).
+        target: class whose score the saliency explained; prediction: the model's prediction.
+        seconds: wall time of optimisation + neighbours + projection.
+    """
+
+    text: str
+    tokens: tuple[str, ...]
+    layer_names: tuple[str, ...]
+    locations: tuple[LocationNeighbours, ...]
+    projection: str
+    params: Mapping[str, Any]
+    receptive_field_note: str
+    target: int
+    prediction: Prediction
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "text": self.text, "tokens": list(self.tokens), "layer_names": list(self.layer_names),
+            "projection": self.projection, "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.params.items()},
+            "receptive_field_note": self.receptive_field_note, "target": int(self.target),
+            "predicted": int(self.prediction.predicted), "seconds": float(self.seconds),
+            "locations": [loc.to_json() for loc in self.locations],
+        }
+
+
+@dataclass(frozen=True)
+class ActivationMaximization:
+    """Activation maximization (Lopes ``002_1461283d665fa092.txt`` §3.1) next to corpus search
+    (§3.2) for one hidden unit or class score, with a single-word input.
+
+    Attributes:
+        unit: description, e.g. ``"conv1 channel 7"`` or ``"class positive (logit)"``.
+        am_words, am_similarities: the 10 (k) words nearest by cosine to the optimised word vector x*.
+        am_activation: the unit's value at x*.
+        corpus_words, corpus_activations: the k vocabulary words with the highest activation when fed alone.
+        overlap: words in both top-k lists.
+        objective_trace: (T,) unit value during gradient ascent.
+        params: lr, steps, l2, seed, k.
+    """
+
+    unit: str
+    am_words: tuple[str, ...]
+    am_similarities: np.ndarray
+    am_activation: float
+    corpus_words: tuple[str, ...]
+    corpus_activations: np.ndarray
+    overlap: tuple[str, ...]
+    objective_trace: np.ndarray
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "unit": self.unit, "am_activation": float(self.am_activation),
+            "activation_maximization": [{"word": w, "cosine": float(s)} for w, s in zip(self.am_words, self.am_similarities)],
+            "corpus_search": [{"word": w, "activation": float(a)} for w, a in zip(self.corpus_words, self.corpus_activations)],
+            "overlap": list(self.overlap), "steps": int(len(self.objective_trace)), "params": dict(self.params),
+        }
+
+
+@dataclass(frozen=True)
+class MatchingRate:
+    """Matching rate (Yuan et al. ``001_…`` "Evaluation of Interpretability", Table 4): the
+    fraction of sentences whose k·m-word interpretation sentence X' (the m nearest words of each of
+    the k most salient first-layer locations) gets the same predicted class as the sentence.
+
+    Attributes:
+        rate: matches / n, in [0, 1]. n: sentences evaluated.
+        matches: (n,) bool per sentence. predicted: (n,) int64 class of X. predicted_interpretation:
+            (n,) int64 class of X'. interpretations: the n X' sentences (words joined by spaces).
+        params: k, m, layer, λ1, λ2, steps, lr, seed, ...
+        seconds: wall time.
+    """
+
+    rate: float
+    n: int
+    matches: np.ndarray
+    predicted: np.ndarray
+    predicted_interpretation: np.ndarray
+    interpretations: tuple[str, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"metric": "matching_rate", "matching_rate": float(self.rate), "n": int(self.n),
+                "params": dict(self.params), "seconds": float(self.seconds)}
