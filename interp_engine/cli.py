@@ -9,8 +9,9 @@ import argparse
 import json
 import sys
 import time
+from typing import Callable
 
-SUBCOMMANDS = ("train", "train-mlm", "attribute", "hidden", "search")
+SUBCOMMANDS = ("train", "train-mlm", "attribute", "hidden", "search", "evaluate")
 
 
 class _ProgressBar:
@@ -122,6 +123,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--metric", choices=("l2", "cosine"), default="l2")
     s.add_argument("--json", action="store_true")
     _common(s)
+
+    ev = sub.add_parser("evaluate", help="dataset-level faithfulness of attribution methods (AUC_rep, AOPC, "
+                                         "comprehensiveness, sufficiency: Kim et al. 2020 §3.5; IoT: §4.3) "
+                                         "or matching rate")
+    ev.add_argument("--model", required=True, help="classifier folder")
+    ev.add_argument("--data", required=True, help="dataset file (TSV/CSV/JSONL/Parquet)")
+    ev.add_argument("--metric", required=True, choices=sorted(EVALUATE_METRICS),
+                    help="auc_rep | aopc | comprehensiveness | sufficiency | iot | matching_rate")
+    ev.add_argument("--methods", default="marginalization,zero,unk,grad,grad_input",
+                    help="comma-separated attribution methods (default: marginalization,zero,unk,grad,grad_input)")
+    ev.add_argument("--mlm", help="masked LM folder: likelihood model of marginalization and the sampler of AUC_rep")
+    ev.add_argument("--n", type=int, help="evaluate the first N sentences (default: all)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the MLM replacement sampling (default 0)")
+    ev.add_argument("--out", help="folder for per-sentence CSV, LaTeX table and PDF plot; a rerun resumes from it")
+    ev.add_argument("--strategy", choices=("mlm", "zero", "unk", "remove"), default=None,
+                    help="replacement strategy of the curves (default: mlm when --mlm is given, else zero)")
+    ev.add_argument("--x-max", type=float, default=0.2,
+                    help="fraction of tokens replaced up to which AUC_rep is integrated (default 0.2)")
+    ev.add_argument("--phrase-labels", help="word sentiment tags of --metric iot "
+                                            "(default: sst2/phrase_labels_5class.tsv beside --data)")
+    ev.add_argument("--sigma", type=float, help="marginalization's likelihood threshold (default 1e-5)")
+    ev.add_argument("--batch-size", type=int, default=512, help="max sentences per classifier forward")
+    ev.add_argument("--text-column", default="text")
+    ev.add_argument("--label-column", default="label")
+    ev.add_argument("--json", action="store_true", help="print a JSON object: mean, standard error and n per method")
+    _common(ev)
     return parser
 
 
@@ -264,6 +291,44 @@ def _cmd_search(args) -> int:
     return 0
 
 
+def _evaluate_faithfulness(args) -> dict:
+    """auc_rep / aopc / comprehensiveness / sufficiency / iot: see :mod:`interp_engine.evaluation`."""
+    from .evaluation import evaluate_from_args
+
+    return evaluate_from_args(args, progress=_ProgressBar())
+
+
+def _evaluate_not_implemented(args) -> dict:
+    from .errors import InputError
+
+    raise InputError(f"--metric {args.metric}: not implemented yet")
+
+
+#: ``evaluate --metric NAME`` -> function(args) returning the JSON object (one entry per metric;
+#: matching_rate is plugged in by its own module)
+EVALUATE_METRICS: dict[str, Callable[[argparse.Namespace], dict]] = {
+    "auc_rep": _evaluate_faithfulness,
+    "aopc": _evaluate_faithfulness,
+    "comprehensiveness": _evaluate_faithfulness,
+    "sufficiency": _evaluate_faithfulness,
+    "iot": _evaluate_faithfulness,
+    "matching_rate": _evaluate_not_implemented,
+}
+
+
+def _cmd_evaluate(args) -> int:
+    report = EVALUATE_METRICS[args.metric](args)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for name, row in report.get("methods", {}).items():
+            print(f"{name:<22} {args.metric} = {row['mean']:.4f} ± {row['se']:.4f} (n = {row['n']})")
+        for k, v in report.items():
+            if k != "methods":
+                print(f"{k}: {v}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a headless subcommand; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -271,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import InterpError
 
     handlers = {"train": _cmd_train, "train-mlm": _cmd_train_mlm, "attribute": _cmd_attribute, "hidden": _cmd_hidden,
-                "search": _cmd_search}
+                "search": _cmd_search, "evaluate": _cmd_evaluate}
     try:
         return handlers[args.command](args)
     except (InterpError, ValueError, FileNotFoundError) as e:
