@@ -508,3 +508,79 @@ class MatchingRate:
     def to_json(self) -> dict:
         return {"metric": "matching_rate", "matching_rate": float(self.rate), "n": int(self.n),
                 "params": dict(self.params), "seconds": float(self.seconds)}
+
+
+@dataclass(frozen=True)
+class DeletionCurves:
+    """Deletion (and insertion) curves of several attribution methods on one sentence (Kim et al.
+    ``004_137d387c767c1e08.txt`` §3.5, AUC_rep; Petsiuk et al. 2018), computed by
+    :func:`interp_engine.faithfulness.deletion_curves`.
+
+    Word tokens (special tokens never count) are replaced in decreasing order of each method's
+    attribution to ``target``; after k replacements of the sentence's n word tokens the curve is
+    at x = k / n (the fraction of tokens replaced) with value p(y_target | x̃) (a probability).
+
+    Attributes:
+        text: the sentence. tokens: its display tokens (special tokens included).
+        methods: M method names, the row order of every (M, …) array.
+        strategy: ``"mlm"`` (a token sampled from the masked LM at that position, AUC_rep's
+            default), ``"zero"`` (zero embedding = [PAD] for our models), ``"unk"`` or ``"remove"``.
+        target: class whose probability the curves show; class_names: all class names.
+        x: (S,) float64 fractions k / n for k = 0 … S-1 (x[0] = 0); S - 1 = ceil(x_max · n).
+        p_deletion: (M, S) float64, p(target) after replacing the k most attributed tokens.
+        p_insertion: (M, S) float64 or None, p(target) with only the k most attributed tokens kept
+            (every other word token replaced), or None when not computed.
+        auc: (M,) float64, area under the deletion curve on [0, x_max] divided by x_max (the curve
+            linearly interpolated between steps, see :func:`interp_engine.faithfulness.normalised_auc`);
+            with x_max = 0.2 this is AUC_rep. Lower = more faithful.
+        insertion_auc: (M,) float64 or None, the same for the insertion curve (higher = better).
+        x_max: fraction of tokens up to which the curves and areas go (0.2 = AUC_rep).
+        order: (M, n_words) int64 token positions (into ``tokens``) in replacement order.
+        replacements: per method, the display strings that replaced the first S-1 tokens of
+            ``order`` (``""`` for removal, ``"[PAD]"``/``"[UNK]"`` for zero/unk).
+        p_original: p(target) of the unmodified sentence (= p_deletion[:, 0]).
+        n_words: number of word tokens n.
+        seed: seed of the MLM sampling (None for deterministic strategies).
+        params: everything else that changes the result (MLM path, exclude_original, ...).
+        seconds: wall time.
+    """
+
+    text: str
+    tokens: tuple[str, ...]
+    methods: tuple[str, ...]
+    strategy: str
+    target: int
+    class_names: tuple[str, ...]
+    x: np.ndarray
+    p_deletion: np.ndarray
+    auc: np.ndarray
+    x_max: float
+    order: np.ndarray
+    replacements: tuple[tuple[str, ...], ...]
+    p_original: float
+    n_words: int
+    p_insertion: np.ndarray | None = None
+    insertion_auc: np.ndarray | None = None
+    seed: int | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def curve(self, method: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, p)`` of ``method``'s deletion curve: (S,) fractions replaced, (S,) p(target)."""
+        return self.x, self.p_deletion[self.methods.index(method)]
+
+    def to_json(self) -> dict:
+        d = {
+            "text": self.text, "tokens": list(self.tokens), "methods": list(self.methods), "strategy": self.strategy,
+            "target": int(self.target), "x": self.x.tolist(), "x_max": float(self.x_max),
+            "p_original": float(self.p_original), "n_words": int(self.n_words), "seed": self.seed,
+            "curves": {m: {"p_deletion": self.p_deletion[i].tolist(), "auc": float(self.auc[i]),
+                           "order": self.order[i].tolist(), "replacements": list(self.replacements[i])}
+                       for i, m in enumerate(self.methods)},
+            "params": dict(self.params), "seconds": float(self.seconds),
+        }
+        if self.p_insertion is not None:
+            for i, m in enumerate(self.methods):
+                d["curves"][m]["p_insertion"] = self.p_insertion[i].tolist()
+                d["curves"][m]["insertion_auc"] = float(self.insertion_auc[i])
+        return d
