@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Callable
 
-SUBCOMMANDS = ("train", "train-mlm", "attribute", "hidden", "search", "evaluate")
+SUBCOMMANDS = ("train", "train-mlm", "attribute", "hidden", "search", "evaluate", "export")
 
 
 class _ProgressBar:
@@ -149,6 +149,41 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--label-column", default="label")
     ev.add_argument("--json", action="store_true", help="print a JSON object: mean, standard error and n per method")
     _common(ev)
+
+    x = sub.add_parser("export", help="a panel's figure for a paper (PDF/SVG/PNG/LaTeX) with a JSON sidecar, "
+                                      "or remake one from its sidecar")
+    x.add_argument("--from-sidecar", metavar="FILE.json", help="recompute and redraw the figure a sidecar describes "
+                                                               "(refused if the model changed, unless --force)")
+    x.add_argument("--model", help="classifier folder (with --from-sidecar: instead of the recorded path)")
+    x.add_argument("--text", help="the sentence (search: the query when --query is not given)")
+    x.add_argument("--panel", choices=("heatmap", "grid", "scatter", "deletion", "search"), default="heatmap")
+    x.add_argument("--format", choices=("pdf", "svg", "png", "tex"), help="default: --out's suffix")
+    x.add_argument("--out", help="output file (with --from-sidecar: default the recorded figure file)")
+    x.add_argument("--methods", default="grad_input",
+                   help="heatmap: comma-separated attribution methods; several = rows on one shared colour scale")
+    x.add_argument("--style", choices=("paper", "colorblind", "greyscale"), default="paper")
+    x.add_argument("--width", default="single", help="single (3.3 in), double (6.9 in) or inches")
+    x.add_argument("--font", default="DejaVu Sans", help="font family or name (default: DejaVu Sans)")
+    x.add_argument("--font-size", type=float, default=8.0, help="points (default 8)")
+    x.add_argument("--dpi", type=float, default=300, help="PNG resolution (default 300)")
+    x.add_argument("--no-colorbar", action="store_true")
+    x.add_argument("--target", type=int, help="class to explain (default: the predicted class)")
+    x.add_argument("--mlm", help="masked LM folder (marginalization)")
+    x.add_argument("--likelihood", choices=["mlm", "uniform", "prior"], help="likelihood model of marginalization")
+    xg = x.add_mutually_exclusive_group()
+    xg.add_argument("--sigma", type=float, help="marginalization threshold")
+    xg.add_argument("--top-n", type=int, help="marginalization: fixed n most likely candidates")
+    x.add_argument("--data", help="dataset file (search panel; prior counts)")
+    x.add_argument("--query", help="search panel: word or phrase (default: --text)")
+    x.add_argument("--mode", choices=("phrase", "all"), default="phrase", help="search panel match mode")
+    x.add_argument("--class", dest="chosen_class", type=int, default=1, help="search panel: class of p(class)")
+    x.add_argument("--top", type=int, default=3, help="grid: top locations marked per layer")
+    x.add_argument("--seed", type=int, default=0, help="seed set before computing (recorded in the sidecar)")
+    x.add_argument("--no-sidecar", action="store_true", help="do not write FILE.json beside the figure")
+    x.add_argument("--force", action="store_true", help="--from-sidecar: remake even if the model changed")
+    x.add_argument("--text-column", default="text")
+    x.add_argument("--label-column", default="label")
+    _common(x)
     return parser
 
 
@@ -329,6 +364,71 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    """``interp-studio export``: see :mod:`interp_engine.export`."""
+    import warnings
+
+    from . import export
+    from .errors import InputError
+    from .figures import FigureStyle
+
+    if args.from_sidecar:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out, side = export.remake(args.from_sidecar, args.out, model_path=args.model,
+                                      device=None if args.device == "auto" else args.device, force=args.force)
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
+        print(f"remade {out}" + (f" (sidecar {side})" if side else ""))
+        return 0
+    if not args.model or not args.out:
+        raise InputError("export needs --model DIR and --out PATH (or --from-sidecar FILE.json)")
+    fmt = export.format_of(args.out, args.format)
+    style = FigureStyle(palette=args.style, width=args.width, font_family=args.font, font_size=args.font_size,
+                        colorbar=not args.no_colorbar)
+    from .engine import Engine
+
+    eng = Engine(args.device)
+    eng.load_model(args.model)
+    if args.mlm:
+        eng.load_mlm(args.mlm)
+    if args.data:
+        eng.load_dataset(args.data, text_column=args.text_column, label_column=args.label_column)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.panel == "heatmap":
+        if not args.text:
+            raise InputError("the heatmap needs --text SENTENCE")
+        if "marginalization" in methods:
+            if args.likelihood == "prior" and args.data and not args.mlm:
+                eng.set_prior_data(eng.dataset.texts)
+            eng.set_marginalization(likelihood=args.likelihood or ("mlm" if args.mlm else "uniform"),
+                                    sigma=args.sigma, top_n=args.top_n)
+        p = eng._marginalizer().params if "marginalization" in methods else {}
+        req = {"panel": "heatmap", "text": args.text, "methods": methods, "target": args.target,
+               "likelihood": p.get("likelihood"), "sigma": p.get("sigma"), "top_n": p.get("top_n")}
+    elif args.panel == "grid":
+        if not args.text:
+            raise InputError("the grid needs --text SENTENCE")
+        req = {"panel": "grid", "text": args.text, "target": args.target, "top": args.top}
+    elif args.panel == "search":
+        if not args.data:
+            raise InputError("the search histogram needs --data FILE (and --model for p(class))")
+        q = args.query or args.text
+        if not q:
+            raise InputError("the search histogram needs --query WORDS (or --text)")
+        req = {"panel": "search", "query": q, "mode": args.mode, "chosen_class": args.chosen_class, "limit": 200}
+    else:
+        req = {"panel": args.panel, "text": args.text, "target": args.target, "methods": methods}
+    result = export.compute(req, eng, seed=args.seed, progress=_ProgressBar())
+    prov = export.Provenance(model_path=args.model, mlm_path=args.mlm, dataset_path=args.data,
+                             text_column=args.text_column, label_column=args.label_column,
+                             device=args.device, seed=args.seed)
+    out, side = export.export_figure(result, args.out, fmt=fmt, style=style, dpi=args.dpi, provenance=prov,
+                                     sidecar=not args.no_sidecar)
+    print(f"wrote {out}" + (f" and {side}" if side else ""))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a headless subcommand; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -336,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import InterpError
 
     handlers = {"train": _cmd_train, "train-mlm": _cmd_train_mlm, "attribute": _cmd_attribute, "hidden": _cmd_hidden,
-                "search": _cmd_search, "evaluate": _cmd_evaluate}
+                "search": _cmd_search, "evaluate": _cmd_evaluate, "export": _cmd_export}
     try:
         return handlers[args.command](args)
     except (InterpError, ValueError, FileNotFoundError) as e:
