@@ -39,6 +39,8 @@ def run(opts: argparse.Namespace) -> int:
 
     window = MainWindow(device=opts.device, text_column=opts.text_column, label_column=opts.label_column)
     window.show()
+    if not (opts.demo or opts.model or opts.data or opts.text):
+        window.restore_last_session()  # only if the user asked for it (File menu)
     start(window, opts)
     code = app.exec()
     wait_for_orphans()

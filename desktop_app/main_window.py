@@ -173,6 +173,10 @@ class MainWindow(QMainWindow):
             self.restore_layout()
         if device and device != "auto":
             self.request_device(device)
+        from .export_dialog import ExportManager
+
+        #: right-click "Export figure…" on every panel with current_result(), File → Export all (issue 7)
+        self.exports = ExportManager(self)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -259,6 +263,7 @@ class MainWindow(QMainWindow):
             lambda: self._fill_recent(self.recent_datasets_menu, RECENT_DATASETS, self.open_dataset))
         self._fill_recent(self.recent_models_menu, RECENT_MODELS, self.open_model)
         self._fill_recent(self.recent_datasets_menu, RECENT_DATASETS, self.open_dataset)
+        self._build_session_menu(file_menu)
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit", self.close)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -288,6 +293,87 @@ class MainWindow(QMainWindow):
         device_menu.setToolTipsVisible(True)
         self.device_actions["auto"].setChecked(True)
         self._device_choice = "auto"
+
+    def _build_session_menu(self, file_menu: QMenu) -> None:
+        """File menu: figure export (issue 7) and sessions."""
+        from .session import RECENT_SESSIONS, restore_on_start, set_restore_on_start
+
+        file_menu.addSeparator()
+        self.export_all_action = file_menu.addAction("E&xport All Panels for This Sentence…",
+                                                     lambda: self.exports.export_all_dialog())
+        self.export_all_action.setObjectName("exportAllAction")
+        file_menu.addSeparator()
+        self.save_session_action = file_menu.addAction("&Save Session…", self.choose_save_session)
+        self.save_session_action.setShortcut(QKeySequence.StandardKey.Save)
+        self.open_session_action = file_menu.addAction("Open Sess&ion…", self.choose_open_session)
+        self.recent_sessions_menu = file_menu.addMenu("Recent Sessio&ns")
+        self.recent_sessions_menu.setObjectName("recentSessionsMenu")
+        self.recent_sessions_menu.aboutToShow.connect(
+            lambda: self._fill_recent(self.recent_sessions_menu, RECENT_SESSIONS, self.open_session))
+        self._fill_recent(self.recent_sessions_menu, RECENT_SESSIONS, self.open_session)
+        self.restore_session_action = file_menu.addAction("Restore Last Session on Start")
+        self.restore_session_action.setCheckable(True)
+        self.restore_session_action.setChecked(restore_on_start())
+        self.restore_session_action.toggled.connect(set_restore_on_start)
+
+    def choose_save_session(self) -> None:
+        """File → Save Session…"""
+        from .session import SESSION_FILTER, recent_sessions
+
+        start = recent_sessions()[0] if recent_sessions() else "session.json"
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", start, SESSION_FILTER)
+        if path:
+            self.save_session(path if path.endswith(".json") else path + ".json")
+
+    def save_session(self, path: str):
+        """Save the current session to ``path`` (JSON); returns the Session."""
+        from .session import add_recent_session, capture, save_session
+
+        s = capture(self)
+        try:
+            save_session(s, path)
+        except (OSError, ValueError) as e:
+            self.show_error("Could not save the session", str(e))
+            return None
+        if self.persist_layout:
+            add_recent_session(path)
+        self.statusBar().showMessage(f"Session saved to {path}", 6000)
+        return s
+
+    def choose_open_session(self) -> None:
+        """File → Open Session…"""
+        from .session import SESSION_FILTER, recent_sessions
+
+        start = str(Path(recent_sessions()[0]).parent) if recent_sessions() else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", start, SESSION_FILTER)
+        if path:
+            self.open_session(path)
+
+    def open_session(self, path: str):
+        """Open a session file: model, dataset, settings, sentence and layout; returns the Session."""
+        from .session import SessionError, add_recent_session, apply, load_session
+
+        try:
+            s = load_session(path)
+        except SessionError as e:
+            if self.interactive:
+                self.show_error("Could not open the session", str(e))
+            self.statusBar().showMessage(str(e), 8000)
+            return None
+        if self.persist_layout:
+            add_recent_session(path)
+        apply(self, s)
+        return s
+
+    def restore_last_session(self) -> bool:
+        """Reopen the session kept at the last close, if the user asked for it (File menu)."""
+        from .session import apply, last_session, restore_on_start
+
+        s = last_session() if restore_on_start() else None
+        if s is None:
+            return False
+        apply(self, s)
+        return True
 
     def _fill_recent(self, menu: QMenu, key: str, opener) -> None:
         menu.clear()
@@ -426,6 +512,9 @@ class MainWindow(QMainWindow):
             self._closed = True
             if self.persist_layout:
                 self.save_layout()
+                from .session import capture, remember_last_session
+
+                remember_last_session(capture(self))
             for box in list(self._boxes):
                 box.close()
             self.controller.shutdown()

@@ -855,6 +855,11 @@ class SentenceHeatmapPanel(QWidget):
         """The TokenAttributions shown side by side (compare mode), or ()."""
         return self._comparison
 
+    def current_result(self):
+        """What the panel shows, for figure export: the TokenAttribution, the tuple of
+        TokenAttributions of the side-by-side mode, or None."""
+        return self._comparison or self._result
+
     def _prediction_text(self, a) -> str:
         pred = a.prediction
         names = tuple(pred.class_names)

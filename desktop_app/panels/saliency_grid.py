@@ -238,6 +238,10 @@ class SaliencyGridPanel(QWidget):
         """The HiddenSaliency shown, or None."""
         return self._result
 
+    def current_result(self):
+        """The HiddenSaliency shown (for figure export), or None."""
+        return self._result
+
     def set_result(self, saliency) -> None:
         """Show a :class:`~interp_engine.results.HiddenSaliency`."""
         hs = saliency

@@ -248,6 +248,10 @@ class TokenSearchPanel(QWidget):
         self.similar_label.setText(message)
 
     # -- results ----------------------------------------------------------------------------
+    def current_result(self):
+        """The TokenSearchResult shown (for figure export: its p(class) histogram), or None."""
+        return getattr(self, "result", None)
+
     def set_result(self, res) -> None:
         """Show a :class:`~interp_engine.results.TokenSearchResult`."""
         self.result = res

@@ -1,0 +1,559 @@
+"""Figure export from the app: the preview dialog, the right-click "Export figure…" menu every
+panel gets, File → Export all panels for this sentence…, and Copy as PNG.
+
+The figures themselves come from :mod:`interp_engine.figures` / :mod:`interp_engine.export`
+(matplotlib, no Qt); this module only shows them and asks where to save. A panel takes part by
+having a ``current_result()`` method (the result it shows, or None): :class:`ExportManager`
+finds every such panel in the main window and installs one generic context menu on it, so the
+panels need no export code of their own.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .settings import app_settings
+
+FORMAT_NAMES = {"pdf": "PDF (vector, fonts embedded)", "svg": "SVG (vector, text as text)",
+                "png": "PNG (bitmap)", "tex": "LaTeX (\\colorbox per token)"}
+STYLE_NAMES = {"paper": "Paper red/blue", "colorblind": "Colour-blind safe (purple/orange)",
+               "greyscale": "Greyscale safe (hatched negatives)"}
+WIDTH_NAMES = {"single": "Single column (3.3 in)", "double": "Double column (6.9 in)"}
+PANEL_TITLES = {"heatmap": "Sentence heatmap", "grid": "Saliency grid", "search": "Search histogram",
+                "deletion": "Deletion curves", "scatter": "Neighbour scatter"}
+FONT_CHOICES = ("DejaVu Sans", "DejaVu Serif", "sans-serif", "serif", "Liberation Sans", "Liberation Serif",
+                "Times New Roman", "Arial", "Helvetica")
+PREVIEW_DPI = 110
+_SETTINGS_PREFIX = "export/"
+
+
+def _panel_kind(result) -> str:
+    from interp_engine.figures import panel_of
+
+    return panel_of(result)
+
+
+class ExportDialog(QDialog):
+    """Preview a result's paper figure, choose format/style/width/font/DPI, then save or copy.
+
+    Args:
+        result: the result shown by a panel (a tuple of TokenAttributions for side-by-side rows).
+        provenance: a callable returning the :class:`~interp_engine.export.Provenance` (model
+            path, MLM, dataset, settings) for the sidecar, or None (no sidecar).
+        default_path: suggested file path (without suffix is fine).
+    """
+
+    def __init__(self, result, provenance: Callable | None = None, *, default_path: str = "",
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("exportDialog")
+        self.result = result
+        self.kind = _panel_kind(result)
+        self._provenance = provenance
+        self._default_path = default_path
+        self.setWindowTitle(f"Export figure — {PANEL_TITLES.get(self.kind, self.kind)}")
+        self.last_saved: Path | None = None
+        self.last_error: str | None = None
+        s = app_settings()
+
+        self.format_combo = QComboBox()
+        self.format_combo.setObjectName("exportFormat")
+        for key, name in FORMAT_NAMES.items():
+            if key == "tex" and self.kind != "heatmap":
+                continue
+            self.format_combo.addItem(name, key)
+        self._select(self.format_combo, s.value(_SETTINGS_PREFIX + "format", "pdf"))
+        self.style_combo = QComboBox()
+        self.style_combo.setObjectName("exportStyle")
+        for key, name in STYLE_NAMES.items():
+            self.style_combo.addItem(name, key)
+        self._select(self.style_combo, s.value(_SETTINGS_PREFIX + "style", "paper"))
+        self.width_combo = QComboBox()
+        self.width_combo.setObjectName("exportWidth")
+        for key, name in WIDTH_NAMES.items():
+            self.width_combo.addItem(name, key)
+        self.width_combo.addItem("Custom…", "custom")
+        self.width_spin = QDoubleSpinBox()
+        self.width_spin.setRange(1.0, 20.0)
+        self.width_spin.setSingleStep(0.1)
+        self.width_spin.setSuffix(" in")
+        self.width_spin.setValue(5.0)
+        self._select(self.width_combo, s.value(_SETTINGS_PREFIX + "width", "single"))
+        self.font_combo = QComboBox()
+        self.font_combo.setObjectName("exportFont")
+        self.font_combo.setEditable(True)
+        self.font_combo.addItems(FONT_CHOICES)
+        self.font_combo.setCurrentText(str(s.value(_SETTINGS_PREFIX + "font", "DejaVu Sans")))
+        self.size_spin = QDoubleSpinBox()
+        self.size_spin.setObjectName("exportFontSize")
+        self.size_spin.setRange(4.0, 24.0)
+        self.size_spin.setSingleStep(0.5)
+        self.size_spin.setSuffix(" pt")
+        self.size_spin.setValue(float(s.value(_SETTINGS_PREFIX + "font_size", 8.0)))
+        self.dpi_spin = QSpinBox()
+        self.dpi_spin.setObjectName("exportDpi")
+        self.dpi_spin.setRange(50, 1200)
+        self.dpi_spin.setSingleStep(50)
+        self.dpi_spin.setValue(int(s.value(_SETTINGS_PREFIX + "dpi", 300)))
+        self.colorbar_check = QCheckBox("Colour bar")
+        self.colorbar_check.setChecked(str(s.value(_SETTINGS_PREFIX + "colorbar", "true")).lower() != "false")
+        self.colorbar_check.setEnabled(self.kind in ("heatmap", "grid"))
+
+        form = QFormLayout()
+        form.addRow("Format:", self.format_combo)
+        form.addRow("Colours:", self.style_combo)
+        wrow = QHBoxLayout()
+        wrow.addWidget(self.width_combo, 1)
+        wrow.addWidget(self.width_spin)
+        form.addRow("Width:", wrow)
+        frow = QHBoxLayout()
+        frow.addWidget(self.font_combo, 1)
+        frow.addWidget(self.size_spin)
+        form.addRow("Font:", frow)
+        form.addRow("PNG resolution:", self.dpi_spin)
+        form.addRow("", self.colorbar_check)
+
+        self.preview = QLabel()
+        self.preview.setObjectName("exportPreview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setStyleSheet("background: white; border: 1px solid #ccc;")
+        scroll = QScrollArea()
+        scroll.setWidget(self.preview)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumSize(520, 300)
+        self.info_label = QLabel()
+        self.info_label.setObjectName("exportInfo")
+        self.info_label.setWordWrap(True)
+        self.info_label.setStyleSheet("color: #555;")
+
+        self.save_button = QPushButton("Save…")
+        self.save_button.setObjectName("exportSave")
+        self.save_button.setDefault(True)
+        self.copy_button = QPushButton("Copy PNG")
+        self.copy_button.setObjectName("exportCopy")
+        self.copy_button.setToolTip("Copy the figure to the clipboard as a PNG image at the chosen resolution")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
+
+        lay = QVBoxLayout(self)
+        top = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addLayout(form)
+        left.addStretch(1)
+        top.addLayout(left)
+        top.addWidget(scroll, 1)
+        lay.addLayout(top, 1)
+        lay.addWidget(self.info_label)
+        lay.addWidget(buttons)
+        self.resize(1000, 560)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(120)
+        self._timer.timeout.connect(self.update_preview)
+        for w in (self.format_combo, self.style_combo, self.width_combo, self.font_combo):
+            w.currentIndexChanged.connect(self._changed)
+        self.font_combo.editTextChanged.connect(self._changed)
+        for w in (self.size_spin, self.width_spin):
+            w.valueChanged.connect(self._changed)
+        self.colorbar_check.toggled.connect(self._changed)
+        self.width_combo.currentIndexChanged.connect(self._sync_width)
+        self.save_button.clicked.connect(self.choose_and_save)
+        self.copy_button.clicked.connect(self.copy_png)
+        self._sync_width()
+        self.preview_png: bytes = b""
+        self.preview_dpi = PREVIEW_DPI
+        self.update_preview()
+
+    @staticmethod
+    def _select(combo: QComboBox, key) -> None:
+        i = combo.findData(str(key))
+        if i >= 0:
+            combo.setCurrentIndex(i)
+
+    def _sync_width(self) -> None:
+        self.width_spin.setVisible(self.width_combo.currentData() == "custom")
+
+    def _changed(self, *_a) -> None:
+        self._timer.start()
+
+    # -- options ----------------------------------------------------------------------------
+    def fmt(self) -> str:
+        return str(self.format_combo.currentData())
+
+    def set_format(self, key: str) -> None:
+        self._select(self.format_combo, key)
+
+    def style(self):
+        """The :class:`~interp_engine.figures.FigureStyle` chosen."""
+        from interp_engine.figures import FigureStyle
+
+        w = self.width_combo.currentData()
+        width = float(self.width_spin.value()) if w == "custom" else w
+        return FigureStyle(palette=str(self.style_combo.currentData()), width=width,
+                           font_family=self.font_combo.currentText().strip() or "DejaVu Sans",
+                           font_size=float(self.size_spin.value()), colorbar=self.colorbar_check.isChecked())
+
+    def dpi(self) -> int:
+        return int(self.dpi_spin.value())
+
+    def _remember(self) -> None:
+        s = app_settings()
+        st = self.style()
+        for k, v in (("format", self.fmt()), ("style", st.palette), ("width", self.width_combo.currentData()),
+                     ("font", st.font_family), ("font_size", st.font_size), ("dpi", self.dpi()),
+                     ("colorbar", "true" if st.colorbar else "false")):
+            s.setValue(_SETTINGS_PREFIX + k, v)
+
+    # -- preview, save, copy ----------------------------------------------------------------
+    def render_png(self, dpi: float) -> bytes:
+        """The figure as PNG bytes at ``dpi`` with the chosen style."""
+        from interp_engine.export import encode
+
+        return encode(self.result, "png", style=self.style(), dpi=dpi)
+
+    def _fit_dpi(self) -> float:
+        """Preview resolution: the figure fills the preview's width (between 60 and 200 dpi)."""
+        try:
+            w_in = self.style().width_in
+        except ValueError:
+            return PREVIEW_DPI
+        avail = max(self.preview.parentWidget().width() if self.preview.parentWidget() else 0, 480) - 24
+        return float(min(200.0, max(60.0, avail / w_in)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        if hasattr(self, "_timer"):
+            self._timer.start()
+
+    def update_preview(self) -> None:
+        """Redraw the preview (the figure as it will be saved, at screen resolution)."""
+        self.preview_dpi = self._fit_dpi()
+        try:
+            png = self.render_png(self.preview_dpi * self.devicePixelRatioF())
+        except Exception as e:  # noqa: BLE001 - a bad font or option shows a message, never a crash
+            self.preview.setText(f"Cannot draw this figure: {e}")
+            self.last_error = str(e)
+            self.save_button.setEnabled(False)
+            self.copy_button.setEnabled(False)
+            return
+        self.last_error = None
+        self.save_button.setEnabled(True)
+        self.copy_button.setEnabled(True)
+        self.preview_png = png
+        pm = QPixmap()
+        pm.loadFromData(png, "PNG")
+        pm.setDevicePixelRatio(self.devicePixelRatioF())
+        self.preview.setPixmap(pm)
+        st = self.style()
+        w_in = st.width_in
+        h_in = pm.height() / (self.preview_dpi * self.devicePixelRatioF())
+        note = ("LaTeX: the colour boxes of this preview, one \\colorbox per token (needs \\usepackage{xcolor}). "
+                if self.fmt() == "tex" else "")
+        self.info_label.setText(f"{note}{w_in:.2f} × {h_in:.2f} in · a JSON sidecar beside the file records the "
+                                f"method, parameters, model hash and sentence, so `interp-studio export --from-sidecar` "
+                                f"can remake it.")
+
+    def copy_png(self) -> QImage:
+        """Put the figure on the clipboard as a PNG image (at the chosen DPI); returns the image."""
+        img = QImage.fromData(self.render_png(self.dpi()), "PNG")
+        QGuiApplication.clipboard().setImage(img)
+        self._remember()
+        return img
+
+    def save(self, path: str | Path) -> Path:
+        """Write the figure (atomically) and its sidecar to ``path``; the suffix follows the format."""
+        from interp_engine.export import export_figure
+
+        p = Path(path).expanduser()
+        fmt = self.fmt()
+        if p.suffix.lower() != f".{fmt}":
+            p = p.with_name(p.name + f".{fmt}") if p.suffix.lower() not in (".pdf", ".svg", ".png", ".tex") \
+                else p.with_suffix(f".{fmt}")
+        prov = self._provenance() if self._provenance else None
+        out, _side = export_figure(self.result, p, fmt=fmt, style=self.style(), dpi=self.dpi(), provenance=prov)
+        self.last_saved = out
+        self._remember()
+        return out
+
+    def choose_and_save(self) -> None:
+        fmt = self.fmt()
+        start = self._default_path or ""
+        if start and not start.endswith(f".{fmt}"):
+            start = str(Path(start).with_suffix(f".{fmt}"))
+        path, _ = QFileDialog.getSaveFileName(self, "Export figure", start, f"{FORMAT_NAMES[fmt]} (*.{fmt})")
+        if not path:
+            return
+        try:
+            out = self.save(path)
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            QMessageBox.warning(self, "Could not export the figure", str(e))
+            return
+        parent = self.parent()
+        if parent is not None and hasattr(parent, "statusBar"):
+            parent.statusBar().showMessage(f"Saved {out} (+ {out.name}.json)", 8000)
+        self.accept()
+
+
+class ExportAllDialog(QDialog):
+    """File → Export all panels for this sentence…: a folder, a file stem, a format and a style."""
+
+    def __init__(self, panels: list[str], default_folder: str = "", stem: str = "figure",
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("exportAllDialog")
+        self.setWindowTitle("Export all panels for this sentence")
+        s = app_settings()
+        self.folder_edit = QLineEdit(default_folder or str(s.value(_SETTINGS_PREFIX + "folder", str(Path.home()))))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.stem_edit = QLineEdit(stem)
+        self.format_combo = QComboBox()
+        for key, name in FORMAT_NAMES.items():
+            self.format_combo.addItem(name + (" (heatmap; PDF for the others)" if key == "tex" else ""), key)
+        ExportDialog._select(self.format_combo, s.value(_SETTINGS_PREFIX + "format", "pdf"))
+        self.style_combo = QComboBox()
+        for key, name in STYLE_NAMES.items():
+            self.style_combo.addItem(name, key)
+        ExportDialog._select(self.style_combo, s.value(_SETTINGS_PREFIX + "style", "paper"))
+        self.width_combo = QComboBox()
+        for key, name in WIDTH_NAMES.items():
+            self.width_combo.addItem(name, key)
+        ExportDialog._select(self.width_combo, s.value(_SETTINGS_PREFIX + "width", "single"))
+        form = QFormLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(self.folder_edit, 1)
+        row.addWidget(browse)
+        form.addRow("Folder:", row)
+        form.addRow("File names:", self.stem_edit)
+        form.addRow("Format:", self.format_combo)
+        form.addRow("Colours:", self.style_combo)
+        form.addRow("Width:", self.width_combo)
+        form.addRow("Panels:", QLabel(", ".join(PANEL_TITLES.get(p, p) for p in panels) or "(none has a result)"))
+        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        bb.accepted.connect(self.accept)
+        bb.rejected.connect(self.reject)
+        form.addRow(bb)
+
+    def _browse(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Export into folder", self.folder_edit.text())
+        if d:
+            self.folder_edit.setText(d)
+
+    def options(self) -> dict:
+        from interp_engine.figures import FigureStyle
+
+        return {"folder": self.folder_edit.text().strip(), "stem": self.stem_edit.text().strip() or "figure",
+                "fmt": str(self.format_combo.currentData()),
+                "style": FigureStyle(palette=str(self.style_combo.currentData()), width=self.width_combo.currentData())}
+
+
+class _ContextMenuFilter(QObject):
+    """Event filter: a right-click anywhere in a panel (except in text fields) opens the panel's
+    export menu."""
+
+    def __init__(self, manager: "ExportManager", panel: QWidget):
+        super().__init__(panel)
+        self.manager = manager
+        self.panel = panel
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.ContextMenu:
+            if isinstance(obj, (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)):
+                return False
+            if isinstance(obj, QComboBox) and obj.isEditable():
+                return False
+            self.manager.show_menu(self.panel, event.globalPos())
+            return True
+        return False
+
+
+class ExportManager(QObject):
+    """Finds the panels of a main window (every widget with ``current_result()``), gives each a
+    right-click "Export figure…" menu, and runs File → Export all panels for this sentence….
+
+    Args:
+        window: the :class:`~desktop_app.main_window.MainWindow`.
+    """
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.panels: dict[str, QWidget] = {}
+        self.menu: QMenu | None = None
+        self.dialog: ExportDialog | None = None
+        self._hash_cache: dict = {}
+        self.install()
+
+    def install(self) -> None:
+        """Install the context menu on every panel (call again after adding docks)."""
+        w = self.window
+        candidates = [("heatmapPanel", w.heatmap)] + [(d.objectName(), d.widget()) for d in w.findChildren(QDockWidget)]
+        for name, panel in candidates:
+            if panel is None or not hasattr(panel, "current_result") or name in self.panels:
+                continue
+            self.panels[name] = panel
+            self._disable_pyqtgraph_menus(panel)
+            filt = _ContextMenuFilter(self, panel)
+            for child in [panel, *panel.findChildren(QWidget)]:
+                child.installEventFilter(filt)
+
+    @staticmethod
+    def _disable_pyqtgraph_menus(panel: QWidget) -> None:
+        try:
+            import pyqtgraph as pg
+        except ImportError:  # pragma: no cover
+            return
+        for pw in panel.findChildren(pg.PlotWidget):
+            pi = pw.getPlotItem()
+            pi.setMenuEnabled(False)
+            pi.getViewBox().setMenuEnabled(False)
+
+    # -- provenance -------------------------------------------------------------------------
+    def _model_hash(self, path: str) -> str:
+        from interp_engine.export import MODEL_FILE_SUFFIXES, model_folder_hash
+
+        p = Path(path)
+        try:
+            key = (str(p), tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(p.iterdir())
+                                 if f.is_file() and f.suffix in MODEL_FILE_SUFFIXES))
+        except OSError:
+            return ""
+        if key not in self._hash_cache:
+            self._hash_cache[key] = model_folder_hash(p)
+        return self._hash_cache[key]
+
+    def provenance(self):
+        """The :class:`~interp_engine.export.Provenance` of what the window shows now."""
+        from interp_engine.export import Provenance
+
+        c = self.window.controller
+        info = c.model_info
+        mpath = info.path if info is not None else ""
+        mlm = (c.mlm_info or {}).get("path") if isinstance(c.mlm_info, dict) else None
+        ds = getattr(c.dataset, "path", None) if c.dataset is not None else None
+        st = self.window.heatmap.marginalization_settings()
+        return Provenance(model_path=mpath, model_hash=self._model_hash(mpath) if mpath else "", mlm_path=mlm,
+                          dataset_path=str(ds) if ds else None, text_column=self.window.text_column,
+                          label_column=self.window.label_column, device=str(c.device or "cpu"), seed=0,
+                          likelihood=st.likelihood, sigma=st.sigma, top_n=st.top_n)
+
+    def _stem(self) -> str:
+        text = self.window.controller.current_text or "figure"
+        words = "".join(ch if ch.isalnum() else "_" for ch in text[:40]).strip("_") or "figure"
+        return f"{words}_{hashlib.sha1(text.encode()).hexdigest()[:6]}"
+
+    # -- actions ----------------------------------------------------------------------------
+    def show_menu(self, panel: QWidget, global_pos) -> QMenu:
+        menu = QMenu(panel)
+        menu.setObjectName("panelExportMenu")
+        act = menu.addAction("Export figure…", lambda p=panel: self.export_panel(p))
+        copy = menu.addAction("Copy figure as PNG", lambda p=panel: self.copy_panel(p))
+        has = panel.current_result() is not None
+        act.setEnabled(has)
+        copy.setEnabled(has)
+        if not has:
+            act.setToolTip("This panel shows no result yet")
+        self.menu = menu
+        menu.popup(global_pos)
+        return menu
+
+    def export_panel(self, panel: QWidget) -> ExportDialog | None:
+        """Open the export dialog for ``panel``'s current result (non-modal); returns it."""
+        res = panel.current_result()
+        if res is None:
+            self.window.statusBar().showMessage("This panel shows no result to export yet.", 5000)
+            return None
+        try:
+            kind = _panel_kind(res)
+        except ValueError as e:
+            self.window.statusBar().showMessage(str(e), 5000)
+            return None
+        folder = str(app_settings().value(_SETTINGS_PREFIX + "folder", str(Path.home())))
+        dlg = ExportDialog(res, self.provenance, default_path=str(Path(folder) / f"{self._stem()}_{kind}"),
+                           parent=self.window)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.dialog = dlg
+        dlg.show()
+        return dlg
+
+    def copy_panel(self, panel: QWidget) -> QImage | None:
+        from interp_engine.export import encode
+        from interp_engine.figures import FigureStyle
+
+        res = panel.current_result()
+        if res is None:
+            return None
+        s = app_settings()
+        img = QImage.fromData(encode(res, "png", style=FigureStyle(palette=str(s.value(_SETTINGS_PREFIX + "style", "paper"))),
+                                     dpi=int(s.value(_SETTINGS_PREFIX + "dpi", 300))), "PNG")
+        QGuiApplication.clipboard().setImage(img)
+        self.window.statusBar().showMessage("Figure copied to the clipboard as PNG.", 5000)
+        return img
+
+    def current_results(self) -> dict:
+        """``{panel kind: result}`` of every panel that shows a result now."""
+        out = {}
+        for panel in self.panels.values():
+            res = panel.current_result()
+            if res is None:
+                continue
+            try:
+                out.setdefault(_panel_kind(res), res)
+            except ValueError:
+                continue
+        return out
+
+    def export_all(self, folder: str, stem: str, fmt: str = "pdf", style=None) -> list[Path]:
+        """Export every panel's figure of the current sentence into ``folder``."""
+        from interp_engine.export import export_all
+
+        paths = export_all(self.current_results(), folder, stem, fmt=fmt, style=style, provenance=self.provenance())
+        app_settings().setValue(_SETTINGS_PREFIX + "folder", str(folder))
+        return paths
+
+    def export_all_dialog(self) -> None:
+        """File → Export all panels for this sentence…"""
+        results = self.current_results()
+        if not results:
+            self.window.statusBar().showMessage("No panel shows a result yet: explain a sentence first.", 6000)
+            return
+        dlg = ExportAllDialog(list(results), stem=self._stem(), parent=self.window)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        o = dlg.options()
+        try:
+            paths = self.export_all(o["folder"], o["stem"], o["fmt"], o["style"])
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            QMessageBox.warning(self.window, "Could not export the figures", str(e))
+            return
+        self.window.statusBar().showMessage(f"Exported {len(paths)} figures to {o['folder']}", 8000)
