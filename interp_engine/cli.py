@@ -143,7 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="fraction of tokens replaced up to which AUC_rep is integrated (default 0.2)")
     ev.add_argument("--phrase-labels", help="word sentiment tags of --metric iot "
                                             "(default: sst2/phrase_labels_5class.tsv beside --data)")
-    ev.add_argument("--sigma", type=float, help="marginalization's likelihood threshold (default 1e-5)")
+    evg = ev.add_mutually_exclusive_group()
+    evg.add_argument("--sigma", type=float, help="marginalization's likelihood threshold (default 1e-5)")
+    evg.add_argument("--top-n", type=int, help="marginalization with the n most likely candidates instead of sigma")
+    ev.add_argument("--exclude-original", action="store_true",
+                    help="MLM strategy: never sample the token being replaced (default: sample from the full distribution)")
     ev.add_argument("--batch-size", type=int, default=512, help="max sentences per classifier forward")
     ev.add_argument("--text-column", default="text")
     ev.add_argument("--label-column", default="label")

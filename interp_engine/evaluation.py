@@ -1,9 +1,413 @@
-"""Dataset-level faithfulness evaluation (``interp-studio evaluate``); work in progress (issue 4)."""
+"""Dataset-level faithfulness evaluation (``interp-studio evaluate``): AUC_rep, AOPC,
+comprehensiveness, sufficiency and IoT of several attribution methods over a dataset. No Qt.
+
+Regenerates Kim et al. ``004_137d387c767c1e08.txt`` Table 2 (AUC_rep, §3.5/§4.3) and the IoT /
+neutral-word numbers of §4.3 for any model; the metric definitions live in
+:mod:`interp_engine.faithfulness`.
+
+Per sentence i (the first ``n`` non-empty rows of the dataset, in file order) every method's
+attribution to the predicted class is computed, then the metric. The MLM sampling of sentence i
+is seeded with ``SeedSequence([seed, i])``, so a sentence's values do not depend on which other
+sentences ran before it. With ``out`` the runner writes, after every sentence:
+
+* ``per_sentence.csv``: one row per (sentence, method): ``index, method, value`` and
+  metric-specific columns (``n_words``, ``p_original``, ``target``, ``label``; IoT adds
+  ``neutral_mean``, ``neutral_abs_mean``; bins add ``bin_10`` … ).
+* ``curves.csv`` (curve metrics): each deletion (or insertion) curve resampled on a fixed grid of
+  21 points on [0, x_max] (linear interpolation between steps), for the mean curves.
+* ``run.json``: the settings; a later run with the same ``out`` and settings continues after the
+  last complete sentence (rows of a sentence that was cut off are dropped first); different
+  settings are refused.
+
+At the end it writes ``summary.json`` (the JSON report), ``table.tex`` (a LaTeX table like Table
+2: mean ± standard error per method) and ``curves.pdf`` (mean curves, or bars for IoT).
+"""
 from __future__ import annotations
 
-from .errors import InputError
+import csv
+import io
+import json
+import math
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InputError, check_cancel
+from .faithfulness import (
+    AOPC_BINS,
+    AUC_REP_X_MAX,
+    STRATEGIES,
+    STRATEGY_NAMES,
+    aopc,
+    comprehensiveness,
+    deletion_curves,
+    iot,
+    load_word_tags,
+    neutral_attribution,
+    sufficiency,
+    token_tags,
+)
+
+#: metrics this module runs, with a one-line description and whether lower is better
+FAITHFULNESS_METRICS = {
+    "auc_rep": ("area under the deletion curve up to x_max, normalised (Kim et al. §3.5)", True),
+    "aopc": ("mean drop p_0 - p_k over the deletion curve up to x_max (Samek et al. 2017)", False),
+    "comprehensiveness": ("mean over 10/20/50% of p_0 - p(top-k replaced) (ERASER)", False),
+    "sufficiency": ("mean over 10/20/50% of p_0 - p(only top-k kept) (ERASER)", True),
+    "iot": ("|P ∩ T| / |P|, P positive-tagged words, T top-10 attributed (Kim et al. §4.3)", False),
+}
+METHOD_NAMES = {"marginalization": "Marg", "zero": "Zero", "unk": "Unk", "grad": "Grad", "grad_input": "Grad×Input",
+                "integrated_gradients": "IG", "lime": "LIME"}
+GRID_POINTS = 21
+CSV_NAME, CURVES_NAME, RUN_NAME = "per_sentence.csv", "curves.csv", "run.json"
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (float, np.floating)):
+        return "nan" if math.isnan(v) else repr(float(v))
+    return str(v)
+
+
+def _columns(metric: str) -> list[str]:
+    cols = ["index", "method", "value", "n_words", "p_original", "target", "label"]
+    if metric == "iot":
+        cols += ["neutral_mean", "neutral_abs_mean", "n_positive"]
+    if metric in ("comprehensiveness", "sufficiency"):
+        cols += [f"bin_{int(round(100 * q))}" for q in AOPC_BINS]
+    return cols
+
+
+def mean_se(values) -> dict:
+    """``{"mean", "se", "n"}`` of the finite values (se = sample std / sqrt(n); 0 for n = 1)."""
+    v = np.asarray([x for x in values if np.isfinite(x)], dtype=np.float64)
+    n = int(v.size)
+    if n == 0:
+        return {"mean": float("nan"), "se": float("nan"), "n": 0}
+    se = float(v.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+    return {"mean": float(v.mean()), "se": se, "n": n}
+
+
+def _read_done(out: Path, metric: str, methods: Sequence[str]) -> tuple[list[list[str]], list[list[str]], set[int]]:
+    """Complete rows already written (per sentence all methods present), truncated partial lines dropped."""
+    def read(path: Path) -> list[list[str]]:
+        if not path.is_file():
+            return []
+        text = path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):
+            text = text[: text.rfind("\n") + 1]
+        rows = list(csv.reader(io.StringIO(text)))
+        return rows[1:] if rows else []
+
+    rows = read(out / CSV_NAME)
+    crow = read(out / CURVES_NAME)
+    cols = len(_columns(metric))
+    rows = [r for r in rows if len(r) == cols]
+    by: dict[int, set] = {}
+    for r in rows:
+        by.setdefault(int(r[0]), set()).add(r[1])
+    done = {i for i, ms in by.items() if ms >= set(methods)}
+    if metric != "iot":
+        cby: dict[int, set] = {}
+        for r in crow:
+            if len(r) == 2 + GRID_POINTS:
+                cby.setdefault(int(r[0]), set()).add(r[1])
+        done = {i for i in done if cby.get(i, set()) >= set(methods)}
+        crow = [r for r in crow if len(r) == 2 + GRID_POINTS and int(r[0]) in done]
+    rows = [r for r in rows if int(r[0]) in done]
+    return rows, crow, done
+
+
+def evaluate(engine, texts: Sequence[str], *, metric: str, methods: Sequence[str], labels: Sequence[int] | None = None,
+             strategy: str = "mlm", x_max: float = AUC_REP_X_MAX, seed: int = 0, out: str | Path | None = None,
+             tags: dict | None = None, exclude_original: bool = False, batch_size: int = 512,
+             settings: dict | None = None, progress=None, cancel=None) -> dict:
+    """Evaluate ``methods`` on ``texts`` with ``metric``; resumable when ``out`` is given.
+
+    Args:
+        engine: an :class:`~interp_engine.engine.Engine` with the classifier (and MLM) open and
+            the marginalization settings chosen.
+        texts: the sentences (empty ones get NaN rows). labels: gold labels (for the CSV), or None.
+        metric: one of :data:`FAITHFULNESS_METRICS`.
+        methods: attribution methods (:data:`interp_engine.engine.ATTRIBUTION_METHODS`).
+        strategy, x_max, seed, exclude_original, batch_size: see
+            :func:`interp_engine.faithfulness.deletion_curves` (``x_max`` is the AUC/AOPC range;
+            comprehensiveness and sufficiency always use the 10/20/50% bins).
+        out: output folder (created), or None for no files.
+        tags: word → −1/0/+1 (:func:`~interp_engine.faithfulness.load_word_tags`), for ``iot``.
+        settings: extra settings recorded in ``run.json`` and checked on resume (model hash, data
+            path, σ, ...).
+        progress: ``progress(done, total, message)`` per sentence; cancel: ``threading.Event``.
+
+    Returns:
+        The JSON report: ``{"metric", "methods": {m: {"mean", "se", "n"}}, ...}`` (IoT adds
+        ``neutral_mean`` and ``neutral_abs_mean`` per method; bins add ``bins``).
+
+    Raises:
+        InputError: unknown metric/method/strategy, ``iot`` without tags, an ``out`` folder
+            holding a run with other settings. Cancelled: ``cancel`` set (files stay resumable).
+    """
+    from .engine import ATTRIBUTION_METHODS
+
+    t0 = time.perf_counter()
+    if metric not in FAITHFULNESS_METRICS:
+        raise InputError(f"unknown metric {metric!r}; choose one of {', '.join(FAITHFULNESS_METRICS)}")
+    methods = list(dict.fromkeys(methods))
+    if not methods:
+        raise InputError("give at least one method (--methods a,b,c)")
+    bad = [m for m in methods if m not in ATTRIBUTION_METHODS]
+    if bad:
+        raise InputError(f"unknown method(s) {', '.join(bad)}; choose from {', '.join(ATTRIBUTION_METHODS)}")
+    if strategy not in STRATEGIES:
+        raise InputError(f"unknown replacement strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if metric == "iot" and tags is None:
+        raise InputError("--metric iot needs word sentiment tags (--phrase-labels sst2/phrase_labels_5class.tsv)")
+    if not 0 < x_max <= 1:
+        raise InputError(f"--x-max must be in (0, 1], got {x_max}")
+    c = engine.require_model()
+    lik = engine.likelihood_model("mlm") if (strategy == "mlm" and metric != "iot") else None
+    curve_x = max(x_max, max(AOPC_BINS)) if metric in ("comprehensiveness", "sufficiency") else x_max
+    cols = _columns(metric)
+    config = {"metric": metric, "methods": methods, "strategy": strategy if metric != "iot" else None,
+              "x_max": x_max, "seed": seed, "exclude_original": exclude_original, "n": len(texts),
+              "model_hash": c.content_hash, **(settings or {})}
+
+    rows: list[list[str]] = []
+    crows: list[list[str]] = []
+    done: set[int] = set()
+    f = cf = None
+    outp = Path(out).expanduser() if out else None
+    if outp is not None:
+        outp.mkdir(parents=True, exist_ok=True)
+        run = outp / RUN_NAME
+        if run.is_file():
+            old = json.loads(run.read_text(encoding="utf-8"))
+            diff = {k: (old.get(k), v) for k, v in config.items() if k != "n" and old.get(k) != v}
+            if diff:
+                raise InputError(f"{outp} holds a run with other settings ({', '.join(f'{k}: {a!r} → {b!r}' for k, (a, b) in diff.items())}); "
+                                 "choose another --out folder or delete it")
+            rows, crows, done = _read_done(outp, metric, methods)
+        run.write_text(json.dumps(config, indent=1), encoding="utf-8")
+        # rewrite exactly the complete rows, then append
+        with (outp / CSV_NAME).open("w", encoding="utf-8", newline="") as g:
+            w = csv.writer(g, lineterminator="\n")
+            w.writerow(cols)
+            w.writerows(rows)
+        if metric != "iot":
+            with (outp / CURVES_NAME).open("w", encoding="utf-8", newline="") as g:
+                w = csv.writer(g, lineterminator="\n")
+                w.writerow(["index", "method"] + [f"x={v:.4f}" for v in np.linspace(0, curve_x if metric != "sufficiency" else curve_x, GRID_POINTS)])
+                w.writerows(crows)
+        f = (outp / CSV_NAME).open("a", encoding="utf-8", newline="")
+        cf = (outp / CURVES_NAME).open("a", encoding="utf-8", newline="") if metric != "iot" else None
+
+    grid = np.linspace(0.0, curve_x, GRID_POINTS)
+    try:
+        for i, text in enumerate(texts):
+            if i in done:
+                continue
+            check_cancel(cancel)
+            new_rows, new_curves = _one_sentence(engine, c, lik, i, text, metric, methods, labels, strategy, x_max,
+                                                 curve_x, seed, tags, exclude_original, batch_size, grid, cancel)
+            rows += new_rows
+            crows += new_curves
+            if f is not None:
+                buf = io.StringIO()
+                csv.writer(buf, lineterminator="\n").writerows(new_rows)
+                f.write(buf.getvalue())
+                f.flush()
+                if cf is not None:
+                    buf = io.StringIO()
+                    csv.writer(buf, lineterminator="\n").writerows(new_curves)
+                    cf.write(buf.getvalue())
+                    cf.flush()
+            done.add(i)
+            if progress is not None:
+                progress(len(done), len(texts), f"{metric}: sentence {i + 1}")
+    finally:
+        if f is not None:
+            f.close()
+        if cf is not None:
+            cf.close()
+
+    report = _summarise(rows, crows, metric, methods, grid)
+    report.update({"strategy": config["strategy"], "x_max": x_max, "seed": seed, "n_sentences": len(texts),
+                   "lower_is_better": FAITHFULNESS_METRICS[metric][1], "seconds": time.perf_counter() - t0})
+    if outp is not None:
+        report["out"] = str(outp)
+        (outp / "summary.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+        (outp / "table.tex").write_text(latex_table(report), encoding="utf-8")
+        _plot(report, outp / "curves.pdf")
+    report.pop("mean_curves", None)
+    return report
+
+
+def _one_sentence(engine, c, lik, i, text, metric, methods, labels, strategy, x_max, curve_x, seed, tags,
+                  exclude_original, batch_size, grid, cancel):
+    label = "" if labels is None or labels[i] is None else str(labels[i])
+    nan = float("nan")
+    ncols = len(_columns(metric))
+
+    def empty_rows():
+        return [[str(i), m, "nan", "0", "nan", "-1", label] + ["nan"] * (ncols - 7) for m in methods], \
+            ([[str(i), m] + ["nan"] * GRID_POINTS for m in methods] if metric != "iot" else [])
+
+    if not str(text).strip():
+        return empty_rows()
+    try:
+        atts = {m: engine.attribute(text, m, cancel=cancel) for m in methods}
+    except InputError:
+        return empty_rows()
+    a0 = next(iter(atts.values()))
+    target = a0.target
+    p0 = float(a0.prediction.probabilities[target])
+    rows, curves = [], []
+    if metric == "iot":
+        special = np.asarray(a0.special, dtype=bool)
+        tag = token_tags(a0.tokens, special, tags)
+        # Kim et al. §4.3: IoT on sentences correctly classified as positive (class 1 of SST-2)
+        positive = target == 1 and labels is not None and labels[i] == 1
+        npos = int(((tag == 1) & ~special).sum())
+        for m, a in atts.items():
+            v = iot(a.scores, tag, special) if positive else nan
+            nm, na = neutral_attribution(a.scores, tag, special)
+            rows.append([str(i), m, _fmt(v), str(int((~special).sum())), _fmt(p0), str(target), label, _fmt(nm), _fmt(na), str(npos)])
+        return rows, curves
+    sub_seed = int(np.random.SeedSequence([int(seed), int(i)]).generate_state(1)[0])
+    cur = deletion_curves(c, text, {m: a.scores for m, a in atts.items()}, target=target, strategy=strategy,
+                          likelihood=lik, x_max=curve_x, insertion=(metric == "sufficiency"), seed=sub_seed,
+                          exclude_original=exclude_original, batch_size=batch_size, cancel=cancel)
+    if metric == "auc_rep":
+        vals, per = cur.auc, None
+    elif metric == "aopc":
+        vals, per = aopc(cur.p_deletion), None
+    elif metric == "comprehensiveness":
+        vals, per = comprehensiveness(cur)
+    else:
+        vals, per = sufficiency(cur)
+    P = cur.p_insertion if metric == "sufficiency" else cur.p_deletion
+    for k, m in enumerate(cur.methods):
+        row = [str(i), m, _fmt(float(vals[k])), str(cur.n_words), _fmt(cur.p_original), str(cur.target), label]
+        if per is not None:
+            row += [_fmt(float(v)) for v in per[k]]
+        rows.append(row)
+        xs = np.concatenate([cur.x, [1.0]]) if cur.x[-1] < grid[-1] else cur.x
+        ps = np.concatenate([P[k], [P[k][-1]]]) if cur.x[-1] < grid[-1] else P[k]
+        curves.append([str(i), m] + [_fmt(float(v)) for v in np.interp(grid, xs, ps)])
+    return rows, curves
+
+
+def _summarise(rows, crows, metric, methods, grid) -> dict:
+    cols = _columns(metric)
+    out = {"metric": metric, "methods": {}}
+    for m in methods:
+        mine = [r for r in rows if r[1] == m]
+        out["methods"][m] = mean_se(float(r[2]) for r in mine)
+        if metric == "iot":
+            out.setdefault("neutral_mean", {})[m] = mean_se(float(r[cols.index("neutral_mean")]) for r in mine)
+            out.setdefault("neutral_abs_mean", {})[m] = mean_se(float(r[cols.index("neutral_abs_mean")]) for r in mine)
+        if metric in ("comprehensiveness", "sufficiency"):
+            out.setdefault("bins", {})[m] = {
+                c: mean_se(float(r[cols.index(c)]) for r in mine)["mean"] for c in cols if c.startswith("bin_")}
+    if crows:
+        out["mean_curves"] = {"x": grid.tolist()}
+        for m in methods:
+            arr = np.array([[float(v) for v in r[2:]] for r in crows if r[1] == m], dtype=np.float64)
+            arr = arr[np.isfinite(arr).all(axis=1)] if arr.size else arr
+            out["mean_curves"][m] = arr.mean(axis=0).tolist() if len(arr) else []
+    return out
+
+
+def latex_table(report: dict) -> str:
+    """A LaTeX ``tabular`` like Kim et al. Table 2: one column per method, mean ± standard error
+    (and n) of the metric; IoT adds the neutral-word attribution row."""
+    methods = list(report["methods"])
+    name = {"auc_rep": r"$\mathrm{AUC}_{\mathrm{rep}}$", "aopc": "AOPC", "comprehensiveness": "Comprehensiveness",
+            "sufficiency": "Sufficiency", "iot": "IoT"}[report["metric"]]
+    best = None
+    vals = {m: report["methods"][m]["mean"] for m in methods if np.isfinite(report["methods"][m]["mean"])}
+    if vals:
+        best = (min if report.get("lower_is_better") else max)(vals, key=vals.get)
+
+    def cell(d, m):
+        s = f"{d['mean']:.4f} $\\pm$ {d['se']:.4f}" if d["n"] else "--"
+        return f"\\textbf{{{s}}}" if m == best else s
+
+    lines = [r"\begin{tabular}{l" + "c" * len(methods) + "}", r"\hline",
+             " & " + " & ".join(METHOD_NAMES.get(m, m).replace("×", r"$\times$") for m in methods) + r" \\", r"\hline",
+             name + " & " + " & ".join(cell(report["methods"][m], m) for m in methods) + r" \\"]
+    if report["metric"] == "iot":
+        lines.append("Neutral-word attribution & " + " & ".join(cell(report["neutral_mean"][m], None) for m in methods) + r" \\")
+    lines.append("$n$ & " + " & ".join(str(report["methods"][m]["n"]) for m in methods) + r" \\")
+    lines += [r"\hline", r"\end{tabular}", ""]
+    strategy = report.get("strategy")
+    note = f"% {report['metric']}, strategy {STRATEGY_NAMES.get(strategy, strategy)}, x_max {report.get('x_max')}, seed {report.get('seed')}"
+    return note + "\n" + "\n".join(lines)
+
+
+def _plot(report: dict, path: Path) -> None:
+    """Mean curves per method (or IoT bars) as a vector PDF (matplotlib ``Figure``, no pyplot)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.5, 3.2))
+    ax = fig.add_subplot(1, 1, 1)
+    mc = report.get("mean_curves")
+    if mc:
+        x = np.asarray(mc["x"]) * 100
+        for m in report["methods"]:
+            if mc.get(m):
+                d = report["methods"][m]
+                ax.plot(x, mc[m], label=f"{METHOD_NAMES.get(m, m)} ({d['mean']:.4f})")
+        ax.set_xlabel("tokens replaced (%)")
+        ax.set_ylabel("mean p(predicted class)" if report["metric"] != "sufficiency" else "mean p(class), top-k kept")
+        ax.set_title(f"{report['metric']}, {STRATEGY_NAMES.get(report.get('strategy'), report.get('strategy'))}", fontsize=9)
+    else:
+        ms = list(report["methods"])
+        ax.bar(range(len(ms)), [report["methods"][m]["mean"] for m in ms],
+               yerr=[report["methods"][m]["se"] for m in ms], color="#4a7ab5")
+        ax.set_xticks(range(len(ms)), [METHOD_NAMES.get(m, m) for m in ms])
+        ax.set_ylabel(report["metric"])
+    ax.legend(fontsize=7) if mc else None
+    fig.tight_layout()
+    fig.savefig(path, format="pdf")
 
 
 def evaluate_from_args(args, progress=None) -> dict:
-    """Run ``interp-studio evaluate`` for a faithfulness metric (not implemented yet)."""
-    raise InputError(f"--metric {args.metric}: not implemented yet")
+    """``interp-studio evaluate`` for the faithfulness metrics: open the model, MLM and data from the
+    parsed ``args`` and run :func:`evaluate`. Raises InputError/ModelLoadError/DatasetError."""
+    from .data import load_dataset
+    from .engine import Engine
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    strategy = args.strategy or ("mlm" if args.mlm else None)
+    if strategy is None and args.metric != "iot":
+        raise InputError("AUC_rep samples replacements from a masked LM: give --mlm DIR (interp-studio train-mlm), "
+                         "or choose --strategy zero|unk|remove")
+    if args.n is not None and args.n < 1:
+        raise InputError(f"--n must be >= 1, got {args.n}")
+    eng = Engine(args.device)
+    eng.load_model(args.model)
+    if args.mlm:
+        eng.load_mlm(args.mlm)
+    if "marginalization" in methods:
+        if not args.mlm and getattr(args, "likelihood", "mlm") == "mlm":
+            raise InputError("marginalization needs a masked LM: give --mlm DIR")
+        eng.set_marginalization(sigma=args.sigma, top_n=getattr(args, "top_n", None))
+    data = load_dataset(args.data, text_column=args.text_column, label_column=args.label_column)
+    texts = list(data.texts)
+    labels = None if data.labels is None else [int(v) for v in data.labels]
+    if args.n is not None:
+        texts = texts[: args.n]
+        labels = labels[: args.n] if labels else None
+    tags = None
+    if args.metric == "iot":
+        path = args.phrase_labels or str(Path(args.data).expanduser().parent / "phrase_labels_5class.tsv")
+        tags = load_word_tags(path)
+    settings = {"model": str(Path(args.model).expanduser().resolve()), "data": str(Path(args.data).expanduser().resolve()),
+                "mlm": str(Path(args.mlm).expanduser().resolve()) if args.mlm else None,
+                "sigma": eng.sigma, "top_n": eng.top_n}
+    return evaluate(eng, texts, metric=args.metric, methods=methods, labels=labels, strategy=strategy or "zero",
+                    x_max=args.x_max, seed=args.seed, out=args.out, tags=tags,
+                    exclude_original=getattr(args, "exclude_original", False), batch_size=args.batch_size,
+                    settings=settings, progress=progress)
