@@ -36,9 +36,16 @@ class _ProgressBar:
         sys.stderr.flush()
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, *, model: bool = False, data: bool = False) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    if model:
+        p.add_argument("--allow-pickle", action="store_true",
+                       help="open a model whose weights are only a pickle (pytorch_model.bin), read with "
+                            "torch.load(weights_only=True); only for files you trust")
+    if data:
+        p.add_argument("--encoding", default="utf-8",
+                       help="text encoding of the data files (default utf-8; e.g. cp1252 for MR's originals)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--text-column", default="text")
     t.add_argument("--label-column", default="label")
     t.add_argument("--json", action="store_true", help="last line: a JSON report")
-    _common(t)
+    _common(t, data=True)
 
     mt = sub.add_parser("train-mlm", help="train a word-level masked LM on a classifier's vocabulary (likelihood "
                                            "model of input marginalization, Kim et al. 2020)")
@@ -82,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     mt.add_argument("--text-column", default="text")
     mt.add_argument("--label-column", default="label")
     mt.add_argument("--json", action="store_true", help="last line: a JSON report (held-out masked-token accuracy, perplexity)")
-    _common(mt)
+    _common(mt, model=True, data=True)
 
     a = sub.add_parser("attribute", help="per-token attribution of one sentence")
     a.add_argument("--model", required=True)
@@ -98,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--top-n", type=int, help="fixed truncation: the n most likely candidates")
     a.add_argument("--data", help="training texts to count the prior from (--likelihood prior)")
     a.add_argument("--json", action="store_true")
-    _common(a)
+    _common(a, model=True, data=True)
 
     h = sub.add_parser("hidden", help="saliency of every hidden location of every layer (Yuan et al. eq. 3)")
     h.add_argument("--model", required=True)
@@ -106,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--top", type=int, default=3)
     h.add_argument("--target", type=int)
     h.add_argument("--json", action="store_true")
-    _common(h)
+    _common(h, model=True)
 
     s = sub.add_parser("search", help="training-set token/n-gram search, or activation similarity (Lopes et al. §4)")
     s.add_argument("--data", required=True, help="dataset file (TSV/CSV/JSONL/Parquet)")
@@ -122,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--layer", help="hidden layer name or index (default: the last)")
     s.add_argument("--metric", choices=("l2", "cosine"), default="l2")
     s.add_argument("--json", action="store_true")
-    _common(s)
+    _common(s, model=True, data=True)
 
     ev = sub.add_parser("evaluate", help="dataset-level faithfulness of attribution methods (AUC_rep, AOPC, "
                                          "comprehensiveness, sufficiency: Kim et al. 2020 §3.5; IoT: §4.3) "
@@ -195,7 +202,7 @@ def _cmd_train(args) -> int:
     from .data import load_dataset
     from .training import TrainConfig, train_classifier
 
-    kw = dict(text_column=args.text_column, label_column=args.label_column)
+    kw = dict(text_column=args.text_column, label_column=args.label_column, encoding=args.encoding)
     train = load_dataset(args.data, **kw)
     test = load_dataset(args.test, **kw) if args.test else None
     cfg = TrainConfig(arch=args.arch, epochs=args.epochs, seed=args.seed, vectors=args.vectors,
@@ -223,13 +230,15 @@ def _cmd_train_mlm(args) -> int:
     from .data import load_dataset
     from .mlm import MLMConfig, train_mlm
 
-    data = load_dataset(args.data, text_column=args.text_column, label_column=args.label_column)
+    data = load_dataset(args.data, text_column=args.text_column, label_column=args.label_column,
+                        encoding=args.encoding)
     given = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("mask_prob", args.mask_prob)) if v is not None}
     cfg = MLMConfig(seed=args.seed, hidden_size=args.hidden_size, num_layers=args.layers, num_heads=args.heads,
                     intermediate_size=4 * args.hidden_size, batch_size=args.batch_size,
                     init_from_classifier=not args.random_init, **given)
     log = (lambda s: print(s, file=sys.stderr)) if args.json else print
-    rep = train_mlm(data.texts, args.model, args.out, config=cfg, device=args.device, progress=_ProgressBar(), log=log)
+    rep = train_mlm(data.texts, args.model, args.out, config=cfg, device=args.device, progress=_ProgressBar(), log=log,
+                    allow_pickle=args.allow_pickle)
     print(f"saved to {rep.out_dir}: held-out masked-token accuracy {rep.heldout_accuracy:.4f}, perplexity "
           f"{rep.heldout_perplexity:.1f} ({rep.n_heldout} sentences, {rep.seconds:.1f} s)",
           file=sys.stderr if args.json else sys.stdout)
@@ -242,14 +251,14 @@ def _cmd_attribute(args) -> int:
     from .engine import Engine
 
     eng = Engine(args.device)
-    eng.load_model(args.model)
+    eng.load_model(args.model, allow_pickle=args.allow_pickle)
     if args.method == "marginalization":
         if args.mlm:
             eng.load_mlm(args.mlm)
         if args.likelihood == "prior" and args.data:
             from .data import load_dataset
 
-            eng.set_prior_data(load_dataset(args.data).texts)
+            eng.set_prior_data(load_dataset(args.data, encoding=args.encoding).texts)
         eng.set_marginalization(likelihood=args.likelihood, sigma=args.sigma, top_n=args.top_n)
     res = eng.attribute(args.text, args.method, args.target, progress=None if args.json else _ProgressBar())
     if args.json:
@@ -270,7 +279,7 @@ def _cmd_hidden(args) -> int:
     from .engine import Engine
 
     eng = Engine(args.device)
-    eng.load_model(args.model)
+    eng.load_model(args.model, allow_pickle=args.allow_pickle)
     res = eng.hidden_saliency(args.text, args.target, args.top)
     if args.json:
         print(json.dumps(res.to_json()))
@@ -290,10 +299,10 @@ def _cmd_search(args) -> int:
     from .errors import InputError
 
     eng = Engine(args.device)
-    eng.load_dataset(args.data)
+    eng.load_dataset(args.data, encoding=args.encoding)
     bar = None if args.json else _ProgressBar()
     if args.model:
-        eng.load_model(args.model)
+        eng.load_model(args.model, allow_pickle=args.allow_pickle)
     if args.similar:
         if not args.model or not args.text:
             raise InputError("--similar needs --model DIR and --text SENTENCE")
@@ -443,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
                 "search": _cmd_search, "evaluate": _cmd_evaluate, "export": _cmd_export}
     try:
         return handlers[args.command](args)
-    except (InterpError, ValueError, FileNotFoundError) as e:
+    except (InterpError, ValueError, OSError) as e:
         if args.debug:
             raise
         print(f"error: {e}", file=sys.stderr)
@@ -451,6 +460,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - a bug: say so in one line; --debug shows the traceback
+        if args.debug:
+            raise
+        print(f"error: unexpected {type(e).__name__}: {e} (run again with --debug to see the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ File formats
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -38,7 +39,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["Dataset", "DatasetError", "load_dataset", "train_validation_split"]
+__all__ = ["COMMON_ENCODINGS", "Dataset", "DatasetError", "EncodingError", "load_dataset", "suggest_encoding",
+           "train_validation_split"]
 
 _FORMATS_BY_SUFFIX = {
     ".tsv": "tsv",
@@ -145,6 +147,50 @@ class Dataset:
 
 # --------------------------------------------------------------------------- loading
 
+#: rows between two cancellation checks / progress reports while reading
+_CHECK_EVERY = 2048
+#: label strings that mean "no label" (pandas/R/JSON exports)
+_MISSING_LABELS = frozenset({"nan", "na", "n/a", "null", "none"})
+
+
+class EncodingError(DatasetError):
+    """The file's bytes do not decode with the encoding asked for.
+
+    Attributes:
+        path: the file. line: the first line (1-based) with an undecodable byte.
+        encoding: the encoding that failed.
+        suggested: an encoding that decodes the whole sample read so far (``"cp1252"`` for
+            Windows text such as MR's original files, ``"latin-1"`` as a last resort,
+            ``"utf-16"`` for a UTF-16 byte-order mark), or None.
+    """
+
+    def __init__(self, message: str, *, path: Path, line: int, encoding: str, suggested: str | None):
+        super().__init__(message)
+        self.path, self.line, self.encoding, self.suggested = path, line, encoding, suggested
+
+
+#: encodings the app offers when a file is not UTF-8 (first: the most likely for English text)
+COMMON_ENCODINGS = ("cp1252", "latin-1", "utf-16", "cp1250", "cp1251", "shift_jis", "gb18030", "utf-8")
+
+
+def suggest_encoding(sample: bytes) -> str | None:
+    """The encoding to offer for bytes that are not UTF-8: ``utf-16`` for a UTF-16 byte-order
+    mark, ``cp1252`` when the bytes decode strictly as Windows-1252 (MR's originals do),
+    else ``latin-1`` (which decodes any byte). None for valid UTF-8."""
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+        return None
+    except UnicodeDecodeError as e:
+        if e.reason == "unexpected end of data" and e.end >= len(sample):
+            return None  # a sample cut inside a multi-byte character
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
 
 def load_dataset(
     path: str | os.PathLike[str],
@@ -154,8 +200,10 @@ def load_dataset(
     class_names: Sequence[str] | None = None,
     format: str | None = None,
     encoding: str = "utf-8",
+    progress=None,
+    cancel=None,
 ) -> Dataset:
-    """Load a text-classification dataset from a file.
+    """Load a text-classification dataset from a file, streaming it line by line.
 
     Args:
         path: the file to read.
@@ -172,6 +220,10 @@ def load_dataset(
             ``"parquet"``; by default taken from the file extension.
         encoding: text encoding for tsv/csv/jsonl (a UTF-8 byte-order mark is
             ignored). Ignored for parquet.
+        progress: ``progress(bytes read, file size, message)``, called every few thousand rows
+            (the file is never read into memory as a whole, so a 1 GB file costs the memory of
+            its texts only).
+        cancel: ``threading.Event``; checked every few thousand rows.
 
     Returns:
         A :class:`Dataset` with N rows: ``texts`` (N strings), ``labels``
@@ -179,14 +231,19 @@ def load_dataset(
         ``n_skipped`` = the number of rows dropped for an empty/whitespace text.
 
     Raises:
+        EncodingError: (a :class:`DatasetError`) the bytes do not decode with ``encoding``;
+            the message names the first bad line and the encoding to try instead.
         DatasetError: the file is missing or is a directory; the format is
             unknown; the file is empty (no header or no data rows, or only
-            empty texts); the text column is missing; a row has the wrong
-            number of fields; a line is not valid JSON / not an object; the
-            bytes do not decode with ``encoding``; a label is empty, negative,
-            or labels mix integers and non-integers; ``class_names`` does not
+            empty texts); the text column is missing (with a hint when the header
+            looks like another delimiter); a row has the wrong number of fields; a
+            line is not valid JSON / not an object; a label is empty or missing (NaN),
+            negative, or labels mix integers and non-integers; ``class_names`` does not
             fit the labels; a Parquet file is read without pandas/pyarrow.
+        Cancelled: ``cancel`` was set.
     """
+    from .errors import check_cancel
+
     p = Path(path)
     fmt = _resolve_format(p, format)
     if not p.exists():
@@ -194,28 +251,47 @@ def load_dataset(
     if p.is_dir():
         raise DatasetError(f"{p}: is a directory, not a data file. Pass the path of a file inside it.")
 
-    if fmt == "parquet":
-        columns, rows = _read_parquet(p, text_column, label_column)
-    else:
-        text = _read_text(p, encoding)
-        if fmt == "jsonl":
-            columns, rows = _read_jsonl(p, text, text_column, label_column)
-        else:
-            columns, rows = _read_delimited(p, text, fmt, text_column, label_column)
-
+    unit = "line"
     texts: list[str] = []
-    raw_labels: list[tuple[Any, str]] = []
-    has_labels = label_column in columns
+    raw_labels: list[Any] = []
+    label_lines: list[int] = []
     n_skipped = 0
     n_rows = 0
-    for where, text_value, label_value in rows:
-        n_rows += 1
-        if text_value is None or not str(text_value).strip():
-            n_skipped += 1
-            continue
-        texts.append(str(text_value))
-        if has_labels:
-            raw_labels.append((label_value, where))
+    size = 0
+    closer = None
+    try:
+        if fmt == "parquet":
+            check_cancel(cancel)
+            columns, rows = _read_parquet(p, text_column, label_column)
+            unit = "row"
+        else:
+            size = p.stat().st_size
+            if size == 0:
+                raise DatasetError(f"{p}: the file is empty (0 bytes). It needs a header line and data rows.")
+            closer, lines = _open_lines(p, encoding)
+            lines = _ticking(lines, closer.tell, size, f"reading {p.name}", progress, cancel)
+            if fmt == "jsonl":
+                columns, rows = _read_jsonl(p, lines, text_column, label_column)
+            else:
+                columns, rows = _read_delimited(p, lines, fmt, text_column, label_column)
+        has_labels = label_column in columns
+        for lineno, text_value, label_value in rows:
+            n_rows += 1
+            if text_value is None or not str(text_value).strip():
+                n_skipped += 1
+                continue
+            texts.append(str(text_value))
+            if has_labels:
+                raw_labels.append(label_value)
+                label_lines.append(lineno)
+    except UnicodeDecodeError:
+        raise _encoding_error(p, encoding) from None
+    finally:
+        if closer is not None:
+            closer.close()
+    check_cancel(cancel)
+    if progress is not None:
+        progress(size, size, f"reading {p.name}")
 
     if n_rows == 0:
         raise DatasetError(
@@ -228,7 +304,7 @@ def load_dataset(
         )
 
     if has_labels:
-        labels, names = _encode_labels(p, raw_labels, class_names)
+        labels, names = _encode_labels(p, raw_labels, label_lines, unit, class_names)
     else:
         labels = None
         names = tuple(str(c) for c in class_names) if class_names is not None else ()
@@ -263,65 +339,140 @@ def _resolve_format(p: Path, format: str | None) -> str:
     return fmt
 
 
-def _read_text(p: Path, encoding: str) -> str:
-    data = p.read_bytes()
+def _codec(p: Path, encoding: str) -> str:
     enc = encoding
     if enc.lower().replace("_", "-") in ("utf-8", "utf8"):
         enc = "utf-8-sig"  # tolerate a byte-order mark
     try:
-        return data.decode(enc)
+        codecs.lookup(enc)
     except LookupError:
-        raise DatasetError(f"{p}: unknown encoding {encoding!r}. Use e.g. encoding=\"utf-8\".") from None
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        bad = data[e.start : e.end].hex(" ")
-        hint = (
-            'The file is probably not UTF-8; try encoding="cp1252" (Windows/Latin-1 text) '
-            "or convert the file to UTF-8."
-            if enc == "utf-8-sig"
-            else "Pass the encoding the file was written in, or convert it to UTF-8."
-        )
         raise DatasetError(
-            f"{p}: line {line}: bytes {bad} cannot be decoded as {encoding}. {hint}"
+            f"{p}: unknown encoding {encoding!r}. Use e.g. encoding=\"utf-8\" or encoding=\"cp1252\"."
         ) from None
+    return enc
 
 
-_Row = tuple[str, Any, Any]  # (where, text, label)
+def _open_lines(p: Path, encoding: str) -> tuple[io.BufferedReader, Iterator[str]]:
+    """The binary file (for ``tell()``: bytes consumed) and an iterator over its decoded lines
+    (newlines kept, split at ``\\n``/``\\r\\n`` only, never at U+2028/U+0085)."""
+    enc = _codec(p, encoding)
+    raw = open(p, "rb")  # noqa: SIM115 - closed by load_dataset
+    head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+    if enc == "utf-8-sig" and head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raw.close()
+        raise EncodingError(
+            f"{p}: line 1: the file is UTF-16 (it starts with a UTF-16 byte-order mark), not UTF-8. "
+            f'Open it with encoding="utf-16" (--encoding utf-16, or choose it when the app asks), '
+            f"or save it as UTF-8.",
+            path=p, line=1, encoding=encoding, suggested="utf-16",
+        )
+    decoder = codecs.getincrementaldecoder(enc)(errors="strict")
+    wide = codecs.lookup(enc).name.startswith("utf-16") or codecs.lookup(enc).name.startswith("utf-32")
+
+    def lines() -> Iterator[str]:
+        if wide:  # a NUL-padded encoding: splitting its bytes at b"\n" would cut characters
+            text = io.TextIOWrapper(raw, encoding=enc, newline="")
+            yield from text
+            return
+        pending = ""
+        for chunk in raw:  # binary lines, split at b"\n"
+            s = decoder.decode(chunk)
+            if s.endswith("\n"):
+                yield pending + s
+                pending = ""
+            else:
+                pending += s
+        s = pending + decoder.decode(b"", final=True)
+        if s:
+            yield s
+
+    return raw, lines()
 
 
-def _missing_text_column(p: Path, text_column: str, columns: Sequence[str]) -> DatasetError:
+def _ticking(lines: Iterator[str], tell, size: int, message: str, progress, cancel) -> Iterator[str]:
+    """``lines``, checking ``cancel`` and reporting ``progress(bytes read, size, message)`` every
+    :data:`_CHECK_EVERY` lines."""
+    from .errors import check_cancel
+
+    for n, line in enumerate(lines, start=1):
+        if n % _CHECK_EVERY == 0:
+            check_cancel(cancel)
+            if progress is not None:
+                progress(min(tell(), size), size, message)
+        yield line
+
+
+def _encoding_error(p: Path, encoding: str) -> EncodingError:
+    """Find the first undecodable line of ``p`` (a second, binary pass: only on this error path)
+    and build the message that names it and the encoding to try."""
+    enc = _codec(p, encoding)
+    decoder = codecs.getincrementaldecoder(enc)(errors="strict")
+    line, bad, sample = 1, b"", bytearray()
+    with open(p, "rb") as f:
+        for lineno, chunk in enumerate(f, start=1):
+            if len(sample) < 1 << 20:
+                sample += chunk
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                line, bad = lineno, e.object[e.start : e.end]
+                sample += f.read(1 << 16)
+                break
+    suggested = suggest_encoding(bytes(sample)) if enc == "utf-8-sig" else None
+    shown = bad.hex(" ") if bad else "?"
+    if suggested:
+        names = {"cp1252": "Windows Western European (cp1252) text", "latin-1": "Latin-1 text",
+                 "utf-16": "UTF-16 text"}
+        hint = (f"The file is probably not UTF-8 but {names.get(suggested, suggested)}: open it with "
+                f'encoding="{suggested}" (--encoding {suggested}, or choose it when the app asks), '
+                f"or convert the file to UTF-8.")
+    else:
+        hint = "Pass the encoding the file was written in (--encoding NAME), or convert it to UTF-8."
+    return EncodingError(f"{p}: line {line}: bytes {shown} cannot be decoded as {encoding}. {hint}",
+                         path=p, line=line, encoding=encoding, suggested=suggested)
+
+
+_Row = tuple[int, Any, Any]  # (line or row number, text, label)
+
+
+def _missing_text_column(p: Path, text_column: str, columns: Sequence[str], fmt: str = "") -> DatasetError:
     found = ", ".join(repr(c) for c in columns) or "(none)"
     msg = (
-        f"{p}: no text column {text_column!r}; the columns found are {found}. "
+        f"{p}: line 1: no text column {text_column!r}; the columns found are {found}. "
         f"Use --text-column (text_column=) to name the column that holds the texts."
     )
-    if len(columns) == 1 and ("," in columns[0] or "\t" in columns[0] or ";" in columns[0]):
-        msg += " The header looks like it uses a different delimiter: check the file extension / format=."
+    if len(columns) == 1:
+        for ch, name, f in (("\t", "TAB", "tsv"), (",", "comma", "csv"), (";", "semicolon", None)):
+            if ch in columns[0] and f != fmt:
+                fix = (f"rename the file to .{f} (or pass format={f!r})" if f
+                       else "convert it to TAB-separated .tsv or comma-separated .csv")
+                msg += (f" The header looks {name}-separated, so the delimiter is wrong: {fix}.")
+                break
     return DatasetError(msg)
 
 
 def _read_delimited(
-    p: Path, text: str, fmt: str, text_column: str, label_column: str
+    p: Path, lines: Iterator[str], fmt: str, text_column: str, label_column: str
 ) -> tuple[list[str], Iterator[_Row]]:
     if fmt == "tsv":
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+        reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
         kind = "TAB-separated, unquoted"
     else:
-        reader = csv.reader(io.StringIO(text, newline=""))
+        reader = csv.reader(lines)
         kind = "comma-separated, double-quote quoting"
     try:
         header = next(reader, None)
+        while header is not None and header == []:  # leading blank lines
+            header = next(reader, None)
     except csv.Error as e:
         raise DatasetError(f"{p}: line 1: cannot parse the header ({e}).") from None
-    while header is not None and header == []:  # leading blank lines
-        header = next(reader, None)
     if header is None:
         raise DatasetError(
             f"{p}: the file is empty. It needs a header line (e.g. 'label<TAB>text') and data rows."
         )
     columns = [c.strip() for c in header]
     if text_column not in columns:
-        raise _missing_text_column(p, text_column, columns)
+        raise _missing_text_column(p, text_column, columns, fmt)
     ti = columns.index(text_column)
     li = columns.index(label_column) if label_column in columns else None
     ncol = len(columns)
@@ -337,9 +488,8 @@ def _read_delimited(
                     f"{p}: line {reader.line_num}: cannot parse the row ({e}). "
                     f"The file was read as {kind}; check its delimiter and quoting."
                 ) from None
-            where = f"line {reader.line_num}"
             if row == []:  # blank line: counts as an empty text
-                yield where, None, None
+                yield reader.line_num, None, None
                 continue
             if len(row) != ncol:
                 other = "csv" if fmt == "tsv" else "tsv"
@@ -347,20 +497,24 @@ def _read_delimited(
                     f"{p}: line {reader.line_num}: expected {ncol} fields "
                     f"({', '.join(columns)}) but found {len(row)}. The file was read as {kind}: "
                     f"the delimiter or quoting is probably wrong (try format={other!r}), "
-                    f"or this line contains a stray delimiter."
+                    f"or this line contains a stray delimiter: fix or remove it."
                 )
-            yield where, row[ti], (row[li] if li is not None else None)
+            yield reader.line_num, row[ti], (row[li] if li is not None else None)
 
     return columns, rows()
 
 
+_NO_LABEL = object()
+
+
 def _read_jsonl(
-    p: Path, text: str, text_column: str, label_column: str
+    p: Path, lines: Iterator[str], text_column: str, label_column: str
 ) -> tuple[list[str], Iterator[_Row]]:
-    parsed: list[tuple[int, dict[str, Any]]] = []
-    # split on "\n" only: str.splitlines() would also break on U+2028/U+0085,
-    # which JSON allows unescaped inside strings
-    for lineno, line in enumerate(text.split("\n"), start=1):
+    """One pass that keeps only (line, text, label) per row; the columns are the union of keys."""
+    kept: list[tuple[int, Any, Any]] = []
+    columns: dict[str, None] = {}
+    first_unlabelled: int | None = None
+    for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -375,35 +529,29 @@ def _read_jsonl(
                 f"{p}: line {lineno}: expected a JSON object like "
                 f'{{"{text_column}": "...", "{label_column}": 0}}, found {type(obj).__name__}.'
             )
-        parsed.append((lineno, obj))
-    if not parsed:
-        raise DatasetError(f"{p}: the file is empty. A .jsonl file needs one JSON object per line.")
-    columns: list[str] = []
-    for _, obj in parsed:
         for k in obj:
-            if k not in columns:
-                columns.append(k)
-    if text_column not in columns:
-        raise _missing_text_column(p, text_column, columns)
-    has_label = label_column in columns
-
-    def rows() -> Iterator[_Row]:
-        for lineno, obj in parsed:
-            where = f"line {lineno}"
-            t = obj.get(text_column)
-            if t is not None and not isinstance(t, str):
-                raise DatasetError(
-                    f"{p}: line {lineno}: {text_column!r} must be a string, found "
-                    f"{type(t).__name__}. Check that --text-column names the text field."
-                )
-            if has_label and t is not None and t.strip() and label_column not in obj:
-                raise DatasetError(
-                    f"{p}: line {lineno}: no {label_column!r} key, but other lines have one. "
-                    f"Give every line a label, or none."
-                )
-            yield where, t, obj.get(label_column)
-
-    return columns, rows()
+            columns.setdefault(k, None)
+        t = obj.get(text_column)
+        if t is not None and not isinstance(t, str):
+            raise DatasetError(
+                f"{p}: line {lineno}: {text_column!r} must be a string, found "
+                f"{type(t).__name__}. Check that --text-column names the text field."
+            )
+        lab = obj.get(label_column, _NO_LABEL)
+        if lab is _NO_LABEL and first_unlabelled is None and t is not None and t.strip():
+            first_unlabelled = lineno
+        kept.append((lineno, t, lab))
+    if not kept:
+        raise DatasetError(f"{p}: the file is empty. A .jsonl file needs one JSON object per line.")
+    cols = list(columns)
+    if text_column not in cols:
+        raise _missing_text_column(p, text_column, cols, "jsonl")
+    if label_column in cols and first_unlabelled is not None:
+        raise DatasetError(
+            f"{p}: line {first_unlabelled}: no {label_column!r} key, but other lines have one. "
+            f"Give every line a label, or none."
+        )
+    return cols, iter((n, t, None if lab is _NO_LABEL else lab) for n, t, lab in kept)
 
 
 def _read_parquet(p: Path, text_column: str, label_column: str) -> tuple[list[str], Iterator[_Row]]:
@@ -428,7 +576,7 @@ def _read_parquet(p: Path, text_column: str, label_column: str) -> tuple[list[st
     if len(df.columns) == 0 and len(df) == 0:
         raise DatasetError(f"{p}: the Parquet file is empty (no columns and no rows).")
     if text_column not in columns:
-        raise _missing_text_column(p, text_column, columns)
+        raise _missing_text_column(p, text_column, columns, "parquet")
     texts = df[text_column].tolist()
     labels = df[label_column].tolist() if label_column in columns else [None] * len(texts)
 
@@ -442,13 +590,14 @@ def _read_parquet(p: Path, text_column: str, label_column: str) -> tuple[list[st
                         f"{p}: row {i + 1}: {text_column!r} must be a string, found {type(t).__name__}. "
                         f"Check that --text-column names the text column."
                     )
-            yield f"row {i + 1}", t, lab
+            yield i + 1, t, lab
 
     return columns, rows()
 
 
 def _normalise_label(value: Any) -> int | str | None:
-    """int for integer-like values, str for other strings, None for missing."""
+    """int for integer-like values, str for other strings, None for missing (None, NaN, '',
+    and the strings NaN/NA/N/A/null/None)."""
     if value is None:
         return None
     if isinstance(value, np.generic):
@@ -462,7 +611,7 @@ def _normalise_label(value: Any) -> int | str | None:
             return None
         return int(value) if value.is_integer() else str(value)
     s = str(value).strip()
-    if not s:
+    if not s or s.lower() in _MISSING_LABELS:
         return None
     if _INT_RE.match(s):
         return int(s)
@@ -470,22 +619,23 @@ def _normalise_label(value: Any) -> int | str | None:
 
 
 def _encode_labels(
-    p: Path, raw: list[tuple[Any, str]], class_names: Sequence[str] | None
+    p: Path, raw: list[Any], lines: list[int], unit: str, class_names: Sequence[str] | None
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     values: list[int | str] = []
     first_int: str | None = None
     first_str: str | None = None
-    for value, where in raw:
+    for value, n in zip(raw, lines):
         v = _normalise_label(value)
         if v is None:
+            shown = "" if value is None or (isinstance(value, str) and not value.strip()) else f" ({value!r})"
             raise DatasetError(
-                f"{p}: {where}: the label is empty. Give every row a label, "
-                f"or remove the label column to load the texts unlabelled."
+                f"{p}: {unit} {n}: the label is empty or missing{shown}. Give every row a label, "
+                f"remove this row, or remove the label column to load the texts unlabelled."
             )
         if isinstance(v, int):
-            first_int = first_int or f"{where} ({v!r})"
+            first_int = first_int or f"{unit} {n} ({v!r})"
         else:
-            first_str = first_str or f"{where} ({v!r})"
+            first_str = first_str or f"{unit} {n} ({v!r})"
         if first_int and first_str:
             raise DatasetError(
                 f"{p}: labels mix integers and non-integers: {first_int} is an integer but "
@@ -497,9 +647,9 @@ def _encode_labels(
         ints = np.asarray(values, dtype=np.int64)
         lo, hi = int(ints.min()), int(ints.max())
         if lo < 0:
-            where = next(w for (_, w), v in zip(raw, values) if v == lo)
+            n = lines[int(np.argmax(ints == lo))]
             raise DatasetError(
-                f"{p}: {where}: negative label {lo}. Integer labels must be 0..K-1; "
+                f"{p}: {unit} {n}: negative label {lo}. Integer labels must be 0..K-1; "
                 f"renumber them (e.g. -1/1 -> 0/1)."
             )
         if class_names is not None:
@@ -516,16 +666,16 @@ def _encode_labels(
     # string labels
     if class_names is not None:
         names = tuple(str(c) for c in class_names)
-        index = {n: i for i, n in enumerate(names)}
-        for (value, where), v in zip(raw, values):
+        index = {nm: i for i, nm in enumerate(names)}
+        for n, v in zip(lines, values):
             if v not in index:
                 raise DatasetError(
-                    f"{p}: {where}: label {v!r} is not one of the class names "
+                    f"{p}: {unit} {n}: label {v!r} is not one of the class names "
                     f"({', '.join(names)}). Fix the label or the class names."
                 )
     else:
         names = tuple(sorted(set(values)))  # type: ignore[arg-type]
-        index = {n: i for i, n in enumerate(names)}
+        index = {nm: i for i, nm in enumerate(names)}
     return np.asarray([index[v] for v in values], dtype=np.int64), names
 
 

@@ -64,6 +64,10 @@ class Engine:
         self._mlm_path: Path | None = None
         self._mlm = None  # (mlm model, tokenizer)
         self._lik_cache: dict = {}
+        from .cache import ResultCache
+
+        #: attributions and saliency grids already computed (cleared when the model changes)
+        self.cache = ResultCache()
 
     # -- opening ----------------------------------------------------------------------------
     def load_model(self, path: str | Path, *, allow_pickle: bool = False) -> ModelInfo:
@@ -74,11 +78,13 @@ class Engine:
         """
         self.classifier = load_classifier(path, device=self.device, allow_pickle=allow_pickle)
         self._lik_cache.clear()
+        self.cache.clear()
         return self.model_info()
 
     def set_classifier(self, classifier: Classifier) -> ModelInfo:
         self.classifier = classifier
         self._lik_cache.clear()
+        self.cache.clear()
         return self.model_info()
 
     # -- likelihood models for marginalization ----------------------------------------------
@@ -102,6 +108,7 @@ class Engine:
         self._lik_cache = {k: v for k, v in self._lik_cache.items() if not isinstance(v, MaskedLMLikelihood)}
         self._lik_cache["mlm"] = lik
         self.likelihood = "mlm"
+        self.cache.clear()
         return {"path": str(self._mlm_path), "shared_tokens": lik.shared_tokens, "identical_vocabulary": lik.identical}
 
     def set_prior_data(self, texts) -> None:
@@ -111,6 +118,7 @@ class Engine:
         c = self.require_model()
         texts = getattr(texts, "texts", texts)
         self._lik_cache["prior"] = PriorLikelihood.from_texts(c, list(texts))
+        self.cache.clear()
 
     def set_marginalization(self, *, likelihood: str | None = None, sigma: float | None = None,
                             top_n: int | None = None) -> None:
@@ -207,6 +215,7 @@ class Engine:
 
         resolved = resolve_device(device)
         self.device = device
+        self.cache.clear()
         if self.classifier is not None:
             self.classifier.to(resolved)
         return str(resolved)
@@ -279,6 +288,10 @@ class Engine:
         if method not in ATTRIBUTION_METHODS:
             raise InputError(f"unknown attribution method {method!r}; choose one of {', '.join(ATTRIBUTION_METHODS)}")
         c = self.require_model()
+        key = self._cache_key(c, text, method, target, likelihood, sigma, top_n)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
         t0 = time.perf_counter()
         extra: dict = {}
         params: dict = {}
@@ -314,7 +327,7 @@ class Engine:
         if p is None:
             with torch.inference_mode():
                 p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask).double(), -1)[0].cpu().numpy()
-        return TokenAttribution(
+        result = TokenAttribution(
             text=text,
             tokens=tuple(enc.tokens[0]),
             offsets=np.asarray(enc.offsets[0], dtype=np.int64).reshape(-1, 2),
@@ -329,6 +342,22 @@ class Engine:
             seconds=time.perf_counter() - t0,
             **extra,
         )
+        self.cache.put(key, result)
+        return result
+
+    def _cache_key(self, c: Classifier, text: str, method: str, target, likelihood=None, sigma=None, top_n=None):
+        """Key of :attr:`cache`: model hash, text, method and the settings that change the result
+        (for marginalization the likelihood model, σ and top-n this call resolves to)."""
+        params: dict = {"target": None if target is None else int(target)}
+        if method == "marginalization":
+            if sigma is not None and top_n is None:
+                s, n = float(sigma), None
+            elif top_n is not None:
+                s, n = self.sigma, int(top_n)
+            else:
+                s, n = self.sigma, self.top_n
+            params.update(likelihood=likelihood or self.likelihood, sigma=s, top_n=n)
+        return self.cache.key(c.content_hash, text, method, params)
 
     def candidate_table(self, text: str, position: int, target: int | None = None, *, likelihood: str | None = None,
                         sigma: float | None = None, top_n: int | None = None, cancel=None) -> CandidateTable:
@@ -374,10 +403,12 @@ class Engine:
 
     def deletion_curves(self, text: str, methods, *, strategy: str = "mlm", x_max: float = 0.2, seed: int = 0,
                         target: int | None = None, insertion: bool = False, exclude_original: bool = False,
+                        likelihood: str | None = None, sigma: float | None = None, top_n: int | None = None,
                         progress=None, cancel=None):
         """Deletion curves and AUC_rep of ``methods`` on ``text`` (Kim et al. 004_ §3.5; see
         :func:`interp_engine.faithfulness.deletion_curves`): each method's attribution comes from
-        :meth:`attribute` (cached), then every step of every method runs in one batched pass.
+        :meth:`attribute` (cached; ``likelihood``/``sigma``/``top_n`` as there), then every step of
+        every method runs in one batched pass.
 
         Raises:
             InputError: empty sentence, unknown method/strategy, ``mlm`` strategy without a masked LM.
@@ -399,7 +430,8 @@ class Engine:
             sub = None
             if progress is not None:
                 sub = (lambda d, t, msg, i=i, m=m: progress(i * 100 + int(100 * d / max(t, 1)), 100 * (len(methods) + 1), f"{m}: {msg}"))
-            a = self.attribute(text, m, target, progress=sub, cancel=cancel)
+            a = self.attribute(text, m, target, likelihood=likelihood, sigma=sigma, top_n=top_n, progress=sub,
+                               cancel=cancel)
             scores[m] = a.scores
             target = a.target if target is None else target
         sub = None
@@ -417,6 +449,10 @@ class Engine:
             InputError: empty sentence or bad target.
         """
         c = self.require_model()
+        key = self._cache_key(c, text, "hidden", target) + (int(top),)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
         enc = c.encode([text])
         with torch.no_grad():
             logits = c.logits(enc.input_ids, enc.attention_mask)
@@ -427,7 +463,7 @@ class Engine:
         specs = c.hidden_layers()
         rf = np.stack([s.receptive_fields(n) for s in specs])
         p = torch.softmax(logits.double(), -1)[0].cpu().numpy()
-        return HiddenSaliency(
+        result = HiddenSaliency(
             text=text,
             tokens=tuple(enc.tokens[0]),
             offsets=np.asarray(enc.offsets[0], dtype=np.int64).reshape(-1, 2),
@@ -441,6 +477,8 @@ class Engine:
             prediction=Prediction(p, int(p.argmax()), c.class_names),
             truncated=enc.truncated[0],
         )
+        self.cache.put(key, result)
+        return result
 
     # -- training-set search (Lopes et al. §4) -----------------------------------------------
     def search_index(self, *, progress=None, cancel=None):

@@ -170,7 +170,7 @@ def _evaluate(model, ids, held, allowed, mask_id, pad, dev, seed: int, prob: flo
 
 def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | Path, *, config: MLMConfig | None = None,
               device="auto", progress: Callable[[int, int, str], None] | None = None, cancel=None,
-              log: Callable[[str], None] | None = None) -> MLMReport:
+              log: Callable[[str], None] | None = None, allow_pickle: bool = False) -> MLMReport:
     """Train the word-level MLM for the classifier saved in ``classifier_dir`` and save it to ``out_dir``.
 
     Args:
@@ -192,7 +192,7 @@ def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | P
 
     cfg = config or MLMConfig()
     t0 = time.perf_counter()
-    clf = load_classifier(classifier_dir, device="cpu")
+    clf = load_classifier(classifier_dir, device="cpu", allow_pickle=allow_pickle)
     tok = clf.tokenizer
     if tok.mask_token_id is None:
         raise InputError("the classifier's tokenizer has no [MASK] token, so no masked LM can be trained on it")

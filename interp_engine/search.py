@@ -335,17 +335,19 @@ class SearchIndex:
         texts = list(self.dataset.texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vecs, locs = [], []
+
+        def run(a: int, b: int) -> None:  # appends only after the forward: safe to retry on OOM
+            idx = [i for i in order[a:b] if texts[i].strip()]
+            if idx:
+                v, rs = _ngram_vectors(classifier, [texts[i] for i in idx], spec, n)
+                vecs.append(v.astype(np.float16))
+                locs.append(np.stack([np.asarray(idx, np.int64)[rs[:, 0]], rs[:, 1]], 1).astype(np.int32))
+
+        from .batching import for_each_chunk
+
         with torch.inference_mode():
-            for s in range(0, len(order), batch_size):
-                check_cancel(cancel)
-                idx = [i for i in order[s : s + batch_size] if texts[i].strip()]
-                if idx:
-                    v, rs = _ngram_vectors(classifier, [texts[i] for i in idx], spec, n)
-                    vecs.append(v.astype(np.float16))
-                    locs.append(np.stack([np.asarray(idx, np.int64)[rs[:, 0]], rs[:, 1]], 1).astype(np.int32))
-                if progress is not None:
-                    progress(min(s + batch_size, len(order)), len(order), f"activations ({spec.name}, n={n})")
-        check_cancel(cancel)
+            for_each_chunk(len(order), run, batch_size, progress=progress, cancel=cancel,
+                           message=f"activations ({spec.name}, n={n})")
         D = vecs[0].shape[1] if vecs else 0
         V = np.concatenate(vecs) if vecs else np.zeros((0, D), np.float16)
         Lc = np.concatenate(locs) if locs else np.zeros((0, 2), np.int32)

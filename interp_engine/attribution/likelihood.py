@@ -235,8 +235,12 @@ def load_mlm_likelihood(path: str | Path, classifier) -> MaskedLMLikelihood:
     p = Path(path).expanduser()
     if not (p / "config.json").is_file():
         raise ModelLoadError(f"{p}: not a saved masked language model folder (no config.json)")
+    if not any(p.glob("*.safetensors")):
+        raise ModelLoadError(f"{p}: the masked LM has no safetensors weights (model.safetensors); pickle weights "
+                             "(pytorch_model.bin) are not opened for a likelihood model. Save it with "
+                             "save_pretrained (safetensors is the default).")
     try:
-        mlm = AutoModelForMaskedLM.from_pretrained(p, local_files_only=True)
+        mlm = AutoModelForMaskedLM.from_pretrained(p, local_files_only=True, use_safetensors=True)
         tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
     except Exception as e:  # unknown architecture, bad weights, no tokenizer
         raise ModelLoadError(f"{p}: cannot open the masked LM ({type(e).__name__}: {e})") from e

@@ -45,6 +45,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from ..batching import is_oom, run_chunked  # noqa: F401 - run_chunked is re-exported
 from ..errors import InputError, check_cancel
 from .likelihood import LikelihoodModel
 
@@ -67,44 +68,8 @@ def weight_of_evidence(p_x, p_without, eps: float = EPS):
     return log2_odds(p_x, eps) - log2_odds(p_without, eps)
 
 
-def _is_oom(e: BaseException) -> bool:
-    oom = getattr(torch, "OutOfMemoryError", None)
-    return (oom is not None and isinstance(e, oom)) or (isinstance(e, RuntimeError) and "out of memory" in str(e))
-
-
-def run_chunked(n: int, fn: Callable[[int, int], torch.Tensor], chunk_size: int, *, progress: ProgressFn | None = None,
-                cancel=None, message: str = "", done0: int = 0, total: int | None = None) -> tuple[torch.Tensor, int]:
-    """Evaluate ``fn(start, stop)`` over [0, n) in chunks and concatenate the results.
-
-    The chunk is halved (down to 1) and retried when ``fn`` runs out of memory
-    (``torch.OutOfMemoryError`` or a RuntimeError mentioning "out of memory"). Between chunks
-    ``cancel`` is checked (raises :class:`~interp_engine.errors.Cancelled`) and
-    ``progress(done0 + done, total, message)`` is called.
-
-    Returns:
-        ``(concatenated results, the chunk size that worked)``.
-    """
-    total = n if total is None else total
-    outs, start, size = [], 0, max(1, int(chunk_size))
-    while start < n:
-        check_cancel(cancel)
-        stop = min(n, start + size)
-        try:
-            outs.append(fn(start, stop))
-        except BaseException as e:  # noqa: BLE001 - re-raised unless it is an OOM we can shrink for
-            if _is_oom(e) and size > 1:
-                size = max(1, size // 2)
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
-                continue
-            raise
-        start = stop
-        if progress is not None:
-            progress(done0 + start, total, message)
-    check_cancel(cancel)
-    if not outs:
-        return torch.zeros(0, dtype=torch.float64), size
-    return torch.cat(outs), size
+# the generic OOM-halving chunk loop lives in interp_engine.batching (shared by every batched job)
+_is_oom = is_oom
 
 
 # -- TextCNN incremental forward --------------------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-from ..errors import InputError, ModelLoadError, check_cancel
+from ..errors import InputError, ModelLoadError
 from .bilstm import BiLSTMForSequenceClassification
 from .textcnn import TextCNNForSequenceClassification
 
@@ -41,6 +41,18 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError("CUDA was asked for but no CUDA device is available; use the CPU (--device cpu)")
     return dev
+
+
+#: Unicode categories that show nothing: separators, control and format characters (zero-width
+#: space/joiners, direction marks, the byte-order mark)
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+
+
+def has_visible_text(text: str) -> bool:
+    """True when ``text`` has a character that is not whitespace, control or format (invisible)."""
+    import unicodedata
+
+    return any(not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE for ch in str(text))
 
 
 @dataclass(frozen=True)
@@ -172,9 +184,15 @@ class Classifier:
         """Tokenise ``texts`` (truncating to ``max_length``) into a padded batch on the device.
 
         Raises:
-            InputError: a text has no token (empty, whitespace only) and ``allow_empty`` is False.
+            InputError: a text has no token, or only spaces and invisible characters (zero-width,
+                direction or control marks), and ``allow_empty`` is False.
         """
         tok = self.tokenizer
+        if not allow_empty:
+            for text in texts:
+                if not has_visible_text(text):
+                    raise InputError("the sentence is empty: it has only spaces or invisible characters "
+                                     "(zero-width, direction or control marks); type at least one word")
         enc = tok(list(texts), truncation=True, max_length=self.max_length, return_offsets_mapping=True,
                   return_special_tokens_mask=True)
         full_lengths = [len(ids) for ids in tok(list(texts), truncation=False, add_special_tokens=True)["input_ids"]]
@@ -277,28 +295,59 @@ class Classifier:
     ) -> np.ndarray:
         """Class probabilities for every text, (N, C) float64 rows summing to 1.
 
-        Empty texts get NaN rows. Sentences are batched by length. Raises :class:`Cancelled`
-        between batches when ``cancel`` is set.
+        Empty texts get NaN rows. Sentences are batched by length; a batch that runs out of
+        memory is halved and retried (:func:`interp_engine.batching.for_each_chunk`). Raises
+        :class:`Cancelled` between batches when ``cancel`` is set.
         """
+        from ..batching import for_each_chunk
+
         texts = list(texts)
         out = np.full((len(texts), self.num_labels), np.nan)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        done = 0
+
+        def run(a: int, b: int) -> None:
+            idx = order[a:b]
+            keep = [i for i in idx if texts[i].strip()]
+            if keep:
+                enc = self.encode([texts[i] for i in keep], allow_empty=True)
+                p = torch.softmax(self.logits(enc.input_ids, enc.attention_mask).float(), -1).cpu().numpy()
+                out[keep] = p
+
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                check_cancel(cancel)
-                idx = order[start : start + batch_size]
-                batch = [texts[i] for i in idx]
-                keep = [k for k, t in enumerate(batch) if t.strip()]
-                if keep:
-                    enc = self.encode([batch[k] for k in keep], allow_empty=True)
-                    p = torch.softmax(self.logits(enc.input_ids, enc.attention_mask).float(), -1).cpu().numpy()
-                    for r, k in enumerate(keep):
-                        out[idx[k]] = p[r]
-                done += len(idx)
-                if progress is not None:
-                    progress(done, len(texts), "predicting")
+            for_each_chunk(len(order), run, batch_size, progress=progress, cancel=cancel, message="predicting")
         return out
+
+
+def _from_pickle_weights_only(p: Path, config):
+    """Build the model of ``config`` from ``pytorch_model*.bin`` read with
+    ``torch.load(weights_only=True)``: the restricted unpickler accepts tensors and plain
+    containers only, so a pickle that would construct any other object (and run code while doing
+    so) is refused before anything of it runs.
+
+    Raises:
+        ModelLoadError: the file holds something other than tensors, or is not a readable pickle.
+    """
+    import pickle
+
+    try:
+        cls = AutoModelForSequenceClassification._model_mapping[type(config)]
+    except KeyError as e:
+        raise ModelLoadError(f"{p}: unknown or unsupported model architecture ({type(config).__name__}).") from e
+    state: dict = {}
+    for f in sorted(p.glob("pytorch_model*.bin")):
+        try:
+            part = torch.load(f, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:
+            raise ModelLoadError(
+                f"{f}: refused: the pickle holds more than plain tensors (torch.load(weights_only=True) "
+                f"stopped at: {str(e).splitlines()[0][:200]}). Ask for the model as safetensors."
+            ) from e
+        except Exception as e:  # truncated / not a torch file
+            raise ModelLoadError(f"{f}: not a readable PyTorch weights file ({type(e).__name__}: {e}).") from e
+        if not isinstance(part, dict) or not all(isinstance(v, torch.Tensor) for v in part.values()):
+            raise ModelLoadError(f"{f}: not a state dict of tensors, so it cannot be loaded as weights.")
+        state.update(part)
+    return cls.from_pretrained(None, config=config, state_dict=state)
 
 
 def load_classifier(path: str | Path, *, device="auto", allow_pickle: bool = False) -> Classifier:
@@ -306,8 +355,8 @@ def load_classifier(path: str | Path, *, device="auto", allow_pickle: bool = Fal
     ``AutoModelForSequenceClassification`` (BERT, DistilBERT, RoBERTa, ...).
 
     Only local files are read; ``trust_remote_code`` is never set. Weights must be safetensors
-    unless ``allow_pickle`` is True (then ``pytorch_model.bin`` is loaded with
-    ``torch.load(weights_only=True)`` by transformers).
+    unless ``allow_pickle`` is True (then ``pytorch_model*.bin`` is read by
+    ``torch.load(weights_only=True)`` here, never by a full unpickler).
 
     Raises:
         ModelLoadError: missing directory or config, unknown architecture, pickle-only weights
@@ -338,9 +387,14 @@ def load_classifier(path: str | Path, *, device="auto", allow_pickle: bool = Fal
     except (ValueError, KeyError, OSError) as e:
         raise ModelLoadError(f"{p}: unknown or unsupported model architecture ({e}).") from e
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            p, config=config, local_files_only=True, use_safetensors=has_st
-        )
+        if has_st:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                p, config=config, local_files_only=True, use_safetensors=True
+            )
+        else:
+            model = _from_pickle_weights_only(p, config)
+    except ModelLoadError:
+        raise
     except Exception as e:  # corrupt safetensors, shape mismatch, ...
         raise ModelLoadError(f"{p}: the weights could not be read ({type(e).__name__}: {e}).") from e
     try:
