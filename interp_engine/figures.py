@@ -113,7 +113,7 @@ def diverging_colors(style: FigureStyle | str = "paper"):
 
     palette = style.palette if isinstance(style, FigureStyle) else style
     stops = {"paper": PAPER_STOPS, "colorblind": COLORBLIND_STOPS, "greyscale": GREY_STOPS}[palette]
-    return LinearSegmentedColormap.from_list(f"interp-{palette}", [tuple(c) for c in stops], N=256)
+    return LinearSegmentedColormap.from_list(f"interp-{palette}", [tuple(c) for c in stops], N=257)
 
 
 def symmetric_limit(values, mask=None) -> float:
@@ -130,7 +130,7 @@ def score_rgb(values, vmax: float, style: FigureStyle | str = "paper") -> np.nda
     v = np.asarray(values, float)
     t = np.clip((v / vmax + 1.0) / 2.0, 0.0, 1.0) if vmax > 0 else np.full(v.shape, 0.5)
     t = np.where(np.isfinite(t), t, 0.5)
-    return diverging_colors(style)(t)[..., :3]
+    return np.asarray(diverging_colors(style)(t))[..., :3]
 
 
 def text_color_on(rgb) -> str:
