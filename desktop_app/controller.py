@@ -610,3 +610,109 @@ class TokenSearchController(QObject):
             self.panel.set_busy(f"{message} {100 * done // total}%")
         elif total > 0 and kind == "similar" and rid == self._similar_id:
             self.panel.set_similar_busy(f"{message} {100 * done // total}%")
+
+
+class DeletionCurveController(QObject):
+    """Wires the deletion-curve dock (Kim et al. §3.5, AUC_rep) to the engine client.
+
+    The curves follow the heatmap: its method (or every method of its comparison), its target and
+    its marginalization settings. They are requested when the heatmap shows a new result (new
+    sentence, method or settings) and when the dock's strategy or x-range changes; while the dock
+    is hidden nothing is computed, and the curves catch up when it is shown again.
+    """
+
+    def __init__(self, client: EngineClient, main: Controller, panel, dock=None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.main = main
+        self.panel = panel
+        self.dock = dock
+        self.seed = 0
+        self._id: int | None = None
+        self._stale = False
+        main.sigSentenceReady.connect(lambda _t: self.request())
+        main.sigCurrentTextChanged.connect(self._on_text_changed)
+        main.sigModelLoaded.connect(self._on_model_loaded)
+        main.sigMLMLoaded.connect(self._on_mlm_loaded)
+        panel.sigSettingsChanged.connect(lambda _s, _x: self.request())
+        if dock is not None:
+            dock.visibilityChanged.connect(self._on_visibility)
+        client.sigFinished.connect(self._on_finished)
+        client.sigFailed.connect(self._on_failed)
+        client.sigCancelled.connect(self._on_cancelled)
+        client.sigProgress.connect(self._on_progress)
+
+    def methods(self) -> tuple[str, ...]:
+        """The heatmap's methods: its comparison's, or its single method."""
+        h = self.main.heatmap
+        if h.compare_enabled():
+            return tuple(h.compare_methods())
+        m = h.method()
+        return (m,) if m else ()
+
+    def _visible(self) -> bool:
+        return self.dock is None or not self.dock.isHidden()
+
+    def request(self) -> int | None:
+        """Ask for the deletion curves of the current sentence (drops an older request)."""
+        main = self.main
+        self.client.cancel_kind("deletion_curves")
+        self._id = None
+        if main.model_info is None or not main.current_text:
+            return None
+        methods = self.methods()
+        if not methods:
+            self.panel.show_message("Choose the methods to compare in the heatmap (Methods ▾).")
+            return None
+        if not self._visible():
+            self._stale = True
+            return None
+        self._stale = False
+        shown = main._shown()
+        target = shown.target if shown is not None and shown.text == main.current_text else main.heatmap.target()
+        from .requests import DeletionCurveRequest
+
+        settings = main.heatmap.marginalization_settings() if "marginalization" in methods else None
+        self._id = self.client.submit(DeletionCurveRequest(
+            text=main.current_text, methods=methods, target=target, strategy=self.panel.strategy(),
+            x_max=self.panel.x_max(), seed=self.seed, marginalization=settings))
+        self.panel.set_computing("computing…")
+        return self._id
+
+    def _on_visibility(self, visible: bool) -> None:
+        if visible and self._stale:
+            self.request()
+
+    def _on_text_changed(self, _text: str) -> None:
+        self.client.cancel_kind("deletion_curves")
+        self._id = None
+        self.panel.set_computing("waiting for the attribution…")
+
+    def _on_model_loaded(self, _info) -> None:
+        self.panel.set_mlm_available(False)
+        self.panel.show_message("Select a sentence to see its deletion curves.")
+
+    def _on_mlm_loaded(self, _info) -> None:
+        was = self.panel.strategy()
+        self.panel.set_mlm_available(True)
+        if self.panel.strategy() != was and self.main.current_text and self.main._shown() is not None:
+            self.request()
+
+    def _on_finished(self, rid: int, kind: str, result: object) -> None:
+        if kind == "deletion_curves" and rid == self._id and getattr(result, "text", None) == self.main.current_text:
+            self.panel.set_result(result)
+            self.main.sigStatus.emit("Deletion curves: " + ", ".join(
+                f"{m} {a:.4f}" for m, a in zip(result.methods, result.auc)))
+
+    def _on_failed(self, rid: int, kind: str, message: str) -> None:
+        if kind == "deletion_curves" and rid == self._id:
+            self.panel.show_message(f"Could not compute the deletion curves:\n{message}")
+
+    def _on_cancelled(self, rid: int, kind: str) -> None:
+        if kind == "deletion_curves" and rid == self._id:
+            self.panel.show_message("Cancelled. Change the sentence or a setting to compute again.")
+            self._id = None
+
+    def _on_progress(self, rid: int, kind: str, done: int, total: int, _message: str) -> None:
+        if kind == "deletion_curves" and rid == self._id and total > 0:
+            self.panel.set_computing(f"computing… {100 * done // total}%")

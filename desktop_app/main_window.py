@@ -30,7 +30,7 @@ from .panels.saliency_grid import SaliencyGridPanel
 from .settings import RECENT_DATASETS, RECENT_MODELS, add_recent, app_settings, clear_recent, recent_paths
 
 #: bump when docks are added/renamed so an old saved layout is ignored
-STATE_VERSION = 2
+STATE_VERSION = 3
 DEFAULT_SIZE = (1400, 900)
 DATASET_FILTER = "Datasets (*.tsv *.txt *.csv *.jsonl *.parquet);;All files (*)"
 
@@ -152,6 +152,19 @@ class MainWindow(QMainWindow):
         self.candidate_dock.raise_()
         self.search_controller = TokenSearchController(self.client, self.controller, self.search_panel, self)
 
+        # deletion curves and AUC_rep of the current sentence (Kim et al. §3.5), tabbed with the grid
+        from .controller import DeletionCurveController
+        from .panels.deletion_curve import DeletionCurvePanel
+
+        self.deletion_panel = DeletionCurvePanel()
+        self.deletion_panel.setObjectName("deletionCurvePanel")
+        self.deletion_dock = self._dock("Deletion curves (AUC_rep)", "deletionCurveDock", self.deletion_panel,
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.grid_dock, self.deletion_dock, Qt.Orientation.Horizontal)
+        self.resizeDocks([self.grid_dock, self.deletion_dock], [700, 420], Qt.Orientation.Horizontal)
+        self.deletion_controller = DeletionCurveController(self.client, self.controller, self.deletion_panel,
+                                                           self.deletion_dock, self)
+
         self._build_status_bar()
         self._build_menus()
 
@@ -272,6 +285,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.dataset_dock.toggleViewAction())
         view_menu.addAction(self.grid_dock.toggleViewAction())
         view_menu.addAction(self.candidate_dock.toggleViewAction())
+        view_menu.addAction(self.deletion_dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction("Reset Layout", self.reset_layout)
 

@@ -283,3 +283,30 @@ class SimilarRequest(Request):
 
     def describe(self) -> str:
         return f"Finding training n-grams with similar activations to tokens {self.span[0]}–{self.span[1] - 1}…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeletionCurveRequest(Request):
+    """Deletion curves and AUC_rep of several attribution methods on one sentence
+    (``Engine.deletion_curves``, Kim et al. 004_ §3.5); result: ``DeletionCurves``.
+
+    Attributes:
+        text: the sentence. methods: attribution methods, one curve each.
+        target: class index, or None for the predicted class.
+        strategy: ``mlm``, ``zero``, ``unk`` or ``remove``. x_max: fraction of tokens on the x-axis.
+        seed: seed of the MLM sampling.
+        marginalization: settings of the marginalization method's attribution.
+    """
+
+    text: str
+    methods: tuple[str, ...]
+    target: int | None = None
+    strategy: str = "mlm"
+    x_max: float = 0.2
+    seed: int = 0
+    marginalization: MarginalizationSettings | None = None
+    kind: ClassVar[str] = "deletion_curves"
+    long_running: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"Computing deletion curves of {len(self.methods)} method{'s' if len(self.methods) != 1 else ''}…"

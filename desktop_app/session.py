@@ -183,6 +183,15 @@ def apply(window, s: Session) -> list[str]:
     if s.model and not model_ok:
         problems.append(f"model {s.model} not found")
     if model_ok:
+        if s.target is not None:
+            def choose_target(_info, t=int(s.target)):  # the class list exists once the model is open
+                h.target_combo.blockSignals(True)  # the sentence is explained right after, with it
+                try:
+                    h.set_target(t)
+                finally:
+                    h.target_combo.blockSignals(False)
+
+            _once(c.sigModelLoaded, choose_target)
         c.open_model(s.model, mlm=mlm)
     if s.likelihood and s.likelihood != "uniform" and not h.marginalization_form.is_likelihood_available(s.likelihood):
         def choose_likelihood(*_a, key=s.likelihood):  # once the MLM / prior is there

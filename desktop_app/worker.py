@@ -179,6 +179,13 @@ class EngineWorker(QObject):
         if isinstance(req, SimilarRequest):
             return self.engine.similar(req.text, req.span, layer=req.layer, k=req.k, progress=progress,
                                        cancel=req.cancel)
+        from .requests import DeletionCurveRequest
+
+        if isinstance(req, DeletionCurveRequest):
+            marg = req.marginalization.kwargs() if req.marginalization is not None else {}
+            return self.engine.deletion_curves(req.text, req.methods, strategy=req.strategy, x_max=req.x_max,
+                                               seed=req.seed, target=req.target, progress=progress,
+                                               cancel=req.cancel, **marg)
         raise TypeError(f"unknown request type {type(req).__name__}")
 
     def _attribute(self, text: str, method: str, target, settings: MarginalizationSettings | None, progress, cancel):

@@ -1,0 +1,126 @@
+"""The export dialog (preview, save with sidecar, copy PNG) and the generic right-click
+"Export figure…" menu the main window installs on every panel, on hand-built results."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QContextMenuEvent, QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from desktop_app.export_dialog import ExportDialog
+from desktop_app.main_window import MainWindow
+from interp_engine.export import Provenance, sidecar_path
+from tests.app.factories import attribution, saliency
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow(persist_layout=False, interactive=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def test_dialog_previews_saves_with_sidecar_and_copies_png(qtbot, tmp_path):
+    res = attribution(("the", "acting", "was", "superb"), (0.1, 2.0, -0.5, 3.0))
+    dlg = ExportDialog(res, lambda: Provenance(model_path="", seed=0))
+    qtbot.addWidget(dlg)
+    dlg.show()
+    pm = dlg.preview.pixmap()
+    assert not pm.isNull() and pm.width() > 200
+    assert [dlg.format_combo.itemData(i) for i in range(dlg.format_combo.count())] == ["pdf", "svg", "png", "tex"]
+    # every option changes the figure; the dialog saves what it shows
+    dlg.set_format("svg")
+    dlg.style_combo.setCurrentIndex(dlg.style_combo.findData("greyscale"))
+    dlg.width_combo.setCurrentIndex(dlg.width_combo.findData("double"))
+    dlg.update_preview()
+    assert dlg.style().palette == "greyscale" and dlg.style().width_in == 6.9
+    out = dlg.save(tmp_path / "fig")  # the suffix follows the format
+    assert out.name == "fig.svg" and "superb" in out.read_text()
+    meta = json.loads(sidecar_path(out).read_text())
+    assert meta["figure"]["style"]["palette"] == "greyscale" and meta["sentence"] == "the acting was superb"
+    # custom width
+    dlg.width_combo.setCurrentIndex(dlg.width_combo.findData("custom"))
+    dlg.width_spin.setValue(4.2)
+    assert dlg.style().width_in == pytest.approx(4.2)
+    # copy: a PNG image at the chosen DPI on the clipboard
+    dlg.dpi_spin.setValue(100)
+    img = dlg.copy_png()
+    clip = QGuiApplication.clipboard().image()
+    assert not clip.isNull() and clip.width() == img.width() == round(4.2 * 100)
+    dlg.close()
+
+
+def test_dialog_for_the_grid_has_no_latex_and_reports_bad_fonts_without_crashing(qtbot):
+    dlg = ExportDialog(saliency(), None)
+    qtbot.addWidget(dlg)
+    assert "tex" not in [dlg.format_combo.itemData(i) for i in range(dlg.format_combo.count())]
+    dlg.size_spin.setValue(12)
+    dlg.update_preview()
+    assert dlg.last_error is None and dlg.save_button.isEnabled()
+
+
+def test_every_panel_gets_the_export_menu(window, qtbot, tmp_path):
+    ex = window.exports
+    assert {"heatmapPanel", "saliencyGridDock", "tokenSearchDock"} <= set(ex.panels)
+    # no result yet: the entry is there but disabled
+    menu = ex.show_menu(window.grid, QPoint(10, 10))
+    acts = {a.text(): a for a in menu.actions()}
+    assert set(acts) == {"Export figure…", "Copy figure as PNG"} and not acts["Export figure…"].isEnabled()
+    menu.close()
+    window.heatmap.set_result(attribution())
+    window.grid.set_result(saliency())
+    # a real right-click deep inside the grid's pyqtgraph view opens our menu (and no pyqtgraph menu)
+    vp = window.grid.plot.viewport()
+    QApplication.sendEvent(vp, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(20, 20),
+                                                 vp.mapToGlobal(QPoint(20, 20))))
+    assert ex.menu is not None and ex.menu.isVisible()
+    acts = {a.text(): a for a in ex.menu.actions()}
+    assert acts["Export figure…"].isEnabled()
+    ex.menu.close()
+    assert not window.grid.plot.getPlotItem().getViewBox().menuEnabled()
+    # a right-click on the heatmap's token view too
+    view = window.heatmap.view
+    QApplication.sendEvent(view, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(5, 5),
+                                                   view.mapToGlobal(QPoint(5, 5))))
+    assert ex.menu.parent() is window.heatmap
+    ex.menu.close()
+    # text fields keep their own menu
+    edit = window.search_panel.query_edit
+    ex.menu = None
+    QApplication.sendEvent(edit, QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(2, 2),
+                                                   edit.mapToGlobal(QPoint(2, 2))))
+    assert ex.menu is None
+    for w in QApplication.topLevelWidgets():  # close the line edit's own menu
+        if w.isVisible() and w.inherits("QMenu"):
+            w.close()
+    dlg = ex.export_panel(window.grid)
+    assert dlg is not None and dlg.kind == "grid" and not dlg.preview.pixmap().isNull()
+    dlg.close()
+    img = ex.copy_panel(window.heatmap)
+    assert img is not None and not QGuiApplication.clipboard().image().isNull()
+
+
+def test_export_all_panels_of_the_sentence(window, tmp_path):
+    window.heatmap.set_comparison([attribution(method="grad"), attribution(scores=(1, -3, 0.5, 0), method="unk")])
+    window.grid.set_result(saliency(tokens=("a", "good", "bad", "film")))
+    results = window.exports.current_results()
+    assert set(results) == {"heatmap", "grid"} and isinstance(results["heatmap"], tuple)
+    paths = window.exports.export_all(str(tmp_path), "s", fmt="svg")
+    assert sorted(p.name for p in paths) == ["s_grid.svg", "s_heatmap.svg"]
+    heat = (tmp_path / "s_heatmap.svg").read_text()
+    assert "Gradient" in heat and "Erasure ([UNK])" in heat  # both method rows
+    meta = json.loads(sidecar_path(tmp_path / "s_heatmap.svg").read_text())
+    assert meta["method"] == ["grad", "unk"]
+    assert np.isfinite(meta["target"])
+
+
+def test_export_all_without_results_says_so(window):
+    window.exports.export_all_dialog()
+    assert "No panel shows a result" in window.statusBar().currentMessage()
+    assert window.exports.export_panel(window.heatmap) is None
+    assert Qt  # noqa: B018
