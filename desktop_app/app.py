@@ -22,6 +22,13 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("Interp Studio")
+    from interp_engine.paths import resources_dir
+
+    icon = resources_dir() / "icons" / "interp-studio.png"
+    if icon.is_file() and app.windowIcon().isNull():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     import pyqtgraph as pg
 
     pg.setConfigOptions(antialias=True)
