@@ -30,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device (default: auto)")
     p.add_argument("--text-column", default="text", help="dataset column with the sentences (default: text)")
     p.add_argument("--label-column", default="label", help="dataset column with the labels (default: label)")
+    p.add_argument("--encoding", default="utf-8", help="text encoding of --data (default utf-8; e.g. cp1252)")
+    p.add_argument("--allow-pickle", action="store_true",
+                   help="open --model even if its weights are only a pickle (pytorch_model.bin), read with "
+                        "torch.load(weights_only=True); only for files you trust")
     p.add_argument("--method", metavar="NAME",
                    help="attribution method of the heatmap (grad, grad_input, marginalization, zero, unk, "
                         "integrated_gradients, lime)")

@@ -73,9 +73,9 @@ def start(window, opts: argparse.Namespace) -> None:
     if opts.demo and not opts.model:
         c.open_demo()
     if opts.model:
-        c.open_model(opts.model, mlm=getattr(opts, "mlm", None))
+        c.open_model(opts.model, mlm=getattr(opts, "mlm", None), allow_pickle=getattr(opts, "allow_pickle", False))
     if opts.data:
-        c.open_dataset(opts.data, opts.text_column, opts.label_column)
+        c.open_dataset(opts.data, opts.text_column, opts.label_column, encoding=getattr(opts, "encoding", "utf-8"))
 
 
 def run_screenshot(opts: argparse.Namespace) -> int:

@@ -68,6 +68,10 @@ class Controller(QObject):
     sigMLMLoaded = Signal(object)
     sigCandidatesReady = Signal(object)
     sigSpanReady = Signal(object)
+    #: (path, message): the model folder was refused because its weights are only a pickle: ask
+    sigPickleRefused = Signal(str, str)
+    #: (path, suggested encoding, message): the dataset is not UTF-8: offer the encoding
+    sigEncodingProblem = Signal(str, str, str)
 
     def __init__(self, client: EngineClient, heatmap: SentenceHeatmapPanel, grid: SaliencyGridPanel,
                  dataset_panel: DatasetListPanel, parent: QObject | None = None, *,
@@ -117,24 +121,32 @@ class Controller(QObject):
         client.sigProgress.connect(self._on_progress)
 
     # -- actions ----------------------------------------------------------------------------
-    def open_model(self, path: str | Path, *, mlm: str | Path | None = None, prior_path: str | Path | None = None) -> int:
+    def open_model(self, path: str | Path, *, mlm: str | Path | None = None, prior_path: str | Path | None = None,
+                   allow_pickle: bool = False) -> int:
         """Load a model folder in the engine thread; then, if given, the masked LM ``mlm`` and
-        the unigram prior counted from the dataset file ``prior_path`` (the demo does both)."""
+        the unigram prior counted from the dataset file ``prior_path`` (the demo does both).
+        ``allow_pickle``: the user confirmed opening pickle-only weights (see :attr:`sigPickleRefused`)."""
         for kind in ("predictions", "attribution", "hidden", "compare", "candidates", "span"):
             self.client.cancel_kind(kind)
         self._pending_mlm = str(mlm) if mlm else None
         self._prior_path = str(prior_path) if prior_path else None
-        return self.client.submit(LoadModelRequest(path=str(path)))
+        rid = self.client.submit(LoadModelRequest(path=str(path), allow_pickle=bool(allow_pickle)))
+        self._requested_model = (rid, str(path))
+        return rid
 
     def open_mlm(self, path: str | Path) -> int:
         """Open a masked-LM folder as the likelihood model of marginalization."""
         return self.client.submit(LoadMLMRequest(path=str(path)))
 
-    def open_dataset(self, path: str | Path, text_column: str = "text", label_column: str = "label") -> int:
-        """Load a dataset file in the engine thread."""
+    def open_dataset(self, path: str | Path, text_column: str = "text", label_column: str = "label",
+                     encoding: str = "utf-8") -> int:
+        """Load a dataset file in the engine thread (streamed, with progress; cancellable).
+        A file that is not in ``encoding`` reports :attr:`sigEncodingProblem`."""
         self.client.cancel_kind("predictions")
-        return self.client.submit(LoadDatasetRequest(path=str(path), text_column=text_column,
-                                                     label_column=label_column))
+        rid = self.client.submit(LoadDatasetRequest(path=str(path), text_column=text_column,
+                                                    label_column=label_column, encoding=encoding))
+        self._requested_dataset = (rid, str(path))
+        return rid
 
     def open_demo(self) -> int:
         """Prepare (train on first use) and then open the demo model and dataset."""
@@ -406,7 +418,21 @@ class Controller(QObject):
             return
         self.attribution = attribution
         self.heatmap.set_result(attribution)
+        self._note_unknown_words(attribution)
         self._check_sentence_ready()
+
+    def _note_unknown_words(self, attribution) -> None:
+        """Say so in the status bar when no word of the sentence is in the model's vocabulary."""
+        unknown = getattr(attribution, "unknown", None)
+        if unknown is None:
+            return
+        words = [bool(u) for u, s in zip(unknown, attribution.special) if not s]
+        if words and all(words):
+            self.sigStatus.emit("None of these words is in the model's vocabulary: every token was read as "
+                                "[UNK], so the scores only explain the [UNK] token at each position")
+        elif attribution.truncated:
+            self.sigStatus.emit(f"The sentence is longer than the model's maximum length: only its first "
+                                f"{len(attribution.tokens)} tokens are explained")
 
     def _finished_compare(self, rid: int, results) -> None:
         if rid != self._compare_id or not results or results[0].text != self.current_text:
@@ -476,8 +502,31 @@ class Controller(QObject):
         if not mlm_dir:
             self.sigStatus.emit("The demo opened without its masked LM: marginalization offers uniform and prior")
 
+    def _ask_the_user(self, request_id: int, kind: str, message: str) -> bool:
+        """Turn a refusal the user can lift into a question: pickle-only weights
+        (:attr:`sigPickleRefused`) or a dataset in another encoding (:attr:`sigEncodingProblem`)."""
+        from interp_engine.data import encoding_in_message
+        from interp_engine.models.classifier import PICKLE_REFUSED
+
+        model = getattr(self, "_requested_model", None)
+        if kind == "model" and PICKLE_REFUSED in message and model and model[0] == request_id:
+            self.sigStatus.emit("The model's weights are only a pickle file: confirm to open it")
+            self.sigPickleRefused.emit(model[1], message)
+            return True
+        data = getattr(self, "_requested_dataset", None)
+        suggested = encoding_in_message(message) if kind == "dataset" else None
+        if suggested and data and data[0] == request_id:
+            self.dataset_panel.set_status(f"not UTF-8: try {suggested}")
+            self.sigStatus.emit(f"The dataset is not UTF-8 (it looks like {suggested}): choose its encoding")
+            self.sigEncodingProblem.emit(data[1], suggested, message)
+            return True
+        return False
+
     @Slot(int, str, str)
     def _on_failed(self, request_id: int, kind: str, message: str) -> None:
+        if self._ask_the_user(request_id, kind, message):
+            self.sigStateChanged.emit()
+            return
         if kind == "attribution" and request_id == self._attr_id:
             self.heatmap.show_message(f"Could not explain this sentence:\n{message}")
         elif kind == "compare" and request_id == self._compare_id:

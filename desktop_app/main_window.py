@@ -173,6 +173,8 @@ class MainWindow(QMainWindow):
         self.controller.sigCurrentTextChanged.connect(self._on_current_text)
         self.controller.sigStatus.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.controller.sigError.connect(self._on_error)
+        self.controller.sigPickleRefused.connect(self.ask_allow_pickle)
+        self.controller.sigEncodingProblem.connect(self.ask_encoding)
         self.controller.sigModelLoaded.connect(self._on_model_loaded)
         self.controller.sigDatasetLoaded.connect(self._on_dataset_loaded)
         self.controller.sigDeviceChanged.connect(self._on_device_changed)
@@ -426,11 +428,69 @@ class MainWindow(QMainWindow):
     def open_mlm(self, path: str) -> None:
         self.controller.open_mlm(path)
 
-    def open_model(self, path: str) -> None:
-        self.controller.open_model(path)
+    def open_model(self, path: str, *, allow_pickle: bool = False) -> None:
+        self.controller.open_model(path, allow_pickle=allow_pickle)
 
-    def open_dataset(self, path: str) -> None:
-        self.controller.open_dataset(path, self.text_column, self.label_column)
+    def open_dataset(self, path: str, *, encoding: str = "utf-8") -> None:
+        self.controller.open_dataset(path, self.text_column, self.label_column, encoding=encoding)
+
+    @Slot(str, str)
+    def ask_allow_pickle(self, path: str, message: str) -> QMessageBox | None:
+        """The model's weights are only a pickle: ask (non-modal) whether to open it anyway, with
+        ``torch.load(weights_only=True)``; Open re-requests the model with ``allow_pickle=True``."""
+        if not self.interactive:  # --screenshot: fail with the engine's explanation
+            self.controller.sigError.emit("model", message)
+            return None
+        box = QMessageBox(QMessageBox.Icon.Warning, "Open a pickled model?",
+                          f"{message}\n\nOpen “{Path(path).name}” anyway? Only tensors are read "
+                          "(torch.load with weights_only=True); anything else in the file is refused.",
+                          QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("allowPickleBox")
+        open_button = box.addButton("Open anyway", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+
+        def done(_result: int) -> None:
+            if box in self._boxes:
+                self._boxes.remove(box)
+            if box.clickedButton() is open_button and not self._closed:
+                self.open_model(path, allow_pickle=True)
+            else:
+                self.statusBar().showMessage("The pickled model was not opened.", 8000)
+
+        box.finished.connect(done)
+        self._boxes.append(box)
+        self.pickle_box = box
+        box.open()
+        return box
+
+    @Slot(str, str, str)
+    def ask_encoding(self, path: str, suggested: str, message: str):
+        """The dataset is not UTF-8: offer the suggested encoding (and other common ones); the
+        choice re-opens the file with it."""
+        from PySide6.QtWidgets import QInputDialog
+
+        from interp_engine.data import COMMON_ENCODINGS
+
+        if not self.interactive:
+            self.controller.sigError.emit("dataset", message)
+            return None
+        dlg = QInputDialog(self)
+        dlg.setObjectName("encodingDialog")
+        dlg.setWindowTitle("The dataset is not UTF-8")
+        dlg.setLabelText(f"{message}\n\nOpen “{Path(path).name}” with the encoding:")
+        dlg.setComboBoxItems([suggested, *(e for e in COMMON_ENCODINGS if e != suggested)])
+        dlg.setComboBoxEditable(True)
+        dlg.setTextValue(suggested)
+        dlg.setOkButtonText("Open")
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dlg.textValueSelected.connect(lambda enc: None if self._closed else self.open_dataset(path, encoding=enc))
+        dlg.finished.connect(lambda _r: self._boxes.remove(dlg) if dlg in self._boxes else None)
+        self._boxes.append(dlg)
+        self.encoding_dialog = dlg
+        dlg.open()
+        return dlg
 
     def request_device(self, device: str) -> None:
         """Device menu: move the engine to ``device``."""

@@ -46,9 +46,15 @@ class Request:
 
 @dataclass(frozen=True, kw_only=True)
 class LoadModelRequest(Request):
-    """Open a saved classifier directory (``Engine.load_model``); result: ``ModelInfo``."""
+    """Open a saved classifier directory (``Engine.load_model``); result: ``ModelInfo``.
+
+    Attributes:
+        allow_pickle: the user confirmed opening pickle-only weights (read with
+            ``torch.load(weights_only=True)``).
+    """
 
     path: str
+    allow_pickle: bool = False
     kind: ClassVar[str] = "model"
     long_running: ClassVar[bool] = True
 
@@ -58,11 +64,12 @@ class LoadModelRequest(Request):
 
 @dataclass(frozen=True, kw_only=True)
 class LoadDatasetRequest(Request):
-    """Open a dataset file (``Engine.load_dataset``); result: ``Dataset``."""
+    """Open a dataset file (``Engine.load_dataset``, streamed with progress); result: ``Dataset``."""
 
     path: str
     text_column: str = "text"
     label_column: str = "label"
+    encoding: str = "utf-8"
     kind: ClassVar[str] = "dataset"
     long_running: ClassVar[bool] = True
 

@@ -160,13 +160,16 @@ class EngineWorker(QObject):
         if isinstance(req, PredictDatasetRequest):
             return self.engine.predict_dataset(batch_size=req.batch_size, progress=progress, cancel=req.cancel)
         if isinstance(req, LoadModelRequest):
+            if req.allow_pickle:  # only then: fake engines in tests take the path alone
+                return self.engine.load_model(req.path, allow_pickle=True)
             return self.engine.load_model(req.path)
         if isinstance(req, LoadMLMRequest):
             return self.engine.load_mlm(req.path)
         if isinstance(req, PriorRequest):
             return self._set_prior(req.path)
         if isinstance(req, LoadDatasetRequest):
-            return self.engine.load_dataset(req.path, text_column=req.text_column, label_column=req.label_column)
+            return self.engine.load_dataset(req.path, text_column=req.text_column, label_column=req.label_column,
+                                            encoding=req.encoding, progress=progress, cancel=req.cancel)
         if isinstance(req, SetDeviceRequest):
             return self._set_device(req.device)
         if isinstance(req, DemoRequest):

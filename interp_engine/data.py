@@ -173,6 +173,14 @@ class EncodingError(DatasetError):
 COMMON_ENCODINGS = ("cp1252", "latin-1", "utf-16", "cp1250", "cp1251", "shift_jis", "gb18030", "utf-8")
 
 
+def encoding_in_message(message: str) -> str | None:
+    """The encoding an :class:`EncodingError` message suggests (``encoding="cp1252"``), or None:
+    lets a front end that receives only the message text offer that encoding."""
+    message = str(message)
+    m = re.search(r'open it with encoding="([\w.-]+)"', message, flags=re.IGNORECASE)
+    return m.group(1) if m else None
+
+
 def suggest_encoding(sample: bytes) -> str | None:
     """The encoding to offer for bytes that are not UTF-8: ``utf-16`` for a UTF-16 byte-order
     mark, ``cp1252`` when the bytes decode strictly as Windows-1252 (MR's originals do),

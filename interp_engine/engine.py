@@ -340,6 +340,8 @@ class Engine:
             truncated=enc.truncated[0],
             params=params,
             seconds=time.perf_counter() - t0,
+            unknown=(enc.input_ids[0, : len(enc.tokens[0])] == c.tokenizer.unk_token_id).cpu().numpy()
+            if c.tokenizer.unk_token_id is not None else None,
             **extra,
         )
         self.cache.put(key, result)

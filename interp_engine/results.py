@@ -47,6 +47,8 @@ class TokenAttribution:
             use (special tokens, MLM tokens missing from the classifier's vocabulary), before
             renormalisation; None when not applicable.
         seconds: wall time of the computation, or None.
+        unknown: (n,) bool, True for tokens the tokenizer read as its unknown token ([UNK]);
+            None when not computed.
     """
 
     text: str
@@ -63,6 +65,7 @@ class TokenAttribution:
     n_candidates: np.ndarray | None = None
     dropped_mass: np.ndarray | None = None
     seconds: float | None = None
+    unknown: np.ndarray | None = None
 
     def to_json(self) -> dict:
         """The CLI's JSON contract: tokens, scores, predicted, probabilities, method (+ extras)."""

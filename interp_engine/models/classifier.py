@@ -25,6 +25,10 @@ from .textcnn import TextCNNForSequenceClassification
 
 ProgressFn = Callable[[int, int, str], None]
 
+#: start of the message of a model refused because its weights are only a pickle (the app then
+#: asks the user whether to allow it)
+PICKLE_REFUSED = "the weights are only a pickle file (pytorch_model.bin)"
+
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """Map ``"auto"``/None to CUDA when available, else CPU; validate an explicit device.
@@ -378,7 +382,7 @@ def load_classifier(path: str | Path, *, device="auto", allow_pickle: bool = Fal
         raise ModelLoadError(f"{p}: no weights (model.safetensors) found.")
     if not has_st and not allow_pickle:
         raise ModelLoadError(
-            f"{p}: the weights are only a pickle file (pytorch_model.bin), which can run arbitrary code when opened. "
+            f"{p}: {PICKLE_REFUSED}, which can run arbitrary code when opened. "
             "Open it only if you trust its source (--allow-pickle, or confirm in the dialog); it is then loaded with "
             "torch.load(weights_only=True)."
         )
