@@ -14,7 +14,7 @@ import torch
 from .attribution.captum_methods import IG_UNITS, LIME_UNITS
 from .attribution.gradient import gradient_scores
 from .attribution.marginalization import WOE_UNITS
-from .errors import InputError, ModelLoadError
+from .errors import InputError, ModelLoadError, check_cancel
 from .hidden import RECEPTIVE_FIELD_NOTES, hidden_saliency_batch, top_locations
 from .models import Classifier, load_classifier
 from .results import (
@@ -311,16 +311,17 @@ class Engine:
             from .attribution import captum_methods
 
             if method == "integrated_gradients":
-                scores, t, p, enc, delta = captum_methods.integrated_gradients(c, text, target)
+                scores, t, p, enc, delta = captum_methods.integrated_gradients(c, text, target, cancel=cancel)
                 params = {"n_steps": 50, "baseline": "zero embedding", "convergence_delta": delta}
             else:
-                scores, t, p, enc = captum_methods.lime(c, text, target)
+                scores, t, p, enc = captum_methods.lime(c, text, target, cancel=cancel)
                 params = {"n_samples": 200, "baseline": "zero embedding", "seed": 0}
         else:
             enc = c.encode([text])
             with torch.no_grad():
                 logits = c.logits(enc.input_ids, enc.attention_mask)
             tt = self._target(logits, target)
+            check_cancel(cancel)
             sc, _ = gradient_scores(c, enc.input_ids, enc.attention_mask, tt, times_input=(method == "grad_input"))
             scores, t = sc[0, : enc.lengths()[0]].double().cpu().numpy(), int(tt[0])
             p = torch.softmax(logits.double(), -1)[0].cpu().numpy()
@@ -459,6 +460,7 @@ class Engine:
         with torch.no_grad():
             logits = c.logits(enc.input_ids, enc.attention_mask)
         t = self._target(logits, target)
+        check_cancel(cancel)
         scores, _ = hidden_saliency_batch(c, enc.input_ids, enc.attention_mask, t)
         n = enc.lengths()[0]
         grid = scores[0, :, :n].double().cpu().numpy()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
@@ -74,6 +75,9 @@ class DeletionCurvePanel(QWidget):
         self.status_label = QLabel("")
         self.status_label.setObjectName("deletionStatus")
         self.status_label.setStyleSheet("color: #555;")
+        # a long status never widens the dock (the window keeps its size)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status_label.setMinimumWidth(40)
 
         self.plot = pg.PlotWidget(background="w")
         self.plot.setObjectName("deletionPlot")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import InputError
+from ..errors import InputError, check_cancel
 
 IG_UNITS = "logit (integrated gradients, summed over embedding dims)"
 LIME_UNITS = "probability (LIME surrogate coefficient)"
@@ -40,11 +40,14 @@ def _prepare(classifier, text: str, target: int | None):
 
 
 def integrated_gradients(classifier, text: str, target: int | None = None, *, n_steps: int = 50,
-                         internal_batch_size: int = 64):
+                         internal_batch_size: int = 64, cancel=None):
     """Integrated Gradients per token. Returns ``(scores (n,) float64, target, probabilities (C,), enc, delta)``.
+
+    ``cancel`` (a ``threading.Event``) is checked before every forward batch.
 
     Raises:
         InputError: empty sentence or bad target.
+        Cancelled: ``cancel`` was set.
     """
     from captum.attr import IntegratedGradients
 
@@ -54,6 +57,7 @@ def integrated_gradients(classifier, text: str, target: int | None = None, *, n_
     keep = (~special).to(emb.dtype).view(1, -1, 1)
 
     def forward(e):
+        check_cancel(cancel)
         # special tokens stay at their real embedding along the whole path
         e = e * keep + emb * (1 - keep)
         return classifier.logits_from_embeds(e, mask.expand(e.shape[0], -1))
@@ -67,11 +71,14 @@ def integrated_gradients(classifier, text: str, target: int | None = None, *, n_
 
 
 def lime(classifier, text: str, target: int | None = None, *, n_samples: int = 200, seed: int = 0,
-         perturbations_per_eval: int = 50):
+         perturbations_per_eval: int = 50, cancel=None):
     """LIME per token. Returns ``(scores (n,) float64, target, probabilities (C,), enc)``.
+
+    ``cancel`` (a ``threading.Event``) is checked before every forward batch of perturbations.
 
     Raises:
         InputError: empty sentence or bad target.
+        Cancelled: ``cancel`` was set.
     """
     from captum._utils.models.linear_model import SkLearnRidge
     from captum.attr import Lime
@@ -85,6 +92,7 @@ def lime(classifier, text: str, target: int | None = None, *, n_samples: int = 2
     baseline = torch.where(special.view(1, -1, 1), emb, torch.zeros_like(emb))
 
     def forward(e):
+        check_cancel(cancel)
         with torch.inference_mode():
             logits = classifier.logits_from_embeds(e, mask.expand(e.shape[0], -1))
         return torch.softmax(logits.float(), -1)
