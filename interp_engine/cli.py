@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--mode", choices=("phrase", "all"), default="phrase", help="search panel match mode")
     x.add_argument("--class", dest="chosen_class", type=int, default=1, help="search panel: class of p(class)")
     x.add_argument("--top", type=int, default=3, help="grid: top locations marked per layer")
+    x.add_argument("--strategy", choices=("mlm", "zero", "unk", "remove"),
+                   help="deletion panel: replacement strategy (default: mlm with --mlm, else zero)")
+    x.add_argument("--x-max", type=float, default=0.2, help="deletion panel: fraction replaced (0.2 = AUC_rep)")
     x.add_argument("--seed", type=int, default=0, help="seed set before computing (recorded in the sidecar)")
     x.add_argument("--no-sidecar", action="store_true", help="do not write FILE.json beside the figure")
     x.add_argument("--force", action="store_true", help="--from-sidecar: remake even if the model changed")
@@ -397,6 +400,10 @@ def _cmd_export(args) -> int:
     if not args.model or not args.out:
         raise InputError("export needs --model DIR and --out PATH (or --from-sidecar FILE.json)")
     fmt = export.format_of(args.out, args.format)
+    from pathlib import Path
+
+    if not Path(args.out).expanduser().parent.is_dir():  # before minutes of computing
+        raise InputError(f"cannot write {args.out}: folder {Path(args.out).expanduser().parent} does not exist")
     style = FigureStyle(palette=args.style, width=args.width, font_family=args.font, font_size=args.font_size,
                         colorbar=not args.no_colorbar)
     from .engine import Engine
@@ -430,12 +437,23 @@ def _cmd_export(args) -> int:
         if not q:
             raise InputError("the search histogram needs --query WORDS (or --text)")
         req = {"panel": "search", "query": q, "mode": args.mode, "chosen_class": args.chosen_class, "limit": 200}
+    elif args.panel == "deletion":
+        if not args.text:
+            raise InputError("the deletion curves need --text SENTENCE")
+        if "marginalization" in methods:
+            eng.set_marginalization(likelihood=args.likelihood or ("mlm" if args.mlm else "uniform"),
+                                    sigma=args.sigma, top_n=args.top_n)
+        p = eng._marginalizer().params if "marginalization" in methods else {}
+        req = {"panel": "deletion", "text": args.text, "methods": methods, "target": args.target,
+               "strategy": args.strategy or ("mlm" if args.mlm else "zero"), "x_max": args.x_max, "seed": args.seed,
+               "likelihood": p.get("likelihood"), "sigma": p.get("sigma"), "top_n": p.get("top_n")}
     else:
         req = {"panel": args.panel, "text": args.text, "target": args.target, "methods": methods}
     result = export.compute(req, eng, seed=args.seed, progress=_ProgressBar())
     prov = export.Provenance(model_path=args.model, mlm_path=args.mlm, dataset_path=args.data,
                              text_column=args.text_column, label_column=args.label_column,
-                             device=args.device, seed=args.seed)
+                             device=args.device, seed=args.seed, likelihood=req.get("likelihood"),
+                             sigma=req.get("sigma"), top_n=req.get("top_n"))
     out, side = export.export_figure(result, args.out, fmt=fmt, style=style, dpi=args.dpi, provenance=prov,
                                      sidecar=not args.no_sidecar)
     print(f"wrote {out}" + (f" and {side}" if side else ""))

@@ -198,7 +198,7 @@ def _first(result):
     return result[0] if isinstance(result, (list, tuple)) else result
 
 
-def request_of(result, options: Mapping[str, Any] | None = None) -> dict:
+def request_of(result, options: Mapping[str, Any] | None = None, provenance: "Provenance | None" = None) -> dict:
     """What to recompute to get ``result`` again: the panel and the engine call's arguments.
 
     Heatmap: text, methods, target, marginalization settings. Grid: text, target, top. Search:
@@ -220,6 +220,13 @@ def request_of(result, options: Mapping[str, Any] | None = None) -> dict:
         return {"panel": "search", "query": r0.query, "mode": r0.mode, "chosen_class": int(r0.chosen_class),
                 "limit": int(len(r0.rows)) if len(r0.rows) < r0.n_matches else max(int(len(r0.rows)), 200),
                 "bins": int(len(r0.hist_edges) - 1)}
+    if panel == "deletion":
+        params = dict(getattr(r0, "params", {}) or {})
+        prov = provenance or Provenance()
+        return {"panel": "deletion", "text": r0.text, "methods": list(r0.methods), "strategy": r0.strategy,
+                "x_max": float(r0.x_max), "seed": int(r0.seed or 0), "target": int(r0.target),
+                "insertion": r0.p_insertion is not None, "exclude_original": bool(params.get("exclude_original", False)),
+                "likelihood": prov.likelihood, "sigma": prov.sigma, "top_n": prov.top_n}
     req = getattr(r0, "request", None)
     if callable(req):
         req = req()
@@ -247,7 +254,7 @@ def _jsonable(obj):
 def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fmt: str, dpi: float,
                   style: FigureStyle, options: Mapping[str, Any] | None = None) -> dict:
     """The sidecar dict of an exported figure (see the module docstring)."""
-    req = request_of(result, options)
+    req = request_of(result, options, provenance)
     r0 = _first(result)
     method: Any
     if req["panel"] == "heatmap":
@@ -256,6 +263,8 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
         parameters = params[0] if len(params) == 1 else dict(zip(req["methods"], params))
     else:
         method = {"grid": "hidden_saliency", "search": "token_search"}.get(req["panel"], getattr(r0, "method", req["panel"]))
+        if req["panel"] == "deletion":
+            method = list(req["methods"])
         parameters = {k: v for k, v in req.items() if k not in ("panel", "text")}
     mh = provenance.model_hash or (model_folder_hash(provenance.model_path) if provenance.model_path else "")
     ds = None
@@ -400,6 +409,15 @@ def compute(request: Mapping[str, Any], engine, *, seed: int = 0, progress=None,
         return engine.search(request["query"], mode=request.get("mode", "phrase"), limit=request.get("limit", 200),
                              chosen_class=int(request.get("chosen_class", 1)), bins=int(request.get("bins", 10)),
                              progress=progress, cancel=cancel)
+    if panel == "deletion":
+        kw = {k: request.get(k) for k in ("likelihood", "sigma", "top_n")}
+        if kw["top_n"] is not None:
+            kw["sigma"] = None
+        return engine.deletion_curves(request["text"], list(request["methods"]), strategy=request.get("strategy", "mlm"),
+                                      x_max=float(request.get("x_max", 0.2)), seed=int(request.get("seed", 0)),
+                                      target=request.get("target"), insertion=bool(request.get("insertion", False)),
+                                      exclude_original=bool(request.get("exclude_original", False)), progress=progress,
+                                      cancel=cancel, **kw)
     fn = _EXTRA_COMPUTE.get(str(panel))
     if fn is None:
         raise InputError(f"cannot recompute a {panel!r} figure in this build")

@@ -206,3 +206,20 @@ def test_sidecar_style_roundtrip():
     st = FigureStyle(palette="greyscale", width=5.1, font_family="DejaVu Serif", font_size=9.5, colorbar=False)
     assert FigureStyle.from_json(json.loads(json.dumps(st.to_json()))) == st
     assert io  # noqa: B018
+
+
+def test_deletion_curves_export_and_remake(tmp_path, model, capsys):
+    out = tmp_path / "del.svg"
+    assert main(["export", "--model", str(model), "--text", TEXT, "--panel", "deletion", "--methods",
+                 "grad,unk,marginalization", "--strategy", "zero", "--x-max", "0.5", "--out", str(out)]) == 0
+    meta = json.loads(export.sidecar_path(out).read_text())
+    assert meta["panel"] == "deletion" and meta["method"] == ["grad", "unk", "marginalization"]
+    assert meta["request"]["strategy"] == "zero" and meta["request"]["x_max"] == 0.5
+    assert meta["request"]["likelihood"] == "uniform"  # marginalization's settings travel with the request
+    assert "AUC_rep" in out.read_text()
+    again = tmp_path / "again.svg"
+    export.remake(export.sidecar_path(out), again)
+    assert again.read_bytes() == out.read_bytes()
+    capsys.readouterr()
+    assert main(["export", "--model", str(model), "--text", TEXT, "--out", str(tmp_path / "no" / "x.pdf")]) == 2
+    assert "does not exist" in capsys.readouterr().err
