@@ -125,6 +125,13 @@ class ExportDialog(QDialog):
         self.colorbar_check = QCheckBox("Colour bar")
         self.colorbar_check.setChecked(str(s.value(_SETTINGS_PREFIX + "colorbar", "true")).lower() != "false")
         self.colorbar_check.setEnabled(self.kind in ("heatmap", "grid"))
+        self.title_check = QCheckBox("Title line (prediction, class explained)")
+        self.title_check.setObjectName("exportTitle")
+        self.title_check.setChecked(True)
+        self.rf_combo = QComboBox()
+        self.rf_combo.setObjectName("exportReceptiveFields")
+        for key, name in (("top1", "best location of each layer"), ("top", "every marked location"), ("none", "none")):
+            self.rf_combo.addItem(name, key)
 
         form = QFormLayout()
         form.addRow("Format:", self.format_combo)
@@ -139,6 +146,10 @@ class ExportDialog(QDialog):
         form.addRow("Font:", frow)
         form.addRow("PNG resolution:", self.dpi_spin)
         form.addRow("", self.colorbar_check)
+        if self.kind == "heatmap":
+            form.addRow("", self.title_check)
+        if self.kind == "grid":
+            form.addRow("Receptive fields:", self.rf_combo)
 
         self.preview = QLabel()
         self.preview.setObjectName("exportPreview")
@@ -186,6 +197,8 @@ class ExportDialog(QDialog):
         for w in (self.size_spin, self.width_spin):
             w.valueChanged.connect(self._changed)
         self.colorbar_check.toggled.connect(self._changed)
+        self.title_check.toggled.connect(self._changed)
+        self.rf_combo.currentIndexChanged.connect(self._changed)
         self.width_combo.currentIndexChanged.connect(self._sync_width)
         self.save_button.clicked.connect(self.choose_and_save)
         self.copy_button.clicked.connect(self.copy_png)
@@ -226,6 +239,14 @@ class ExportDialog(QDialog):
     def dpi(self) -> int:
         return int(self.dpi_spin.value())
 
+    def options(self) -> dict:
+        """Panel-specific renderer options (recorded in the sidecar)."""
+        if self.kind == "heatmap":
+            return {"title": self.title_check.isChecked()}
+        if self.kind == "grid":
+            return {"receptive_fields": str(self.rf_combo.currentData())}
+        return {}
+
     def _remember(self) -> None:
         s = app_settings()
         st = self.style()
@@ -239,7 +260,7 @@ class ExportDialog(QDialog):
         """The figure as PNG bytes at ``dpi`` with the chosen style."""
         from interp_engine.export import encode
 
-        return encode(self.result, "png", style=self.style(), dpi=dpi)
+        return encode(self.result, "png", style=self.style(), dpi=dpi, options=self.options())
 
     def _fit_dpi(self) -> float:
         """Preview resolution: the figure fills the preview's width (between 60 and 200 dpi)."""
@@ -300,7 +321,8 @@ class ExportDialog(QDialog):
             p = p.with_name(p.name + f".{fmt}") if p.suffix.lower() not in (".pdf", ".svg", ".png", ".tex") \
                 else p.with_suffix(f".{fmt}")
         prov = self._provenance() if self._provenance else None
-        out, _side = export_figure(self.result, p, fmt=fmt, style=self.style(), dpi=self.dpi(), provenance=prov)
+        out, _side = export_figure(self.result, p, fmt=fmt, style=self.style(), dpi=self.dpi(), provenance=prov,
+                                   options=self.options())
         self.last_saved = out
         self._remember()
         return out

@@ -419,7 +419,7 @@ def _cmd_export(args) -> int:
         if not args.text:
             raise InputError("the heatmap needs --text SENTENCE")
         if "marginalization" in methods:
-            if args.likelihood == "prior" and args.data and not args.mlm:
+            if args.likelihood == "prior" and args.data:
                 eng.set_prior_data(eng.dataset.texts)
             eng.set_marginalization(likelihood=args.likelihood or ("mlm" if args.mlm else "uniform"),
                                     sigma=args.sigma, top_n=args.top_n)

@@ -509,8 +509,8 @@ def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: st
             warnings.warn(msg, stacklevel=2)
         engine.load_dataset(dp, text_column=ds.get("text_column", "text"), label_column=ds.get("label_column", "label"))
         req = meta["request"]
-        if req.get("panel") == "heatmap" and req.get("likelihood") == "prior" and not (mlm and mlm.get("path")):
-            engine.set_prior_data(engine.dataset.texts)
+        if req.get("panel") in ("heatmap", "deletion") and req.get("likelihood") == "prior":
+            engine.set_prior_data(engine.dataset.texts)  # the app counts the prior on the open dataset
     result = compute(meta["request"], engine, seed=int(meta.get("seed", 0)), progress=progress)
     fig = meta["figure"]
     target = Path(out).expanduser() if out else sp.with_name(fig["file"])

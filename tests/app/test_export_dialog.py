@@ -124,3 +124,37 @@ def test_export_all_without_results_says_so(window):
     assert "No panel shows a result" in window.statusBar().currentMessage()
     assert window.exports.export_panel(window.heatmap) is None
     assert Qt  # noqa: B018
+
+
+def test_figures_exported_from_the_app_are_remade_identically(window, qtbot, tmp_path):
+    """The acceptance: a figure exported from the window, remade from its sidecar by the engine
+    alone (``interp-studio export --from-sidecar``), has the same SVG bytes / PNG pixels."""
+    from PIL import Image
+
+    from interp_engine.export import remake
+    from tests.helpers import TINY_TEXTS, save_tiny
+
+    model = save_tiny(tmp_path / "model")
+    data = tmp_path / "data.tsv"
+    data.write_text("label\ttext\n" + "".join(f"{i % 2}\t{t}\n" for i, t in enumerate(TINY_TEXTS)), encoding="utf-8")
+    c = window.controller
+    with qtbot.waitSignals([c.sigModelLoaded, c.sigDatasetLoaded, c.sigSentenceReady], timeout=30000):
+        window.open_model(str(model))
+        window.open_dataset(str(data))
+    qtbot.waitUntil(c.is_ready, timeout=30000)
+    window.heatmap.set_compare(True, ["grad", "unk"])
+    qtbot.waitUntil(lambda: c.is_ready() and c.comparison is not None, timeout=30000)
+    paths = window.exports.export_all(str(tmp_path), "app", fmt="svg")
+    assert {p.name for p in paths} >= {"app_heatmap.svg", "app_grid.svg"}
+    for p in paths:
+        out, _ = remake(sidecar_path(p), tmp_path / f"remade_{p.name}")
+        assert out.read_bytes() == p.read_bytes(), p.name
+    dlg = window.exports.export_panel(window.grid)
+    dlg.set_format("png")
+    dlg.dpi_spin.setValue(120)
+    dlg.rf_combo.setCurrentIndex(dlg.rf_combo.findData("top"))
+    png = dlg.save(tmp_path / "grid.png")
+    dlg.close()
+    assert json.loads(sidecar_path(png).read_text())["figure"]["options"] == {"receptive_fields": "top"}
+    again, _ = remake(sidecar_path(png), tmp_path / "grid_again.png")
+    assert np.array_equal(np.asarray(Image.open(png)), np.asarray(Image.open(again)))
