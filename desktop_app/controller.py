@@ -749,9 +749,7 @@ class DeletionCurveController(QObject):
 
     def _on_finished(self, rid: int, kind: str, result: object) -> None:
         if kind == "deletion_curves" and rid == self._id and getattr(result, "text", None) == self.main.current_text:
-            self.panel.set_result(result)
-            self.main.sigStatus.emit("Deletion curves: " + ", ".join(
-                f"{m} {a:.4f}" for m, a in zip(result.methods, result.auc)))
+            self.panel.set_result(result)  # no status-bar message: it would hide the sentence's notes
 
     def _on_failed(self, rid: int, kind: str, message: str) -> None:
         if kind == "deletion_curves" and rid == self._id:
