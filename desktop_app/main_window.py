@@ -152,16 +152,17 @@ class MainWindow(QMainWindow):
         self.candidate_dock.raise_()
         self.search_controller = TokenSearchController(self.client, self.controller, self.search_panel, self)
 
-        # deletion curves and AUC_rep of the current sentence (Kim et al. §3.5), tabbed with the grid
+        # deletion curves and AUC_rep of the current sentence (Kim et al. §3.5), right column under the
+        # candidate table (beside the grid, the bottom row would squeeze the dataset list)
         from .controller import DeletionCurveController
         from .panels.deletion_curve import DeletionCurvePanel
 
         self.deletion_panel = DeletionCurvePanel()
         self.deletion_panel.setObjectName("deletionCurvePanel")
         self.deletion_dock = self._dock("Deletion curves (AUC_rep)", "deletionCurveDock", self.deletion_panel,
-                                        Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.splitDockWidget(self.grid_dock, self.deletion_dock, Qt.Orientation.Horizontal)
-        self.resizeDocks([self.grid_dock, self.deletion_dock], [700, 420], Qt.Orientation.Horizontal)
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.deletion_dock, Qt.Orientation.Vertical)
+        self.resizeDocks([self.candidate_dock, self.deletion_dock], [430, 420], Qt.Orientation.Vertical)
         self.deletion_controller = DeletionCurveController(self.client, self.controller, self.deletion_panel,
                                                            self.deletion_dock, self)
 

@@ -89,7 +89,9 @@ class DeletionCurvePanel(QWidget):
             ax = self.plot.getAxis(name)
             ax.setPen(pg.mkPen("k"))
             ax.setTextPen(pg.mkPen("k"))
-        self.legend = self.plot.addLegend(offset=(-5, 5), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 220))
+        # bottom left: a deletion curve falls from the top left, so that corner stays free
+        self.legend = self.plot.addLegend(offset=(8, -8), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 220),
+                                          pen=pg.mkPen("#bbb"))
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.message_label = QLabel("Select a sentence to see how fast its prediction falls when the most "
                                     "attributed tokens are replaced.")
@@ -101,14 +103,15 @@ class DeletionCurvePanel(QWidget):
         self.stack.addWidget(self.plot)
 
         row = QHBoxLayout()
-        row.addWidget(QLabel("Replace with:"))
+        row.addWidget(QLabel("Replace by:"))
         row.addWidget(self.strategy_combo)
-        row.addWidget(QLabel("x-range:"))
+        row.addWidget(QLabel("Range:"))
         row.addWidget(self.range_spin)
-        row.addWidget(self.status_label, 1)
+        row.addStretch(1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(row)
+        lay.addWidget(self.status_label)
         lay.addWidget(self.stack, 1)
 
         self.set_mlm_available(False)
@@ -190,8 +193,12 @@ class DeletionCurvePanel(QWidget):
             self.plot.addItem(hover)
             self.curves[m] = item
         self.plot.setXRange(0, 100 * result.x_max, padding=0.03)
+        # y: the curves' own range (never beyond [0, 1]) with room for the legend below them
         lo = float(np.nanmin(result.p_deletion)) if result.p_deletion.size else 0.0
-        self.plot.setYRange(min(0.0, lo), 1.0, padding=0.02)
+        hi = float(np.nanmax(result.p_deletion)) if result.p_deletion.size else 1.0
+        span = max(hi - lo, 0.05)
+        self.plot.setYRange(max(0.0, lo - 0.15 * span - 0.06 * len(result.methods) * span), min(1.0, hi + 0.05 * span),
+                            padding=0.02)
         cls = result.class_names[result.target] if result.target < len(result.class_names) else str(result.target)
         self.plot.setLabel("left", f"p({cls})")
         from interp_engine.faithfulness import STRATEGY_NAMES
