@@ -21,8 +21,11 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
+from .qt_fixes import protect_none_refcount
 from .requests import Request
 from .worker import EngineWorker
+
+protect_none_refcount()  # PySide6 6.12.0 on Python 3.11 would abort after enough Qt calls
 
 log = logging.getLogger(__name__)
 
