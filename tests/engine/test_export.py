@@ -216,7 +216,7 @@ def test_deletion_curves_export_and_remake(tmp_path, model, capsys):
     assert meta["panel"] == "deletion" and meta["method"] == ["grad", "unk", "marginalization"]
     assert meta["request"]["strategy"] == "zero" and meta["request"]["x_max"] == 0.5
     assert meta["request"]["likelihood"] == "uniform"  # marginalization's settings travel with the request
-    assert "AUC_rep" in out.read_text()
+    assert "AUC@50%" in out.read_text()  # the area up to x_max (AUC_rep is the one at 20%)
     again = tmp_path / "again.svg"
     export.remake(export.sidecar_path(out), again)
     assert again.read_bytes() == out.read_bytes()
