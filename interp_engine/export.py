@@ -227,6 +227,13 @@ def request_of(result, options: Mapping[str, Any] | None = None, provenance: "Pr
                 "x_max": float(r0.x_max), "seed": int(r0.seed or 0), "target": int(r0.target),
                 "insertion": r0.p_insertion is not None, "exclude_original": bool(params.get("exclude_original", False)),
                 "likelihood": prov.likelihood, "sigma": prov.sigma, "top_n": prov.top_n}
+    if panel == "scatter":
+        params = dict(getattr(r0, "params", {}) or {})
+        return {"panel": "scatter", "text": r0.text, "target": int(r0.target),
+                "locations": [[int(loc.layer), int(loc.position)] for loc in r0.locations],
+                "ranks": [int(loc.rank) for loc in r0.locations], "projection": str(r0.projection),
+                **{k: _jsonable(params[k]) for k in ("lambda1", "lambda2", "steps", "lr", "seed", "k", "perplexity",
+                                                     "vectors") if k in params}}
     req = getattr(r0, "request", None)
     if callable(req):
         req = req()
@@ -262,7 +269,7 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
         params = [_jsonable(dict(r.params or {})) for r in (result if isinstance(result, (list, tuple)) else [result])]
         parameters = params[0] if len(params) == 1 else dict(zip(req["methods"], params))
     else:
-        method = {"grid": "hidden_saliency", "search": "token_search"}.get(req["panel"], getattr(r0, "method", req["panel"]))
+        method = {"grid": "hidden_saliency", "search": "token_search", "scatter": "input_optimization"}.get(req["panel"], getattr(r0, "method", req["panel"]))
         if req["panel"] == "deletion":
             method = list(req["methods"])
         parameters = {k: v for k, v in req.items() if k not in ("panel", "text")}
@@ -418,6 +425,23 @@ def compute(request: Mapping[str, Any], engine, *, seed: int = 0, progress=None,
                                       target=request.get("target"), insertion=bool(request.get("insertion", False)),
                                       exclude_original=bool(request.get("exclude_original", False)), progress=progress,
                                       cancel=cancel, **kw)
+    if panel == "scatter":
+        fn = getattr(engine, "neighbour_scatter", None)
+        if fn is None:
+            raise InputError("this build cannot recompute the neighbour scatter")
+        vec = request.get("vectors", "model")
+        if vec not in (None, "model"):
+            raise InputError(f"the scatter used the word vectors {vec!r}: remake it in the app after loading them "
+                             "(only the model's own embeddings are reloaded from a sidecar)")
+        kw = {k: request[k] for k in ("lambda1", "lambda2", "steps", "lr", "seed", "k", "perplexity") if k in request}
+        res = fn(request["text"], [tuple(x) for x in request["locations"]], target=request.get("target"),
+                 projection=request.get("projection", "tsne"), progress=progress, cancel=cancel, **kw)
+        ranks = request.get("ranks")
+        if ranks and len(ranks) == len(res.locations) and any(int(a) != loc.rank for a, loc in zip(ranks, res.locations)):
+            from dataclasses import replace
+
+            res = replace(res, locations=tuple(replace(loc, rank=int(a)) for a, loc in zip(ranks, res.locations)))
+        return res
     fn = _EXTRA_COMPUTE.get(str(panel))
     if fn is None:
         raise InputError(f"cannot recompute a {panel!r} figure in this build")

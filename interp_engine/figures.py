@@ -699,6 +699,7 @@ def scatter_figure(res, style: FigureStyle | None = None, *, max_labels: int = 2
         cols = MARK_COLORS if style.palette == "paper" else CURVE_COLORS[style.palette][:3] if style.palette == "colorblind" \
             else ("#000000", "#555555", "#999999")
         toks = tuple(getattr(res, "tokens", ()))
+        labelled: set = set()  # a word near several locations shares one 2-D point: label it once
         for j, loc in enumerate(locs):
             c = cols[int(loc.rank) % len(cols)] if int(loc.rank) >= 0 else "#444444"
             xy = np.asarray(loc.coords, float).reshape(-1, 2)
@@ -708,6 +709,10 @@ def scatter_figure(res, style: FigureStyle | None = None, *, max_labels: int = 2
             t = np.asarray(loc.target_coords, float).reshape(2)
             ax.scatter([t[0]], [t[1]], s=90, marker="*", color=c, edgecolors="black", linewidths=0.5, zorder=4)
             for i in range(min(max_labels, len(xy))):
+                key = (str(loc.words[i]), round(float(xy[i, 0]), 6), round(float(xy[i, 1]), 6))
+                if key in labelled:
+                    continue
+                labelled.add(key)
                 ax.annotate(str(loc.words[i]), xy[i], xytext=(2, 1.5), textcoords="offset points",
                             fontsize=fs * 0.72, color="#222222")
         ax.scatter([], [], s=60, marker="*", color="white", edgecolors="black", linewidths=0.5,

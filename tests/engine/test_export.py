@@ -223,3 +223,20 @@ def test_deletion_curves_export_and_remake(tmp_path, model, capsys):
     capsys.readouterr()
     assert main(["export", "--model", str(model), "--text", TEXT, "--out", str(tmp_path / "no" / "x.pdf")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_neighbour_scatter_export_and_remake(tmp_path, model):
+    from interp_engine.engine import Engine
+
+    eng = Engine("cpu")
+    eng.load_model(model)
+    if not hasattr(eng, "neighbour_scatter"):
+        pytest.skip("this build has no neighbour scatter")
+    res = eng.neighbour_scatter(TEXT, steps=20, k=5, projection="pca")
+    out, side = export.export_figure(res, tmp_path / "sc.svg", provenance=export.Provenance(model_path=str(model)))
+    meta = json.loads(side.read_text())
+    assert meta["panel"] == "scatter" and meta["request"]["steps"] == 20 and meta["request"]["k"] == 5
+    assert meta["request"]["locations"] == [[loc.layer, loc.position] for loc in res.locations]
+    assert res.locations[0].words[0] in out.read_text()
+    again, _ = export.remake(side, tmp_path / "again.svg")
+    assert again.read_bytes() == out.read_bytes()
