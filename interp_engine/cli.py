@@ -113,6 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--top", type=int, default=3)
     h.add_argument("--target", type=int)
     h.add_argument("--json", action="store_true")
+    ho = h.add_argument_group("what the locations detect (Yuan et al. eq. 5-8)")
+    ho.add_argument("--optimize", action="store_true",
+                    help="optimise an input per selected location; add its k nearest words (cosine) and 2-D coordinates")
+    ho.add_argument("--k", type=int, default=10, help="neighbour words per location (default 10)")
+    ho.add_argument("--locations", help="explicit locations ROW:POS[,ROW:POS...] (default: --top of each --layers row)")
+    ho.add_argument("--layers", default="0", help="grid rows whose --top locations are optimised (default 0: the first)")
+    ho.add_argument("--lambda1", type=float, default=0.004, help="L2 weight λ1 (paper: MR 0.004, AG News 0.002)")
+    ho.add_argument("--lambda2", type=float, default=0.02, help="similarity weight λ2 (paper: MR 0.02, AG News 0.01)")
+    ho.add_argument("--steps", type=int, default=1000, help="max Adam steps (default 1000; stops early on convergence)")
+    ho.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (paper: 2e-4)")
+    ho.add_argument("--seed", type=int, default=0, help="seed of the Xavier initialisation and of t-SNE")
+    ho.add_argument("--projection", choices=("tsne", "pca"), default="tsne")
+    ho.add_argument("--perplexity", type=float, default=5.0)
+    ho.add_argument("--vectors", help="search neighbours in these word vectors (gensim formats) instead of the model's embeddings")
     _common(h, model=True)
 
     s = sub.add_parser("search", help="training-set token/n-gram search, or activation similarity (Lopes et al. §4)")
@@ -156,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--exclude-original", action="store_true",
                     help="MLM strategy: never sample the token being replaced (default: sample from the full distribution)")
     ev.add_argument("--batch-size", type=int, default=512, help="max sentences per classifier forward")
+    mr = ev.add_argument_group("matching_rate (Yuan et al.; --seed seeds the input optimization)")
+    mr.add_argument("--k", dest="mr_k", type=int, default=3, help="most salient locations per sentence (default 3)")
+    mr.add_argument("--m", dest="mr_m", type=int, default=5, help="nearest words per location (default 5)")
+    mr.add_argument("--layer", dest="mr_layer", type=int, default=0, help="grid row (default 0: the first hidden layer)")
+    mr.add_argument("--lambda1", type=float, default=0.004, help="L2 weight (paper: MR 0.004, AG News 0.002)")
+    mr.add_argument("--lambda2", type=float, default=0.02, help="similarity weight (paper: MR 0.02, AG News 0.01)")
+    mr.add_argument("--steps", type=int, default=1000, help="max Adam steps per location (default 1000)")
+    mr.add_argument("--opt-lr", type=float, default=2e-4, help="Adam learning rate of the optimization (paper: 2e-4)")
     ev.add_argument("--text-column", default="text")
     ev.add_argument("--label-column", default="label")
     ev.add_argument("--json", action="store_true", help="print a JSON object: mean, standard error and n per method")
@@ -284,8 +306,12 @@ def _cmd_hidden(args) -> int:
     eng = Engine(args.device)
     eng.load_model(args.model, allow_pickle=args.allow_pickle)
     res = eng.hidden_saliency(args.text, args.target, args.top)
+    scatter = _optimize_locations(eng, args) if args.optimize else None
     if args.json:
-        print(json.dumps(res.to_json()))
+        out = res.to_json()
+        if scatter is not None:
+            out["optimization"] = scatter.to_json()
+        print(json.dumps(out))
     else:
         print(res.receptive_field_note)
         for r, name in enumerate(res.layer_names):
@@ -294,7 +320,35 @@ def _cmd_hidden(args) -> int:
                 for i in res.top_locations[r]
             )
             print(f"{name}: {tops}")
+        if scatter is not None:
+            print(f"input optimization ({scatter.seconds:.2f} s, {scatter.projection}):")
+            for loc in scatter.locations:
+                lo, hi = loc.receptive_field
+                words = ", ".join(f"{w} {s:.3f}" for w, s in zip(loc.words, loc.similarities))
+                print(f"  {loc.layer_name} location {loc.position} (tokens {lo}-{hi}: {' '.join(res.tokens[lo:hi + 1])}): {words}")
     return 0
+
+
+def _optimize_locations(eng, args):
+    """``hidden --optimize``: the neighbour scatter of the selected locations (Yuan eq. 5-8)."""
+    from .errors import InputError
+
+    locations = layers = None
+    try:
+        if args.locations:
+            locations = [tuple(int(v) for v in item.split(":")) for item in args.locations.split(",") if item.strip()]
+            if any(len(t) != 2 for t in locations):
+                raise ValueError
+        else:
+            layers = [int(v) for v in args.layers.split(",") if v.strip()]
+    except ValueError:
+        raise InputError("--locations must look like ROW:POS[,ROW:POS...] and --layers like 0[,1...]") from None
+    if args.vectors:
+        eng.load_neighbour_vectors(args.vectors)
+    return eng.neighbour_scatter(args.text, locations, top=args.top, layers=layers, target=args.target,
+                                 lambda1=args.lambda1, lambda2=args.lambda2, steps=args.steps, lr=args.lr,
+                                 seed=args.seed, k=args.k, projection=args.projection, perplexity=args.perplexity,
+                                 progress=None if args.json else _ProgressBar())
 
 
 def _cmd_search(args) -> int:
@@ -349,6 +403,20 @@ def _evaluate_faithfulness(args) -> dict:
     return evaluate_from_args(args, progress=_ProgressBar())
 
 
+def _evaluate_matching_rate(args) -> dict:
+    """matching_rate (Yuan et al. "Evaluation of Interpretability"): see :func:`interp_engine.neighbours.matching_rate`."""
+    from .engine import Engine
+
+    eng = Engine(args.device)
+    eng.load_model(args.model, allow_pickle=getattr(args, "allow_pickle", False))
+    data = eng.load_dataset(args.data, text_column=args.text_column, label_column=args.label_column)
+    texts = list(data.texts)[: args.n] if args.n else list(data.texts)
+    res = eng.matching_rate(texts, k=args.mr_k, m=args.mr_m, layer=args.mr_layer, lambda1=args.lambda1,
+                            lambda2=args.lambda2, steps=args.steps, lr=args.opt_lr, seed=args.seed,
+                            progress=None if args.json else _ProgressBar())
+    return res.to_json()
+
+
 def _evaluate_not_implemented(args) -> dict:
     from .errors import InputError
 
@@ -363,7 +431,7 @@ EVALUATE_METRICS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "comprehensiveness": _evaluate_faithfulness,
     "sufficiency": _evaluate_faithfulness,
     "iot": _evaluate_faithfulness,
-    "matching_rate": _evaluate_not_implemented,
+    "matching_rate": _evaluate_matching_rate,
 }
 
 

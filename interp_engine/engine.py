@@ -169,15 +169,19 @@ class Engine:
         self._lik_cache[kind] = lik
         return lik
 
+    def _cut(self, sigma=None, top_n=None) -> tuple[float, int | None]:
+        """``(σ, top-n)`` a call resolves to: its own σ (then no top-n), its own top-n, or the
+        engine's settings."""
+        if sigma is not None and top_n is None:
+            return float(sigma), None
+        if top_n is not None:
+            return self.sigma, int(top_n)
+        return self.sigma, self.top_n
+
     def _marginalizer(self, likelihood=None, sigma=None, top_n=None):
         from .attribution.marginalization import InputMarginalization
 
-        if sigma is not None and top_n is None:
-            s, n = float(sigma), None
-        elif top_n is not None:
-            s, n = self.sigma, int(top_n)
-        else:
-            s, n = self.sigma, self.top_n
+        s, n = self._cut(sigma, top_n)
         return InputMarginalization(self.require_model(), self.likelihood_model(likelihood), sigma=s, top_n=n,
                                     chunk_size=self.chunk_size)
 
@@ -353,12 +357,7 @@ class Engine:
         (for marginalization the likelihood model, σ and top-n this call resolves to)."""
         params: dict = {"target": None if target is None else int(target)}
         if method == "marginalization":
-            if sigma is not None and top_n is None:
-                s, n = float(sigma), None
-            elif top_n is not None:
-                s, n = self.sigma, int(top_n)
-            else:
-                s, n = self.sigma, self.top_n
+            s, n = self._cut(sigma, top_n)
             params.update(likelihood=likelihood or self.likelihood, sigma=s, top_n=n)
         return self.cache.key(c.content_hash, text, method, params)
 
@@ -483,6 +482,70 @@ class Engine:
         )
         self.cache.put(key, result)
         return result
+
+    # -- what hidden locations detect (Yuan et al. eq. 5-8; Lopes §3) ---------------------------
+    def load_neighbour_vectors(self, path: str | Path | None, fmt: str | None = None) -> str:
+        """Search x_overall's neighbours in loaded gensim ``KeyedVectors`` (word2vec/GloVe/fastText,
+        see :func:`interp_engine.vectors.load_vectors`) instead of the model's embedding matrix;
+        None goes back to the model's. Returns the space's name. Raises InputError."""
+        from .neighbours import VectorSpace
+        from .vectors import load_vectors
+
+        if path is None:
+            self._neighbour_space = None
+            return "model"
+        kv = load_vectors(path, fmt)
+        self._neighbour_space = VectorSpace.from_keyed_vectors(kv, self.classifier, name=Path(path).name)
+        return self._neighbour_space.name
+
+    def neighbour_scatter(self, text: str, locations=None, *, top: int = 3, layers=None, target: int | None = None,
+                          lambda1: float = 0.004, lambda2: float = 0.02, steps: int = 1000, lr: float = 2e-4,
+                          seed: int = 0, k: int = 10, projection: str = "tsne", perplexity: float = 5.0,
+                          progress=None, cancel=None):
+        """Input optimization of the selected hidden locations (Yuan eq. 6-7, one batch), x_overall
+        (eq. 8), its k nearest words by cosine and their t-SNE/PCA projection. ``locations``: (grid
+        row, location) pairs, or None for the ``top`` most salient locations of ``layers`` (default
+        the first layer). See :func:`interp_engine.neighbours.neighbour_scatter`.
+
+        Returns:
+            :class:`~interp_engine.results.NeighbourScatter`.
+
+        Raises:
+            InputError: empty sentence, bad location/row/target/parameters. Cancelled.
+        """
+        from .neighbours import neighbour_scatter
+        from .optimization import OptimizationConfig
+
+        c = self.require_model()
+        cfg = OptimizationConfig(lambda1=float(lambda1), lambda2=float(lambda2), steps=int(steps), lr=float(lr),
+                                 seed=int(seed))
+        return neighbour_scatter(c, text, locations, top=top, layers=layers, target=target, config=cfg, k=int(k),
+                                 projection=projection, perplexity=float(perplexity),
+                                 space=getattr(self, "_neighbour_space", None), progress=progress, cancel=cancel)
+
+    def matching_rate(self, texts, *, k: int = 3, m: int = 5, layer: int = 0, lambda1: float = 0.004,
+                      lambda2: float = 0.02, steps: int = 1000, lr: float = 2e-4, seed: int = 0,
+                      progress=None, cancel=None):
+        """Matching rate of Yuan et al. ("Evaluation of Interpretability") on ``texts``; see
+        :func:`interp_engine.neighbours.matching_rate`. Returns :class:`~interp_engine.results.MatchingRate`."""
+        from .neighbours import matching_rate
+        from .optimization import OptimizationConfig
+
+        c = self.require_model()
+        cfg = OptimizationConfig(lambda1=float(lambda1), lambda2=float(lambda2), steps=int(steps), lr=float(lr),
+                                 seed=int(seed))
+        return matching_rate(c, list(texts), k=k, m=m, layer=layer, config=cfg,
+                             space=getattr(self, "_neighbour_space", None), progress=progress, cancel=cancel)
+
+    def activation_maximization(self, unit: tuple, *, k: int = 10, steps: int = 300, lr: float = 0.01,
+                                l2: float = 0.01, seed: int = 0, progress=None, cancel=None):
+        """Activation maximization (Lopes §3.1) next to corpus search (§3.2) for ``unit`` =
+        ``("class", c)`` or ``("hidden", row, channel)``. Returns
+        :class:`~interp_engine.results.ActivationMaximization`. Raises InputError, Cancelled."""
+        from .neighbours import activation_maximization_vs_corpus
+
+        return activation_maximization_vs_corpus(self.require_model(), tuple(unit), k=k, steps=steps, lr=lr, l2=l2,
+                                                 seed=seed, progress=progress, cancel=cancel)
 
     # -- training-set search (Lopes et al. §4) -----------------------------------------------
     def search_index(self, *, progress=None, cancel=None):

@@ -1,0 +1,486 @@
+"""Input optimization for hidden spatial locations (Yuan et al. ``001_e80f9d2c7d254978.txt``,
+"Input Generation via Optimization" eq. 5, "Regularization" eq. 6-7, "Visualization of
+Optimized Inputs" eq. 8) and activation maximization (Lopes ``002_1461283d665fa092.txt`` §3.1).
+
+For spatial location i of layer j, a_ij is its activation vector on the real sentence X. A
+second input X0 of the same length, Xavier-initialised, is fed to the fixed network and updated
+by Adam to maximise (eq. 6)
+
+    a_ij · a'_ij − λ1 ‖X̂0‖²₂ + λ2 Sim(X̂0),
+
+where a'_ij is the location's activation vector on X0, X̂0 the receptive-field columns of X0
+and Sim (eq. 7) = (1/N) Σ_{i,j ∈ [l, r]} x̂_0i · x̂_0j (unit columns, N = r − l + 1). Eq. 7 is
+implemented as printed: the double sum includes i = j (a constant 1 per column) and is divided
+by N, not N², so Sim = N × (mean over all N² column pairs of the cosine); its gradient is that
+of the mean pairwise cosine scaled by N. x_overall (eq. 8) is the mean of the optimised X̂0
+columns.
+
+All selected locations (of one sentence or of many) are optimised together as one batch: every
+location owns one row of the batch, the objective is summed over rows, and because the network
+is in eval mode a row's gradient depends on that row only, so a location gives the same result
+alone or in a batch (Adam is element-wise). A location whose objective has converged is frozen
+(its row no longer changes), so early stopping is per location too.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .errors import InputError, check_cancel
+
+ProgressFn = Callable[[int, int, str], None]
+
+#: λ1, λ2 of Yuan et al. ("Interpretation" paragraph of the Experimental Setup)
+PAPER_LAMBDAS = {"mr": (0.004, 0.02), "ag_news": (0.002, 0.01)}
+
+
+@dataclass(frozen=True)
+class OptimizationConfig:
+    """Hyper-parameters of :func:`optimize_locations`.
+
+    Args:
+        lambda1: weight of the L2 term ‖X̂0‖²₂ (Yuan eq. 6; MR 0.004, AG News 0.002).
+        lambda2: weight of the similarity term Sim(X̂0) (eq. 6-7; MR 0.02, AG News 0.01).
+        steps: maximum number of Adam steps.
+        lr: Adam learning rate (the paper: 2e-4).
+        betas: Adam (β1, β2) (the paper: 0.9, 0.999).
+        seed: seeds the Xavier initialisation of X0; every location starts from the same
+            generator state, so its result does not depend on the other locations in the batch.
+        tol: relative convergence tolerance: a location stops when its objective changed by
+            less than ``tol · (1 + |objective|)`` over the last ``patience`` steps.
+        patience: window of the convergence test (steps).
+    """
+
+    lambda1: float = 0.004
+    lambda2: float = 0.02
+    steps: int = 1000
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    seed: int = 0
+    tol: float = 1e-5
+    patience: int = 50
+
+    def validate(self) -> "OptimizationConfig":
+        """Return self; raise InputError for values the optimiser cannot use."""
+        if self.steps < 1:
+            raise InputError(f"steps must be >= 1, got {self.steps}")
+        if not self.lr > 0:
+            raise InputError(f"the learning rate must be > 0, got {self.lr}")
+        if self.lambda1 < 0 or self.lambda2 < 0:
+            raise InputError(f"λ1 and λ2 must be >= 0, got {self.lambda1}, {self.lambda2}")
+        if not (0 <= self.betas[0] < 1 and 0 <= self.betas[1] < 1):
+            raise InputError(f"Adam betas must lie in [0, 1), got {self.betas}")
+        if self.patience < 1:
+            raise InputError(f"patience must be >= 1, got {self.patience}")
+        return self
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+
+@dataclass(frozen=True)
+class LocationRequest:
+    """One hidden location to optimise, as the batch functions take it.
+
+    Attributes:
+        sentence: row of the encoded batch the location belongs to.
+        hidden_index: index into the model's ``hidden_states`` (``HiddenLayerSpec.hidden_index``).
+        channels: the channel slice of the grid row (``HiddenLayerSpec.channels``).
+        position: spatial location i.
+        receptive_field: inclusive (first, last) token of the receptive field.
+    """
+
+    sentence: int
+    hidden_index: int
+    channels: slice
+    position: int
+    receptive_field: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class OptimizedLocations:
+    """What :func:`optimize_locations` returns (numpy, K locations).
+
+    Attributes:
+        x0: (K, L, D) float32 optimised inputs (rows padded to the longest sentence).
+        x_overall: (K, D) float32 mean of each location's optimised receptive-field columns (eq. 8).
+        trace: (T, K) float64 objective (eq. 6) before each step; a frozen (converged) location
+            repeats its last value.
+        activation_dot, l2, similarity: (K,) float64 final a·a', ‖X̂0‖²₂ and Sim(X̂0) (eq. 7).
+        converged: (K,) bool; steps_run: (K,) int64 steps until frozen (or ``steps``).
+    """
+
+    x0: np.ndarray
+    x_overall: np.ndarray
+    trace: np.ndarray
+    activation_dot: np.ndarray
+    l2: np.ndarray
+    similarity: np.ndarray
+    converged: np.ndarray
+    steps_run: np.ndarray
+
+
+def similarity_term(x: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """Sim(X̂0) of Yuan eq. 7 for a batch, exactly as printed.
+
+    Args:
+        x: (K, L, D) inputs.
+        columns: (K, L) bool, True for the receptive-field columns X̂0 of each row.
+
+    Returns:
+        (K,) (1/N) Σ_{i,j ∈ X̂0} x_i·x_j / (‖x_i‖‖x_j‖), N = number of columns (i = j included).
+        A zero column counts as cosine 0 with everything.
+    """
+    m = columns.to(x.dtype)
+    unit = x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    s = (unit * m.unsqueeze(-1)).sum(1)  # (K, D): Σ_i x̂_i over the receptive field
+    n = m.sum(1).clamp_min(1.0)
+    return (s * s).sum(-1) / n  # Σ_{i,j} x̂_i·x̂_j = ‖Σ_i x̂_i‖²
+
+
+def xavier_rows(lengths: Sequence[int], L: int, D: int, seed: int) -> torch.Tensor:
+    """(K, L, D) Xavier-uniform (Glorot & Bengio 2010) inputs: row k's first ``lengths[k]``
+    columns are drawn from U(−b, b), b = sqrt(6 / (n_k + D)), from a generator seeded with
+    ``seed`` afresh for every row (so a row does not depend on the others); the rest is 0."""
+    out = torch.zeros(len(lengths), L, D)
+    for k, n in enumerate(lengths):
+        g = torch.Generator().manual_seed(int(seed))
+        b = float(np.sqrt(6.0 / (n + D)))
+        out[k, :n] = (torch.rand(n, D, generator=g) * 2 - 1) * b
+    return out
+
+
+def _location_activations(hidden, groups, K: int, device) -> torch.Tensor:
+    """Gather a'_ij per location into a (K, C_max) tensor, zero padded (channel counts may differ)."""
+    parts = []
+    for (hidx, start, stop), (rows, sent, pos) in groups.items():
+        h = hidden[hidx][sent, pos][:, slice(start, stop)]
+        parts.append((rows, h))
+    C = max(h.shape[1] for _, h in parts)
+    out = torch.zeros(K, C, device=device, dtype=parts[0][1].dtype)
+    for rows, h in parts:
+        out = out.index_put((rows,), torch.nn.functional.pad(h, (0, C - h.shape[1])))
+    return out
+
+
+def _textcnn_window_activations(model, x: torch.Tensor, lengths: torch.Tensor, groups, K: int) -> torch.Tensor:
+    """a'_ij of TextCNN conv locations from their receptive-field windows only (K, C_max).
+
+    Conv layer j at location i depends on the input columns [i − j·h, i + j·h] (h = (k − 1)/2,
+    'same' padding). Running the conv stack *without* padding on that window, with columns (and
+    intermediate activations) outside the sentence set to zero as the full model's padding and
+    masking do, gives exactly the full model's activation at i, for a fraction of the work.
+    """
+    hh = (model.config.kernel_size - 1) // 2
+    L = x.shape[1]
+    parts = []
+    for (hidx, start, stop), (rows, _sent, pos) in groups.items():
+        R = hidx * hh
+        offs = torch.arange(-R, R + 1, device=x.device)
+        p = pos[:, None] + offs[None]
+        valid = (p >= 0) & (p < lengths[rows][:, None])
+        h = x[rows[:, None], p.clamp(0, L - 1)] * valid[..., None].to(x.dtype)
+        W = 2 * R + 1
+        for layer in range(hidx):
+            conv = model.convs[layer]
+            k = conv.weight.shape[-1]
+            # valid convolution as one matmul over the unfolded windows (faster than conv1d's
+            # backward for these tiny widths): (G, W', D, k) · (C, D, k) -> (G, W', C)
+            patches = h.unfold(1, k, 1)
+            G, Wn = patches.shape[0], patches.shape[1]
+            flat = patches.reshape(G * Wn, -1) @ conv.weight.reshape(conv.weight.shape[0], -1).T
+            h = torch.relu(flat + conv.bias).reshape(G, Wn, -1)
+            v = valid[:, (layer + 1) * hh : W - (layer + 1) * hh]
+            h = h * v[..., None].to(h.dtype)
+        parts.append((rows, h[:, 0, slice(start, stop)]))
+    C = max(h.shape[1] for _, h in parts)
+    out = torch.zeros(K, C, device=x.device, dtype=parts[0][1].dtype)
+    for rows, h in parts:
+        out = out.index_put((rows,), torch.nn.functional.pad(h, (0, C - h.shape[1])))
+    return out
+
+
+def optimize_locations(
+    classifier,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    locations: Sequence[LocationRequest],
+    config: OptimizationConfig = OptimizationConfig(),
+    *,
+    special: torch.Tensor | None = None,
+    fast: bool = True,
+    progress: ProgressFn | None = None,
+    cancel=None,
+) -> OptimizedLocations:
+    """Optimise one input X0 per location (Yuan eq. 6), all locations as one batch.
+
+    Args:
+        classifier: a :class:`~interp_engine.models.Classifier` (TextCNN, BiLSTM, transformer).
+        input_ids, attention_mask: (B, L) the encoded sentences the locations belong to.
+        locations: K :class:`LocationRequest`; ``sentence`` indexes the B rows.
+        config: λ1, λ2, steps, lr, betas, seed, convergence test.
+        special: (B, L) bool, True at special tokens ([CLS]/[SEP]): those columns keep the real
+            embeddings, are not optimised and are left out of X̂0 and x_overall. None: none.
+        fast: for TextCNN, compute a'_ij from the receptive-field window only (exactly the full
+            model's value, see :func:`_textcnn_window_activations`); False: full forward passes.
+        progress: ``progress(step, steps, message)``; cancel: ``threading.Event``.
+
+    Returns:
+        :class:`OptimizedLocations`.
+
+    Raises:
+        InputError: no location, a position or receptive field outside its sentence, bad config.
+        Cancelled: ``cancel`` was set (checked between steps).
+    """
+    config.validate()
+    if not locations:
+        raise InputError("select at least one hidden location to optimise")
+    dev = input_ids.device
+    K = len(locations)
+    lengths_b = attention_mask.sum(1).tolist()
+    for loc in locations:
+        n = lengths_b[loc.sentence]
+        lo, hi = loc.receptive_field
+        if not (0 <= loc.position < n and 0 <= lo <= hi < n):
+            raise InputError(f"location {loc.position} (receptive field {lo}-{hi}) lies outside the sentence of {n} tokens")
+    sent = torch.tensor([loc.sentence for loc in locations], device=dev)
+    ids, mask = input_ids[sent], attention_mask[sent]
+    L = ids.shape[1]
+    spec = (special[sent] if special is not None else torch.zeros_like(mask, dtype=torch.bool)).to(dev)
+    pos_idx = torch.arange(L, device=dev)
+    lo = torch.tensor([loc.receptive_field[0] for loc in locations], device=dev)
+    hi = torch.tensor([loc.receptive_field[1] for loc in locations], device=dev)
+    columns = (pos_idx[None] >= lo[:, None]) & (pos_idx[None] <= hi[:, None]) & ~spec & mask.bool()
+    if not bool(columns.any(1).all()):
+        raise InputError("a selected location's receptive field holds only special tokens")
+    groups: dict = {}
+    for k, loc in enumerate(locations):
+        key = (loc.hidden_index, loc.channels.start, loc.channels.stop)
+        groups.setdefault(key, ([], [], []))
+        groups[key][0].append(k)
+        groups[key][1].append(k)
+        groups[key][2].append(loc.position)
+    groups = {key: tuple(torch.tensor(v, device=dev) for v in val) for key, val in groups.items()}
+
+    model = classifier.model
+    was = [p.requires_grad for p in model.parameters()]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        with classifier.grad_mode():
+            with torch.no_grad():
+                real = classifier.embed(ids).float()
+                _, hidden = classifier.hidden_forward(real, mask)
+                target = _location_activations(hidden, groups, K, dev).float()  # a_ij, (K, C)
+            D = real.shape[-1]
+            window = fast and classifier.kind == "textcnn"
+            lengths = mask.sum(1)
+            x0 = xavier_rows([int(n) for n in mask.sum(1).tolist()], L, D, config.seed).to(dev)
+            x0 = torch.where(spec.unsqueeze(-1), real, x0)
+            x = torch.nn.Parameter(x0)
+            opt = torch.optim.Adam([x], lr=config.lr, betas=tuple(config.betas))
+            keep = spec.unsqueeze(-1) | ~mask.bool().unsqueeze(-1)
+            frozen = torch.zeros(K, dtype=torch.bool, device=dev)
+            steps_run = torch.full((K,), config.steps, dtype=torch.long)
+            colf = columns.to(torch.float32).unsqueeze(-1)
+            trace: list[np.ndarray] = []
+            last = None
+            for step in range(config.steps):
+                check_cancel(cancel)
+                opt.zero_grad(set_to_none=True)
+                if window:
+                    act = _textcnn_window_activations(model, x, lengths, groups, K).float()
+                else:
+                    _, hidden = classifier.hidden_forward(x, mask)
+                    act = _location_activations(hidden, groups, K, dev).float()
+                dot = (target * act).sum(-1)
+                l2 = (x * x * colf).sum((1, 2))
+                sim = similarity_term(x, columns)
+                obj = dot - config.lambda1 * l2 + config.lambda2 * sim
+                objd = obj.detach().double().cpu().numpy()
+                if trace:
+                    objd = np.where(frozen.cpu().numpy(), trace[-1], objd)
+                trace.append(objd)
+                last = (dot.detach(), l2.detach(), sim.detach())
+                if len(trace) > config.patience:
+                    old = trace[-1 - config.patience]
+                    conv = np.abs(objd - old) <= config.tol * (1.0 + np.abs(objd))
+                    newly = torch.from_numpy(conv).to(dev) & ~frozen
+                    if bool(newly.any()):
+                        steps_run[newly.cpu()] = step
+                        frozen |= newly
+                    if bool(frozen.all()):
+                        break
+                (-obj.sum()).backward()
+                saved = x.detach().clone()
+                opt.step()
+                with torch.no_grad():
+                    freeze = keep | frozen.view(-1, 1, 1)
+                    x.copy_(torch.where(freeze, saved, x))
+                if progress is not None and (step % 25 == 0 or step == config.steps - 1):
+                    progress(step + 1, config.steps, "optimising inputs")
+            with torch.no_grad():
+                xd = x.detach()
+                xo = (xd * colf).sum(1) / colf.sum(1)
+    finally:
+        for p, w in zip(model.parameters(), was):
+            p.requires_grad_(w)
+    dot, l2, sim = last
+    return OptimizedLocations(
+        x0=xd.float().cpu().numpy(),
+        x_overall=xo.float().cpu().numpy(),
+        trace=np.stack(trace),
+        activation_dot=dot.double().cpu().numpy(),
+        l2=l2.double().cpu().numpy(),
+        similarity=sim.double().cpu().numpy(),
+        converged=frozen.cpu().numpy().copy(),
+        steps_run=steps_run.numpy(),
+    )
+
+
+# -- Lopes §3.1: activation maximization ----------------------------------------------------
+def wrap_special(tokenizer, ids: list[int]) -> list[int]:
+    """``ids`` with the transformer's sentence markers around them: [CLS] … [SEP] (BERT), <s> … </s>
+    (RoBERTa), or unchanged when the tokenizer has neither."""
+    cls_, sep = getattr(tokenizer, "cls_token_id", None), getattr(tokenizer, "sep_token_id", None)
+    if cls_ is not None and sep is not None:
+        return [cls_, *ids, sep]
+    bos, eos = getattr(tokenizer, "bos_token_id", None), getattr(tokenizer, "eos_token_id", None)
+    return [*([bos] if bos is not None else []), *ids, *([eos] if eos is not None else [])]
+
+
+def single_word_inputs(classifier, word_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Inputs holding one vocabulary word each: (W, 1) for our word-level models, (W, 3)
+    ``[CLS] w [SEP]`` for transformers. Returns ``(input_ids, attention_mask, word position)``."""
+    word_ids = word_ids.view(-1, 1)
+    if classifier.kind != "transformer":
+        return word_ids, torch.ones_like(word_ids), 0
+    wrapped = wrap_special(classifier.tokenizer, [-1])
+    pos = wrapped.index(-1)
+    ids = torch.tensor(wrapped, device=word_ids.device).repeat(len(word_ids), 1)
+    ids[:, pos] = word_ids[:, 0]
+    return ids, torch.ones_like(ids), pos
+
+
+def unit_value(classifier, unit: tuple, embeds: torch.Tensor, mask: torch.Tensor, position: int) -> torch.Tensor:
+    """The chosen unit on a batch: ``("class", c)`` → logit c (B,); ``("hidden", row, channel)`` →
+    activation of that channel of grid row ``row`` at ``position`` (B,)."""
+    logits, hidden = classifier.hidden_forward(embeds, mask)
+    if unit[0] == "class":
+        return logits[:, int(unit[1])]
+    spec = classifier.hidden_layers()[int(unit[1])]
+    h = hidden[spec.hidden_index][:, position, spec.channels]
+    return h[:, int(unit[2])]
+
+
+def check_unit(classifier, unit: tuple) -> str:
+    """Validate a unit and return its description. Raises InputError for a unit that does not exist."""
+    if unit and unit[0] == "class":
+        c = int(unit[1])
+        if not 0 <= c < classifier.num_labels:
+            raise InputError(f"class {c} does not exist: the model has classes 0..{classifier.num_labels - 1}")
+        return f"class {classifier.class_names[c]} (logit)"
+    if unit and unit[0] == "hidden":
+        specs = classifier.hidden_layers()
+        r, ch = int(unit[1]), int(unit[2])
+        if not 0 <= r < len(specs):
+            raise InputError(f"layer {r} does not exist: the model has grid rows 0..{len(specs) - 1}")
+        with torch.no_grad():
+            ids, mask, pos = single_word_inputs(classifier, torch.tensor([1], device=classifier.device))
+            _, hidden = classifier.hidden_forward(classifier.embed(ids), mask)
+        n = hidden[specs[r].hidden_index][..., specs[r].channels].shape[-1]
+        if not 0 <= ch < n:
+            raise InputError(f"channel {ch} does not exist: {specs[r].name} has channels 0..{n - 1}")
+        return f"{specs[r].name} channel {ch}"
+    raise InputError(f"unknown unit {unit!r}: use ('class', c) or ('hidden', row, channel)")
+
+
+def activation_maximization(
+    classifier,
+    unit: tuple,
+    *,
+    steps: int = 300,
+    lr: float = 0.01,
+    l2: float = 0.01,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+    cancel=None,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Gradient ascent on a single-word input (Lopes §3.1, eq. 1: x* = argmax_x h(θ, x)), with a
+    small L2 penalty ``l2 · ‖x‖²`` so that the ascent converges (without it the unit grows
+    without bound for a ReLU/linear unit).
+
+    Args:
+        unit: ``("class", c)`` or ``("hidden", row, channel)`` (see :func:`unit_value`).
+        steps, lr: Adam steps and learning rate; seed: Xavier initialisation of x.
+
+    Returns:
+        ``(x* (D,) float32, trace (T,) float64 unit value per step, final unit value)``.
+
+    Raises:
+        InputError: unknown unit; Cancelled.
+    """
+    check_unit(classifier, unit)
+    if steps < 1 or not lr > 0 or l2 < 0:
+        raise InputError("activation maximization needs steps >= 1, lr > 0 and l2 >= 0")
+    dev = classifier.device
+    ids, mask, pos = single_word_inputs(classifier, torch.tensor([1], device=dev))
+    model = classifier.model
+    was = [p.requires_grad for p in model.parameters()]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        with classifier.grad_mode():
+            with torch.no_grad():
+                base = classifier.embed(ids).float()
+            D = base.shape[-1]
+            x = torch.nn.Parameter(xavier_rows([1], 1, D, seed)[0, 0].to(dev))
+            opt = torch.optim.Adam([x], lr=lr)
+            trace = []
+            for step in range(steps):
+                check_cancel(cancel)
+                opt.zero_grad(set_to_none=True)
+                emb = base.clone()
+                emb[0, pos] = x
+                v = unit_value(classifier, unit, emb, mask, pos)[0]
+                trace.append(float(v.detach()))
+                (-(v - l2 * (x * x).sum())).backward()
+                opt.step()
+                if progress is not None and step % 25 == 0:
+                    progress(step + 1, steps, "activation maximization")
+            with torch.no_grad():
+                emb = base.clone()
+                emb[0, pos] = x
+                final = float(unit_value(classifier, unit, emb, mask, pos)[0])
+    finally:
+        for p, w in zip(model.parameters(), was):
+            p.requires_grad_(w)
+    return x.detach().float().cpu().numpy(), np.asarray(trace, dtype=np.float64), final
+
+
+def corpus_search(classifier, unit: tuple, word_ids: np.ndarray, *, batch_size: int = 4096,
+                  progress: ProgressFn | None = None, cancel=None) -> np.ndarray:
+    """Corpus search (Lopes §3.2): the unit's value when each vocabulary word is fed alone.
+
+    Args:
+        word_ids: (W,) int64 vocabulary ids to try (usually every non-special word).
+
+    Returns:
+        (W,) float64 unit value per word (batched forward passes).
+    """
+    check_unit(classifier, unit)
+    out = np.empty(len(word_ids), dtype=np.float64)
+    with torch.inference_mode():
+        for s in range(0, len(word_ids), batch_size):
+            check_cancel(cancel)
+            w = torch.as_tensor(np.asarray(word_ids[s : s + batch_size]), device=classifier.device)
+            ids, mask, pos = single_word_inputs(classifier, w)
+            out[s : s + len(w)] = unit_value(classifier, unit, classifier.embed(ids), mask, pos).double().cpu().numpy()
+            if progress is not None:
+                progress(min(s + batch_size, len(word_ids)), len(word_ids), "corpus search")
+    return out
