@@ -485,6 +485,9 @@ class MainWindow(QMainWindow):
         dlg.setComboBoxEditable(True)
         dlg.setTextValue(suggested)
         dlg.setOkButtonText("Open")
+        for label in dlg.findChildren(QLabel):  # the engine's message is one long line
+            label.setWordWrap(True)
+        dlg.resize(560, dlg.sizeHint().height())
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dlg.textValueSelected.connect(lambda enc: None if self._closed else self.open_dataset(path, encoding=enc))
         dlg.finished.connect(lambda _r: self._boxes.remove(dlg) if dlg in self._boxes else None)

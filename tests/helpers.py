@@ -46,6 +46,26 @@ def save_tiny(path: Path, arch: str = "textcnn", *, seed: int = 0, num_labels: i
     return path
 
 
+def save_rows_model(root: Path, rows) -> tuple[Path, Path]:
+    """A tiny random TextCNN (2 classes "negative"/"positive", max 32 tokens) whose vocabulary is
+    the words of ``rows`` ((label, text) pairs), saved to ``root/model``, and the rows as
+    ``root/data.tsv``. Returns ``(model_dir, data_path)`` (the window tests' model)."""
+    from interp_engine.models import TextCNNConfig, TextCNNForSequenceClassification
+    from interp_engine.models.tokenization import build_word_tokenizer
+
+    d = Path(root) / "model"
+    tok = build_word_tokenizer([t for _, t in rows], max_length=32)
+    torch.manual_seed(0)
+    m = TextCNNForSequenceClassification(TextCNNConfig(
+        vocab_size=len(tok), embedding_dim=16, conv_channels=[8, 8], num_labels=2, max_seq_length=32,
+        id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1}))
+    m.save_pretrained(d)
+    tok.save_pretrained(d)
+    data = Path(root) / "data.tsv"
+    data.write_text("label\ttext\n" + "".join(f"{lab}\t{t}\n" for lab, t in rows), encoding="utf-8")
+    return d, data
+
+
 def save_tiny_bert(path: Path, num_labels: int = 3) -> Path:
     """A tiny BERT sequence classifier from a ``BertConfig`` with a WordPiece tokenizer built here."""
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast

@@ -20,21 +20,6 @@ TINY_ROWS = [
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """``(model_dir, dataset_path)``: a tiny random TextCNN saved with save_pretrained and a TSV."""
-    import torch
+    from tests.helpers import save_rows_model
 
-    from interp_engine.models import TextCNNConfig, TextCNNForSequenceClassification
-    from interp_engine.models.tokenization import build_word_tokenizer
-
-    root = tmp_path_factory.mktemp("tiny")
-    d = root / "model"
-    texts = [t for _, t in TINY_ROWS]
-    tok = build_word_tokenizer(texts, max_length=32)
-    torch.manual_seed(0)
-    m = TextCNNForSequenceClassification(TextCNNConfig(
-        vocab_size=len(tok), embedding_dim=16, conv_channels=[8, 8], num_labels=2, max_seq_length=32,
-        id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1}))
-    m.save_pretrained(d)
-    tok.save_pretrained(d)
-    data = root / "data.tsv"
-    data.write_text("label\ttext\n" + "".join(f"{lab}\t{t}\n" for lab, t in TINY_ROWS), encoding="utf-8")
-    return d, data
+    return save_rows_model(tmp_path_factory.mktemp("tiny"), TINY_ROWS)

@@ -9,16 +9,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from desktop_app.main_window import MainWindow
-from tests.e2e.test_main_window import WAIT, open_tiny
-
-
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow(persist_layout=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
+from tests.e2e.test_main_window import WAIT, open_tiny, window  # noqa: F401 - window is a fixture
 
 
 def _pickle_copy(model_dir, dest):

@@ -207,30 +207,30 @@ def test_dataset_file_closed_after_errors(tmp_path):
 
 
 # -------------------------------------------------------------------------- OOM halving
-class _OOMAbove(torch.nn.Module):
-    """A fake model that raises ``torch.cuda.OutOfMemoryError`` for batches larger than ``limit``."""
+def _oom_above(fn, limit: int, sizes: list):
+    """``fn`` made to raise ``torch.cuda.OutOfMemoryError`` when its first argument's batch (dim 0)
+    is larger than ``limit``, recording every batch size it is called with in ``sizes``."""
 
-    def __init__(self, limit):
-        super().__init__()
-        self.limit, self.sizes = limit, []
-
-    def forward(self, x):
-        self.sizes.append(x.shape[0])
-        if x.shape[0] > self.limit:
+    def fake(x, *args, **kwargs):
+        sizes.append(x.shape[0])
+        if x.shape[0] > limit:
             raise torch.cuda.OutOfMemoryError(f"CUDA out of memory (fake, batch {x.shape[0]})")
-        return x * 2
+        return fn(x, *args, **kwargs)
+
+    return fake
 
 
 def test_batches_halve_on_cuda_oom_and_the_job_continues():
-    m = _OOMAbove(limit=5)
+    sizes: list = []
+    model = _oom_above(lambda t: t * 2, 5, sizes)  # a fake model
     x = torch.arange(37.0)
     seen = []
-    out, size = run_chunked(37, lambda a, b: m(x[a:b]), 32, progress=lambda d, t, _m: seen.append(d))
+    out, size = run_chunked(37, lambda a, b: model(x[a:b]), 32, progress=lambda d, t, _m: seen.append(d))
     torch.testing.assert_close(out, x * 2)
-    assert size == 4 and m.sizes[:4] == [32, 16, 8, 4] and max(s for s in m.sizes if s <= 5) == 4
+    assert size == 4 and sizes[:4] == [32, 16, 8, 4] and max(s for s in sizes if s <= 5) == 4
     assert seen[-1] == 37 and OOM_EVENTS[-1] == (8, 4)
     with pytest.raises(torch.cuda.OutOfMemoryError):  # a single row that does not fit is an error
-        run_chunked(3, lambda a, b: _OOMAbove(0)(x[a:b]), 4)
+        run_chunked(3, lambda a, b: _oom_above(lambda t: t, 0, [])(x[a:b]), 4)
     with pytest.raises(ValueError):  # anything else is not retried
         for_each_chunk(3, lambda a, b: (_ for _ in ()).throw(ValueError("bad")), 4)
 
@@ -245,15 +245,8 @@ def test_dataset_prediction_and_activations_survive_oom(tmp_path, monkeypatch):
     texts = TINY_TEXTS * 7
     ref = c.predict_proba(texts, batch_size=64)
     real = c.logits
-    sizes = []
-
-    def oom_logits(ids, mask):
-        sizes.append(ids.shape[0])
-        if ids.shape[0] > 6:
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory (fake)")
-        return real(ids, mask)
-
-    monkeypatch.setattr(c, "logits", oom_logits)
+    sizes: list = []
+    monkeypatch.setattr(c, "logits", _oom_above(real, 6, sizes))
     np.testing.assert_allclose(c.predict_proba(texts, batch_size=64), ref, atol=1e-6)
     assert sizes[:5] == [35, 32, 16, 8, 4]  # 35 rows tried at 64, then 32, 16, 8 (> 6), 4 fits
     monkeypatch.setattr(c, "logits", real)
@@ -263,16 +256,8 @@ def test_dataset_prediction_and_activations_survive_oom(tmp_path, monkeypatch):
     ref_v, ref_l = (np.array(a) for a in ix.activations(c, n=2, batch_size=64))
     for f in ix.path.parent.glob("*_act_*"):
         f.unlink()
-    real_hidden = c.hidden_forward
-    hsizes = []
-
-    def oom_hidden(embeds, mask):
-        hsizes.append(embeds.shape[0])
-        if embeds.shape[0] > 8:
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory (fake)")
-        return real_hidden(embeds, mask)
-
-    monkeypatch.setattr(c, "hidden_forward", oom_hidden)
+    hsizes: list = []
+    monkeypatch.setattr(c, "hidden_forward", _oom_above(c.hidden_forward, 8, hsizes))
     v, loc = ix.activations(c, n=2, batch_size=64)
     assert max(hsizes) > 8 and 8 in hsizes
     np.testing.assert_array_equal(np.array(loc), ref_l)

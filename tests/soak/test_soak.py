@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, Qt, QtMsgType, qInstallMessageHandler
 
+from tests.e2e.conftest import TINY_ROWS
+
 pytestmark = pytest.mark.slow
 
 N_ACTIONS = int(os.environ.get("INTERP_SOAK_ACTIONS", "1000"))
@@ -27,12 +29,7 @@ WARMUP = 100  # actions before the reference RSS (one-time allocations: fonts, c
 MAX_GROWTH_MB = 150.0
 
 ROWS = [
-    (1, "a wonderful , moving film with great acting"),
-    (0, "a dull and lifeless mess of a movie"),
-    (1, "the best performance I have seen this year"),
-    (0, "boring plot , terrible dialogue and bad acting"),
-    (1, "funny , warm and genuinely surprising"),
-    (0, "I hated every minute of this awful film"),
+    *TINY_ROWS,  # the e2e tests' sentences, then odd ones
     (1, "great film 😀 with a café scene"),
     (0, "שלום bad film"),
     (1, "a moving e\u0301tude , great"),
@@ -46,35 +43,27 @@ TYPED = [
 ]
 
 
-def rss_mb() -> float:
-    """Resident set size of this process in MiB (Linux /proc; else the peak from getrusage)."""
+def rss_mb(field: str = "VmRSS") -> float:
+    """Memory of this process in MiB from /proc/self/status: ``VmRSS`` (resident set size) or
+    ``RssAnon`` (its anonymous part: the heap, without memory-mapped files such as the fonts Qt
+    loads for new scripts). Elsewhere the peak RSS from getrusage."""
     try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
     except OSError:
-        import resource
+        pass
+    import resource
 
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @pytest.fixture
 def soak_model(tmp_path):
-    import torch
+    from tests.helpers import save_rows_model
 
-    from interp_engine.models import TextCNNConfig, TextCNNForSequenceClassification
-    from interp_engine.models.tokenization import build_word_tokenizer
-
-    d = tmp_path / "model"
-    tok = build_word_tokenizer([t for _, t in ROWS], max_length=32)
-    torch.manual_seed(0)
-    m = TextCNNForSequenceClassification(TextCNNConfig(
-        vocab_size=len(tok), embedding_dim=16, conv_channels=[8, 8], num_labels=2, max_seq_length=32,
-        id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1}))
-    m.save_pretrained(d)
-    tok.save_pretrained(d)
-    data = tmp_path / "data.tsv"
-    data.write_text("label\ttext\n" + "".join(f"{lab}\t{t}\n" for lab, t in ROWS), encoding="utf-8")
-    return d, data
+    return save_rows_model(tmp_path, ROWS)
 
 
 class Recorder:
@@ -224,12 +213,12 @@ def test_soak_1000_random_actions(qtbot, soak_model, tmp_path, monkeypatch, caps
                 act_close_boxes()
             if i + 1 == WARMUP:
                 act_wait()
-                rss_warm = rss_mb()
+                rss_warm, anon_warm = rss_mb(), rss_mb("RssAnon")
             if (i + 1) % 250 == 0:
-                samples.append((i + 1, round(rss_mb())))
+                samples.append((i + 1, round(rss_mb()), round(rss_mb("RssAnon"))))
             assert not rec.exceptions, f"action {i} ({name}) raised:\n{rec.exceptions[0]}"
         qtbot.waitUntil(lambda: not win.client.busy, timeout=60000)
-        rss_end = rss_mb()
+        rss_end, anon_end = rss_mb(), rss_mb("RssAnon")
         thread = win.client.thread
         win.close()
         assert thread.isFinished()
@@ -246,10 +235,14 @@ def test_soak_1000_random_actions(qtbot, soak_model, tmp_path, monkeypatch, caps
               f"after {WARMUP} warm-up actions {rss_warm:.0f} MiB, end {rss_end:.0f} MiB "
               f"(growth after warm-up {rss_end - rss_warm:+.0f} MiB); {len(exports)} exports")
         print("soak actions: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-        print("soak RSS (MiB) after n actions: " + ", ".join(f"{n}: {m}" for n, m in samples))
+        print(f"soak anonymous RSS: after warm-up {anon_warm:.0f} MiB, end {anon_end:.0f} MiB "
+              f"(growth {anon_end - anon_warm:+.0f} MiB)")
+        print("soak RSS / anonymous RSS (MiB) after n actions: "
+              + ", ".join(f"{n}: {m}/{a}" for n, m, a in samples))
     assert done == N_ACTIONS
     assert not rec.exceptions, rec.exceptions[0]
     assert not rec.qt_messages, rec.qt_messages[:5]
     assert not leftover, f"threads left running: {leftover}"
-    assert rss_end - rss_warm < MAX_GROWTH_MB
+    # the bound is on the heap: file-backed pages (fonts mapped for new scripts) are not a leak
+    assert anon_end - anon_warm < MAX_GROWTH_MB
     assert all(p.is_file() and p.stat().st_size > 0 for p in exports)
