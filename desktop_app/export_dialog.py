@@ -435,13 +435,16 @@ class ExportManager(QObject):
         self.dialog: ExportDialog | None = None
         self._hash_cache: dict = {}
         self.install()
+        QTimer.singleShot(0, self, self.install)  # docks added after the window's constructor set this up
 
     def install(self) -> None:
         """Install the context menu on every panel (call again after adding docks)."""
         w = self.window
         candidates = [("heatmapPanel", w.heatmap)] + [(d.objectName(), d.widget()) for d in w.findChildren(QDockWidget)]
         for name, panel in candidates:
-            if panel is None or not hasattr(panel, "current_result") or name in self.panels:
+            if panel is not None and not hasattr(panel, "current_result"):  # a panel inside a container
+                panel = next((ch for ch in panel.findChildren(QWidget) if hasattr(ch, "current_result")), None)
+            if panel is None or name in self.panels:
                 continue
             self.panels[name] = panel
             self._disable_pyqtgraph_menus(panel)
