@@ -1,7 +1,8 @@
 """Batched engine jobs that survive running out of GPU memory. No Qt.
 
 Every batched job of the engine (marginalization and erasure chunks, dataset prediction, the
-search index's activation table) goes through :func:`for_each_chunk`: it runs ``fn(start, stop)``
+search index's activation table) goes through :func:`for_each_chunk` (Captum's internally batched
+methods through :func:`with_halving`): it runs ``fn(start, stop)``
 over ``[0, n)`` in chunks, checks ``cancel`` and reports ``progress`` between chunks, and when a
 chunk raises an out-of-memory error it halves the chunk size (down to 1) and retries the same
 rows, so the job continues at the largest size that fits instead of failing.
@@ -71,6 +72,29 @@ def for_each_chunk(n: int, fn: Callable[[int, int], T], chunk_size: int, *, prog
             progress(done0 + start, total, message)
     check_cancel(cancel)
     return outs, size
+
+
+def with_halving(fn: Callable[[int], T], batch_size: int, *, cancel=None) -> T:
+    """Call ``fn(batch_size)`` for a library that batches internally (Captum's
+    ``internal_batch_size``, ``perturbations_per_eval``); on out-of-memory call it again with half
+    the batch size, down to 1. Results do not depend on the batch size (Captum's contract).
+
+    Raises:
+        Cancelled: ``cancel`` was set. torch.OutOfMemoryError: even a batch of 1 does not fit.
+    """
+    size = max(1, int(batch_size))
+    while True:
+        check_cancel(cancel)
+        try:
+            return fn(size)
+        except BaseException as e:  # noqa: BLE001 - re-raised unless it is an OOM we can shrink for
+            if not is_oom(e) or size == 1:
+                raise
+            OOM_EVENTS.append((size, max(1, size // 2)))
+            del OOM_EVENTS[:-100]
+            size = max(1, size // 2)
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
 
 
 def run_chunked(n: int, fn: Callable[[int, int], torch.Tensor], chunk_size: int, *, progress: ProgressFn | None = None,

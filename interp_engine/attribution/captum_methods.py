@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 
+from ..batching import with_halving
 from ..errors import InputError, check_cancel
 
 IG_UNITS = "logit (integrated gradients, summed over embedding dims)"
@@ -62,10 +63,13 @@ def integrated_gradients(classifier, text: str, target: int | None = None, *, n_
         e = e * keep + emb * (1 - keep)
         return classifier.logits_from_embeds(e, mask.expand(e.shape[0], -1))
 
-    with classifier.grad_mode():
-        ig = IntegratedGradients(forward)
-        attr, delta = ig.attribute(emb, baselines=torch.zeros_like(emb), target=t, n_steps=n_steps,
-                                   internal_batch_size=internal_batch_size, return_convergence_delta=True)
+    def run(batch: int):
+        with classifier.grad_mode():
+            return IntegratedGradients(forward).attribute(
+                emb, baselines=torch.zeros_like(emb), target=t, n_steps=n_steps, internal_batch_size=batch,
+                return_convergence_delta=True)
+
+    attr, delta = with_halving(run, internal_batch_size, cancel=cancel)  # halves the batch on OOM
     scores = (attr.sum(-1)[0] * keep[0, :, 0]).double().cpu().numpy()
     return scores, t, p.numpy(), enc, float(delta.abs().max())
 
@@ -97,10 +101,14 @@ def lime(classifier, text: str, target: int | None = None, *, n_samples: int = 2
             logits = classifier.logits_from_embeds(e, mask.expand(e.shape[0], -1))
         return torch.softmax(logits.float(), -1)
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        attr = Lime(forward, interpretable_model=SkLearnRidge(alpha=1.0)).attribute(emb, baselines=baseline, target=t, feature_mask=feat, n_samples=n_samples,
-                                       perturbations_per_eval=perturbations_per_eval)
+    def run(batch: int):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # the same samples at every batch size
+            return Lime(forward, interpretable_model=SkLearnRidge(alpha=1.0)).attribute(
+                emb, baselines=baseline, target=t, feature_mask=feat, n_samples=n_samples,
+                perturbations_per_eval=batch)
+
+    attr = with_halving(run, perturbations_per_eval, cancel=cancel)  # halves the batch on OOM
     scores = attr[0, :, 0].double().cpu().numpy() * (~special).cpu().numpy()
     return scores, t, p.numpy(), enc
 

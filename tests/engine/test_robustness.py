@@ -264,6 +264,23 @@ def test_dataset_prediction_and_activations_survive_oom(tmp_path, monkeypatch):
     np.testing.assert_allclose(np.array(v), ref_v, atol=1e-3)
 
 
+@pytest.mark.parametrize("method, attr", [("integrated_gradients", "logits_from_embeds"),
+                                          ("lime", "logits_from_embeds")])
+def test_captum_methods_halve_their_internal_batch_on_oom(tmp_path, monkeypatch, method, attr):
+    from interp_engine.engine import Engine
+
+    eng = Engine("cpu")
+    eng.load_model(save_tiny(tmp_path / "m"))
+    ref = eng.attribute("a good film , never boring", method)
+    eng.cache.clear()
+    sizes: list = []
+    c = eng.classifier
+    monkeypatch.setattr(c, attr, _oom_above(getattr(c, attr), 7, sizes))
+    out = eng.attribute("a good film , never boring", method)
+    assert max(sizes) > 7 and max(s for s in sizes if s <= 7) <= 7
+    np.testing.assert_allclose(out.scores, ref.scores, rtol=1e-5, atol=1e-6)
+
+
 # -------------------------------------------------------------------------- result cache
 def test_cache_is_bounded_lru():
     c = ResultCache(max_entries=3, max_bytes=10_000)
