@@ -231,7 +231,9 @@ def evaluate(engine, texts: Sequence[str], *, metric: str, methods: Sequence[str
         if cf is not None:
             cf.close()
 
-    report = _summarise(rows, crows, metric, methods, grid)
+    # a folder may hold more sentences than this run asks for (an earlier run with a larger --n)
+    keep = lambda r: int(r[0]) < len(texts)  # noqa: E731
+    report = _summarise([r for r in rows if keep(r)], [r for r in crows if keep(r)], metric, methods, grid)
     report.update({"strategy": config["strategy"], "x_max": x_max, "seed": seed, "n_sentences": len(texts),
                    "lower_is_better": FAITHFULNESS_METRICS[metric][1], "seconds": time.perf_counter() - t0})
     if outp is not None:

@@ -103,6 +103,11 @@ def test_interrupted_run_resumes_to_the_same_csv(files, capsys, tmp_path):
     assert rc == 0, err
     for name in ("per_sentence.csv", "curves.csv"):
         assert (tmp_path / "part" / name).read_text() == (tmp_path / "full" / name).read_text(), name
+    # a smaller --n on a finished folder summarises only its first n sentences
+    rc, stdout, err = _run(capsys, *args, "--out", tmp_path / "part", "--n", 4)
+    rep = json.loads(stdout.strip().splitlines()[-1])
+    assert rc == 0 and rep["methods"]["zero"]["n"] == 4
+    assert (tmp_path / "part" / "per_sentence.csv").read_text() == (tmp_path / "full" / "per_sentence.csv").read_text()
     # other settings in the same folder are refused with a clear message
     rc, _, err = _run(capsys, *[a if a != 1 else 2 for a in args], "--out", tmp_path / "part")
     assert rc == 2 and "other settings" in err and "seed" in err
