@@ -262,14 +262,12 @@ class ExportDialog(QDialog):
 
         return encode(self.result, "png", style=self.style(), dpi=dpi, options=self.options())
 
-    def _fit_dpi(self) -> float:
-        """Preview resolution: the figure fills the preview's width (between 60 and 200 dpi)."""
-        try:
-            w_in = self.style().width_in
-        except ValueError:
-            return PREVIEW_DPI
-        avail = max(self.preview.parentWidget().width() if self.preview.parentWidget() else 0, 480) - 24
-        return float(min(200.0, max(60.0, avail / w_in)))
+    def _fit_dpi(self, w_in: float, h_in: float) -> float:
+        """Preview resolution: the whole figure fits the preview area (between 40 and 200 dpi)."""
+        area = self.preview.parentWidget()
+        aw = max(area.width() if area else 0, 480) - 24
+        ah = max(area.height() if area else 0, 280) - 24
+        return float(min(200.0, max(40.0, min(aw / w_in, ah / h_in))))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
@@ -278,9 +276,14 @@ class ExportDialog(QDialog):
 
     def update_preview(self) -> None:
         """Redraw the preview (the figure as it will be saved, at screen resolution)."""
-        self.preview_dpi = self._fit_dpi()
         try:
-            png = self.render_png(self.preview_dpi * self.devicePixelRatioF())
+            from interp_engine.export import figure_bytes
+            from interp_engine.figures import render
+
+            st = self.style()
+            fig = render(self.result, st, **self.options())
+            self.preview_dpi = self._fit_dpi(*fig.get_size_inches())
+            png = figure_bytes(fig, "png", dpi=self.preview_dpi * self.devicePixelRatioF(), style=st)
         except Exception as e:  # noqa: BLE001 - a bad font or option shows a message, never a crash
             self.preview.setText(f"Cannot draw this figure: {e}")
             self.last_error = str(e)

@@ -694,7 +694,8 @@ def scatter_figure(res, style: FigureStyle | None = None, *, max_labels: int = 2
     markers = ("o", "s", "^", "D", "v", "P")
     with mpl.rc_context(style.rc()):
         fs = style.font_size
-        fig = _new_figure(style, style.width_in * 0.85 if style.width_in < 5 else 4.6)
+        rows = -(-(len(locs) + 1) // (1 if style.width_in < 5 else 2))
+        fig = _new_figure(style, (style.width_in * 0.8 if style.width_in < 5 else 4.4) + rows * fs * 1.25 / 72)
         ax = fig.add_subplot(1, 1, 1)
         cols = MARK_COLORS if style.palette == "paper" else CURVE_COLORS[style.palette][:3] if style.palette == "colorblind" \
             else ("#000000", "#555555", "#999999")
@@ -725,7 +726,9 @@ def scatter_figure(res, style: FigureStyle | None = None, *, max_labels: int = 2
         ax.set_ylabel(f"{name} 2")
         for s in ax.spines.values():
             s.set_linewidth(0.5)
-        ax.legend(fontsize=fs * 0.72, loc="best", handletextpad=0.3, borderaxespad=0.3)
+        # below the axes, so no label is hidden under it
+        ax.legend(fontsize=fs * 0.72, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=1 if style.width_in < 5 else 2,
+                  handletextpad=0.3, borderaxespad=0.0, columnspacing=1.0)
         fig.tight_layout(pad=0.3)
     fig._interp_meta = {"kind": "scatter"}
     return fig
