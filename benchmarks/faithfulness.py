@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/faithfulness.py --model /tmp/issue4/textcnn --mlm /tmp/issue4/mlm \
         [--data /work/shared/data/sst2/test.tsv] [--sentences 50] [--x-max 0.2]
+    OMP_NUM_THREADS=1 python benchmarks/faithfulness.py --model … --mlm … --ablation 200   # strategies
 
 For the first ``--sentences`` test sentences and 5 methods (random scores: the attribution
 itself is not timed), times the batched :func:`interp_engine.faithfulness.deletion_curves`
@@ -59,6 +60,41 @@ def loop_curves(clf, lik, text, scores, strategy, x_max, seed):
     return np.array(out)
 
 
+def ablation(args) -> None:
+    """AUC (x_max) of 5 methods under every replacement strategy on the same sentences: each
+    sentence's attributions are computed once, then curves for mlm, mlm without the original
+    token, zero, unk and removal (why an ordering of methods may depend on the strategy)."""
+    from interp_engine.engine import Engine
+    from interp_engine.data import load_dataset
+    from interp_engine.faithfulness import deletion_curves
+
+    eng = Engine("cpu")
+    eng.load_model(args.model)
+    eng.load_mlm(args.mlm)
+    if args.sigma is not None:
+        eng.set_marginalization(sigma=args.sigma)
+    lik = eng.likelihood_model("mlm")
+    methods = args.methods.split(",")
+    variants = [("mlm", False), ("mlm", True), ("zero", False), ("unk", False), ("remove", False)]
+    vals = {v: {m: [] for m in methods} for v in variants}
+    texts = list(load_dataset(args.data).texts[: args.ablation])
+    t0 = time.perf_counter()
+    for i, text in enumerate(texts):
+        scores = {m: eng.attribute(text, m).scores for m in methods}
+        seed = int(np.random.SeedSequence([0, i]).generate_state(1)[0])
+        for strategy, excl in variants:
+            r = deletion_curves(eng.classifier, text, scores, strategy=strategy, likelihood=lik, x_max=args.x_max,
+                                seed=seed, exclude_original=excl)
+            for m, a in zip(r.methods, r.auc):
+                vals[(strategy, excl)][m].append(a)
+    print(f"{len(texts)} sentences, {time.perf_counter() - t0:.0f} s; {load()}")
+    print("strategy".ljust(26) + "".join(m.rjust(17) for m in methods))
+    for (strategy, excl), d in vals.items():
+        name = strategy + (" (exclude original)" if excl else "")
+        cells = "".join(f"{np.mean(d[m]):.4f}±{np.std(d[m], ddof=1) / np.sqrt(len(d[m])):.4f}".rjust(17) for m in methods)
+        print(name.ljust(26) + cells)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="/tmp/issue4/textcnn")
@@ -66,7 +102,13 @@ def main() -> None:
     ap.add_argument("--data", default="/work/shared/data/sst2/test.tsv")
     ap.add_argument("--sentences", type=int, default=50)
     ap.add_argument("--x-max", type=float, default=0.2)
+    ap.add_argument("--ablation", type=int, default=0,
+                    help="instead: AUC of --methods under every strategy on the first N sentences")
+    ap.add_argument("--methods", default="marginalization,zero,unk,grad,grad_input")
+    ap.add_argument("--sigma", type=float, help="marginalization's sigma (default 1e-5)")
     args = ap.parse_args()
+    if args.ablation:
+        return ablation(args)
     from interp_engine.attribution.likelihood import load_mlm_likelihood
     from interp_engine.data import load_dataset
     from interp_engine.faithfulness import deletion_curves

@@ -142,7 +142,9 @@ def evaluate(engine, texts: Sequence[str], *, metric: str, methods: Sequence[str
 
     Returns:
         The JSON report: ``{"metric", "methods": {m: {"mean", "se", "n"}}, ...}`` (IoT adds
-        ``neutral_mean`` and ``neutral_abs_mean`` per method; bins add ``bins``).
+        ``neutral_mean`` and ``neutral_abs_mean`` per method; bins add ``bins``; with several
+        methods ``paired_difference``: per method, mean ± SE of its per-sentence value minus the
+        first method's).
 
     Raises:
         InputError: unknown metric/method/strategy, ``iot`` without tags, an ``out`` folder
@@ -312,6 +314,16 @@ def _summarise(rows, crows, metric, methods, grid) -> dict:
         if metric in ("comprehensiveness", "sufficiency"):
             out.setdefault("bins", {})[m] = {
                 c: mean_se(float(r[cols.index(c)]) for r in mine)["mean"] for c in cols if c.startswith("bin_")}
+    # paired comparison with the first method: the sentences are shared, so the standard error of
+    # the per-sentence difference is much smaller than the two means' standard errors suggest
+    by: dict[str, dict[str, float]] = {}
+    for r in rows:
+        by.setdefault(r[0], {})[r[1]] = float(r[2])
+    if len(methods) > 1:
+        first = methods[0]
+        out["paired_difference"] = {m: {"vs": first, **mean_se(d[m] - d[first] for d in by.values()
+                                                                if m in d and first in d)}
+                                    for m in methods[1:]}
     if crows:
         out["mean_curves"] = {"x": grid.tolist()}
         for m in methods:

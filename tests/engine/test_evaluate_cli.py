@@ -66,6 +66,10 @@ def test_auc_rep_json_contract_and_files(files, capsys):
         assert s["se"] == pytest.approx(v.std(ddof=1) / np.sqrt(6))
         assert np.all((v >= 0) & (v <= 1))
     assert "%" in err  # the progress bar on stderr
+    d = {m: np.array([float(r["value"]) for r in rows if r["method"] == m]) for m in rep["methods"]}
+    pair = rep["paired_difference"]["zero"]
+    assert pair["vs"] == "marginalization" and pair["n"] == 6
+    assert pair["mean"] == pytest.approx((d["zero"] - d["marginalization"]).mean())
     for f in ("curves.csv", "table.tex", "curves.pdf", "summary.json", "run.json"):
         assert (out / f).is_file(), f
     assert (out / "curves.pdf").read_bytes()[:4] == b"%PDF"
