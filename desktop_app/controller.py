@@ -763,3 +763,157 @@ class DeletionCurveController(QObject):
     def _on_progress(self, rid: int, kind: str, done: int, total: int, _message: str) -> None:
         if kind == "deletion_curves" and rid == self._id and total > 0:
             self.panel.set_computing(f"computing… {100 * done // total}%")
+
+
+class NeighbourScatterController(QObject):
+    """Wires the neighbour scatter dock (Yuan et al. eq. 5-8, Fig. 2) to the engine client, the
+    saliency grid, the heatmap and the training-set search.
+
+    With "top-m of a layer" chosen, a new sentence's scatter is computed when the dock is visible
+    (or as soon as it becomes visible). A grid cell click adds the cell to the selection ("cells
+    clicked in the grid"; a second click removes it) and recomputes. A clicked word goes to the
+    training-set search; a clicked target star outlines its location's receptive field on the
+    heatmap in the location's colour. A newer request supersedes the older one.
+    """
+
+    def __init__(self, client: EngineClient, main: Controller, panel, *, search=None, dock=None, search_dock=None,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.main = main
+        self.panel = panel
+        self.search = search
+        self.dock = dock
+        self.search_dock = search_dock
+        self.seed = 0
+        self._id: int | None = None
+        self._stale = False
+        main.sigSentenceReady.connect(self._on_sentence_ready)
+        main.sigCurrentTextChanged.connect(self._on_text_changed)
+        main.sigModelLoaded.connect(self._on_model_loaded)
+        main.grid.sigCellClicked.connect(self.on_cell_clicked)
+        panel.sigComputeRequested.connect(lambda _p: self.request())
+        panel.sigCancelRequested.connect(self.cancel)
+        panel.sigWordClicked.connect(self.on_word_clicked)
+        panel.sigLocationClicked.connect(self.on_location_clicked)
+        if dock is not None:
+            dock.visibilityChanged.connect(self._on_visibility)
+        client.sigFinished.connect(self._on_finished)
+        client.sigFailed.connect(self._on_failed)
+        client.sigCancelled.connect(self._on_cancelled)
+        client.sigProgress.connect(self._on_progress)
+
+    def _visible(self) -> bool:
+        return self.dock is None or self.dock.isVisible()
+
+    def request(self) -> int | None:
+        """Compute the scatter of the current sentence with the panel's parameters (drops an older request)."""
+        from .requests import NeighbourScatterRequest
+
+        main = self.main
+        self.client.cancel_kind("neighbours")
+        self._id = None
+        if main.model_info is None or not main.current_text:
+            self.panel.show_message("Open a model and choose a sentence first.")
+            return None
+        p = self.panel.parameters()
+        locations = None
+        if p["selection"] == "cells":
+            locations = tuple(p["locations"])
+            if not locations:
+                self.panel.show_message("Click cells of the saliency grid to choose the locations to interpret.")
+                return None
+        sal = main.saliency if main.saliency is not None and main.saliency.text == main.current_text else None
+        self._stale = False
+        self._id = self.client.submit(NeighbourScatterRequest(
+            text=main.current_text, locations=locations, top=p["top"], layer=p["layer"],
+            target=sal.target if sal is not None else None, lambda1=p["lambda1"], lambda2=p["lambda2"],
+            steps=p["steps"], seed=self.seed, k=p["k"], projection=p["projection"], perplexity=p["perplexity"]))
+        self.panel.set_busy(True, "optimising inputs…")
+        return self._id
+
+    @Slot()
+    def cancel(self) -> None:
+        self.client.cancel_kind("neighbours")
+
+    @Slot(int, int)
+    def on_cell_clicked(self, layer: int, location: int) -> None:
+        """A grid cell was clicked: add it to (or remove it from) the selection and recompute."""
+        self.panel.toggle_location(layer, location)
+        if self.panel.selected_locations():
+            if self._visible():
+                self.request()
+            else:
+                self._stale = True
+
+    @Slot(str)
+    def on_word_clicked(self, word: str) -> None:
+        """A neighbour word was clicked: search the training set for it."""
+        if self.search is None:
+            return
+        self.search.panel.set_query(word)
+        if self.search_dock is not None:
+            self.search_dock.show()
+            self.search_dock.raise_()
+        self.search.search(word)
+
+    @Slot(int, int)
+    def on_location_clicked(self, layer: int, location: int) -> None:
+        """A target star was clicked: outline its receptive field in the location's colour."""
+        from .panels.neighbour_scatter import location_color
+
+        self.main.on_cell_clicked(layer, location)
+        res = self.panel.current_result()
+        if res is None or self.main.heatmap.result is None or len(self.main.heatmap.result.tokens) != len(res.tokens):
+            return
+        for loc in res.locations:
+            if (loc.layer, loc.position) == (layer, location):
+                self.main.heatmap.set_receptive_field(loc.receptive_field[0], loc.receptive_field[1],
+                                                      location_color(loc.rank))
+
+    def _on_sentence_ready(self, _text: str) -> None:
+        if self.main.saliency is not None:
+            self.panel.set_layer_names(self.main.saliency.layer_names)
+        if self.panel.selection_mode() != "top":
+            self.panel.set_status("Click cells of the saliency grid, then Compute.")
+            return
+        if self._visible():
+            self.request()
+        else:
+            self._stale = True
+
+    def _on_visibility(self, visible: bool) -> None:
+        if visible and self._stale and self.main.current_text and self.main.model_info is not None:
+            self.request()
+
+    def _on_text_changed(self, _text: str) -> None:
+        self.client.cancel_kind("neighbours")
+        self._id = None
+        self.panel.set_selected_locations(())
+        self.panel.set_busy(False, "")
+
+    def _on_model_loaded(self, info) -> None:
+        self.panel.set_layer_names(getattr(info, "layer_names", ()))
+        self.panel.set_selected_locations(())
+        self.panel.show_message("Choose a sentence: the words nearest to what its most salient hidden locations "
+                                "detect appear here.")
+
+    def _on_finished(self, rid: int, kind: str, result: object) -> None:
+        if kind == "neighbours" and rid == self._id:
+            self.panel.set_busy(False, f"{len(result.locations)} locations in {result.seconds:.1f} s")
+            if getattr(result, "text", None) == self.main.current_text:
+                self.panel.set_result(result)
+
+    def _on_failed(self, rid: int, kind: str, message: str) -> None:
+        if kind == "neighbours" and rid == self._id:
+            self.panel.set_busy(False, "")
+            self.panel.show_message(f"Could not optimise the locations:\n{message}")
+
+    def _on_cancelled(self, rid: int, kind: str) -> None:
+        if kind == "neighbours" and rid == self._id:
+            self._id = None
+            self.panel.set_busy(False, "Cancelled. Press Compute to start again.")
+
+    def _on_progress(self, rid: int, kind: str, done: int, total: int, message: str) -> None:
+        if kind == "neighbours" and rid == self._id:
+            self.panel.set_progress(done, total, message)

@@ -30,7 +30,7 @@ from .panels.saliency_grid import SaliencyGridPanel
 from .settings import RECENT_DATASETS, RECENT_MODELS, add_recent, app_settings, clear_recent, recent_paths
 
 #: bump when docks are added/renamed so an old saved layout is ignored
-STATE_VERSION = 3
+STATE_VERSION = 4
 DEFAULT_SIZE = (1400, 900)
 DATASET_FILTER = "Datasets (*.tsv *.txt *.csv *.jsonl *.parquet);;All files (*)"
 
@@ -166,6 +166,21 @@ class MainWindow(QMainWindow):
         self.deletion_controller = DeletionCurveController(self.client, self.controller, self.deletion_panel,
                                                            self.deletion_dock, self)
 
+        # what the grid's hidden locations detect: optimised inputs' nearest words (Yuan et al. eq. 5-8,
+        # Fig. 2), beside the saliency grid
+        from .controller import NeighbourScatterController
+        from .panels.neighbour_scatter import NeighbourScatterPanel
+
+        self.neighbour_panel = NeighbourScatterPanel()
+        self.neighbour_panel.setObjectName("neighbourScatterPanel")
+        self.neighbour_dock = self._dock("Neighbour scatter (what locations detect)", "neighbourScatterDock",
+                                         self.neighbour_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.grid_dock, self.neighbour_dock, Qt.Orientation.Horizontal)
+        self.resizeDocks([self.grid_dock, self.neighbour_dock], [560, 520], Qt.Orientation.Horizontal)
+        self.neighbour_controller = NeighbourScatterController(
+            self.client, self.controller, self.neighbour_panel, search=self.search_controller,
+            dock=self.neighbour_dock, search_dock=self.search_dock, parent=self)
+
         self._build_status_bar()
         self._build_menus()
 
@@ -289,6 +304,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.grid_dock.toggleViewAction())
         view_menu.addAction(self.candidate_dock.toggleViewAction())
         view_menu.addAction(self.deletion_dock.toggleViewAction())
+        view_menu.addAction(self.neighbour_dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction("Reset Layout", self.reset_layout)
 

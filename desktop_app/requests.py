@@ -317,3 +317,36 @@ class DeletionCurveRequest(Request):
 
     def describe(self) -> str:
         return f"Computing deletion curves of {len(self.methods)} method{'s' if len(self.methods) != 1 else ''}…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NeighbourScatterRequest(Request):
+    """Input optimization of hidden locations and their nearest vocabulary words, projected to 2-D
+    (``Engine.neighbour_scatter``, Yuan et al. 001_ eq. 5-8); result: ``NeighbourScatter``.
+
+    Attributes:
+        text: the sentence. locations: (grid row, location) pairs, or None for the ``top`` most
+            salient locations of grid row ``layer``. target: class of the saliency (None: predicted).
+        lambda1, lambda2, steps, lr, seed: the optimization (eq. 6). k: neighbours per location.
+        projection: ``tsne`` or ``pca``; perplexity: t-SNE's.
+    """
+
+    text: str
+    locations: tuple[tuple[int, int], ...] | None = None
+    top: int = 3
+    layer: int = 0
+    target: int | None = None
+    lambda1: float = 0.004
+    lambda2: float = 0.02
+    steps: int = 1000
+    lr: float = 2e-4
+    seed: int = 0
+    k: int = 10
+    projection: str = "tsne"
+    perplexity: float = 5.0
+    kind: ClassVar[str] = "neighbours"
+    long_running: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        n = len(self.locations) if self.locations is not None else self.top
+        return f"Optimising the inputs of {n} hidden location{'s' if n != 1 else ''}…"

@@ -182,6 +182,14 @@ class EngineWorker(QObject):
         if isinstance(req, SimilarRequest):
             return self.engine.similar(req.text, req.span, layer=req.layer, k=req.k, progress=progress,
                                        cancel=req.cancel)
+        from .requests import NeighbourScatterRequest
+
+        if isinstance(req, NeighbourScatterRequest):
+            return self.engine.neighbour_scatter(
+                req.text, [tuple(c) for c in req.locations] if req.locations is not None else None, top=req.top,
+                layers=None if req.locations is not None else [req.layer], target=req.target, lambda1=req.lambda1,
+                lambda2=req.lambda2, steps=req.steps, lr=req.lr, seed=req.seed, k=req.k, projection=req.projection,
+                perplexity=req.perplexity, progress=progress, cancel=req.cancel)
         from .requests import DeletionCurveRequest
 
         if isinstance(req, DeletionCurveRequest):

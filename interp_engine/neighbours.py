@@ -189,8 +189,9 @@ def neighbour_scatter(
         space: vectors for the neighbours (default: the model's embedding matrix).
 
     Returns:
-        :class:`~interp_engine.results.NeighbourScatter`; location r of a layer's top list gets
-        colour rank r (0 red, 1 blue, 2 green), explicit locations get their order.
+        :class:`~interp_engine.results.NeighbourScatter`. ``rank`` is the colour of the location's
+        mark in the saliency grid: 0 red, 1 blue, 2 green for its row's three most salient
+        locations; other explicit locations get 3, 4, ... in the order given.
 
     Raises:
         InputError: empty sentence, unknown row/location/target, bad parameters. Cancelled.
@@ -227,13 +228,22 @@ def neighbour_scatter(
                 if np.isfinite(g[i]):
                     chosen.append((r, int(i), rank))
     else:
-        for rank, (r, i) in enumerate(locations):
+        extra = 3
+        for r, i in locations:
             if not 0 <= int(r) < len(specs):
                 raise InputError(f"layer {r} does not exist: the model has grid rows 0..{len(specs) - 1}")
             if not 0 <= int(i) < n:
                 raise InputError(f"location {i} does not exist: the sentence has {n} tokens")
             if special[int(i)]:
                 raise InputError(f"location {i} is a special token ({enc.tokens[0][int(i)]}); choose a word")
+            # the colour of the grid's mark: 0-2 for the row's top three, then 3, 4, ... in order
+            g = grid[int(r)].copy()
+            g[special] = -np.inf
+            top3 = top_locations(g[None], n, 3)[0]
+            if int(i) in top3:
+                rank = top3.index(int(i))
+            else:
+                rank, extra = extra, extra + 1
             chosen.append((int(r), int(i), rank))
     if not chosen:
         raise InputError("no hidden location selected")

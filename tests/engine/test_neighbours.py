@@ -83,8 +83,12 @@ def test_neighbour_scatter_result(model_dir):
             seen[w] = xy
     again = eng.neighbour_scatter(TEXT, k=4, **QUICK)
     np.testing.assert_array_equal(again.locations[1].coords, res.locations[1].coords)
-    explicit = eng.neighbour_scatter(TEXT, [(2, 5), (0, 1)], k=3, projection="pca", **QUICK)
-    assert [(loc.layer, loc.position, loc.rank) for loc in explicit.locations] == [(2, 5, 0), (0, 1, 1)]
+    others = [i for i in range(len(grid.tokens)) if i not in grid.top_locations[2]][:2]
+    second = grid.top_locations[2][1]
+    explicit = eng.neighbour_scatter(TEXT, [(2, others[0]), (2, second), (2, others[1])], k=3, projection="pca", **QUICK)
+    # ranks are the grid's mark colours: the 2nd most salient is blue (1), the others 3, 4
+    assert [(loc.layer, loc.position, loc.rank) for loc in explicit.locations] == [
+        (2, others[0], 3), (2, second, 1), (2, others[1], 4)]
     with pytest.raises(InputError, match="location 40"):
         eng.neighbour_scatter(TEXT, [(0, 40)], **QUICK)
     with pytest.raises(InputError, match="layer 9"):

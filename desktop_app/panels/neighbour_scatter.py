@@ -1,0 +1,507 @@
+"""The t-SNE neighbour scatter dock (Yuan et al. ``001_e80f9d2c7d254978.txt`` Fig. 2, top):
+what the selected hidden locations detect, as the vocabulary words nearest to each location's
+optimised input x_overall (eq. 5-8), projected to 2-D.
+
+Points are labelled with their words and coloured by location with the colours of the
+location's mark in the saliency grid (red, blue, green for a layer's three most salient
+locations; other colours for other clicked cells); each location's x_overall ("target" point)
+is a larger star. Hovering a point shows its word and cosine similarity; clicking a word emits
+:attr:`NeighbourScatterPanel.sigWordClicked` (the controller sends it to the training-set
+search); clicking a target star emits :attr:`sigLocationClicked`. A small form sets λ1, λ2,
+steps, k, perplexity and the projection; :attr:`sigComputeRequested` asks for a recomputation
+(the controller runs it in the worker) and :attr:`sigCancelRequested` stops it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..colors import MARK_COLORS
+
+#: colours of selected locations beyond a layer's top three (rank 3, 4, ...)
+EXTRA_COLORS = (QColor(230, 120, 0), QColor(140, 50, 190), QColor(0, 150, 160), QColor(150, 90, 40),
+                QColor(220, 0, 150), QColor(90, 90, 90))
+
+
+def location_color(rank: int) -> QColor:
+    """The colour of a location of colour rank ``rank`` (0 red, 1 blue, 2 green, then others)."""
+    if 0 <= rank < len(MARK_COLORS):
+        return QColor(MARK_COLORS[rank])
+    return QColor(EXTRA_COLORS[(max(rank, 3) - 3) % len(EXTRA_COLORS)])
+
+
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class NeighbourScatterPanel(QWidget):
+    """The neighbour scatter and its parameter form.
+
+    Signals:
+        sigComputeRequested(dict): the user asked for a (re)computation with these parameters
+            (``lambda1, lambda2, steps, k, perplexity, projection, selection, top, layer``).
+        sigCancelRequested(): stop the running computation.
+        sigWordClicked(str): a neighbour word was clicked.
+        sigLocationClicked(int, int): a target point (layer, location) was clicked.
+        sigClearSelection(): forget the cells clicked in the grid.
+    """
+
+    sigComputeRequested = Signal(dict)
+    sigCancelRequested = Signal()
+    sigWordClicked = Signal(str)
+    sigLocationClicked = Signal(int, int)
+    sigClearSelection = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._result = None
+        self._points: list[dict] = []
+        self._labels: list[pg.TextItem] = []
+        self._selected: list[tuple[int, int]] = []
+
+        small = QFont(self.font())
+        small.setPointSizeF(max(small.pointSizeF() * 0.92, 7.5))
+
+        self.title_label = QLabel("What the selected hidden locations detect")
+        self.title_label.setObjectName("neighbourTitle")
+        self.title_label.setTextFormat(Qt.TextFormat.RichText)
+        self.title_label.setWordWrap(True)
+
+        # -- parameter form -------------------------------------------------------------------
+        self.lambda1_spin = self._dspin(0.0, 10.0, 0.004, 4, 0.001, "λ1: weight of the L2 term ‖X̂0‖² (Yuan eq. 6; MR 0.004, AG News 0.002)")
+        self.lambda2_spin = self._dspin(0.0, 10.0, 0.02, 4, 0.005, "λ2: weight of the similarity term Sim(X̂0) (eq. 6-7; MR 0.02, AG News 0.01)")
+        self.steps_spin = QSpinBox()
+        self.steps_spin.setRange(1, 100000)
+        self.steps_spin.setValue(1000)
+        self.steps_spin.setSingleStep(100)
+        self.steps_spin.setToolTip("Adam steps (lr 2e-4, β = 0.9, 0.999); stops early when the objective converges")
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(1, 100)
+        self.k_spin.setValue(10)
+        self.k_spin.setToolTip("nearest vocabulary words per location (cosine similarity to x_overall, eq. 8)")
+        self.perplexity_spin = self._dspin(1.0, 100.0, 5.0, 1, 1.0, "t-SNE perplexity (capped at (points − 1) / 3)")
+        self.projection_combo = QComboBox()
+        self.projection_combo.addItem("t-SNE", "tsne")
+        self.projection_combo.addItem("PCA (faster)", "pca")
+        self.projection_combo.currentIndexChanged.connect(
+            lambda _i: self.perplexity_spin.setEnabled(self.projection() == "tsne"))
+        self.selection_combo = QComboBox()
+        self.selection_combo.addItem("most salient", "top")
+        self.selection_combo.addItem("clicked cells", "cells")
+        self.selection_combo.setToolTip("Which hidden locations to interpret")
+        self.top_spin = QSpinBox()
+        self.top_spin.setRange(1, 10)
+        self.top_spin.setValue(3)
+        self.top_spin.setToolTip("m: the m most salient locations of the layer (the paper: 3)")
+        self.layer_combo = QComboBox()
+        self.layer_combo.setToolTip("the layer whose most salient locations are interpreted (the paper: the first)")
+        self.selection_label = QLabel()
+        self.selection_label.setObjectName("neighbourSelection")
+        self.selection_label.setFont(small)
+        self.selection_label.setWordWrap(True)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Forget the cells clicked in the grid")
+        self.clear_button.clicked.connect(self._clear_selection)
+
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setVerticalSpacing(3)
+        form.setHorizontalSpacing(6)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("λ1 (L2)", self.lambda1_spin)
+        form.addRow("λ2 (Sim)", self.lambda2_spin)
+        form.addRow("Steps", self.steps_spin)
+        form.addRow("k words", self.k_spin)
+        form.addRow("Projection", self.projection_combo)
+        form.addRow("Perplexity", self.perplexity_spin)
+        form.addRow("Locations", self.selection_combo)
+        sel = QHBoxLayout()
+        sel.addWidget(QLabel("top"))
+        sel.addWidget(self.top_spin)
+        sel.addWidget(self.layer_combo, 1)
+        form.addRow("", sel)
+        srow = QHBoxLayout()
+        srow.addWidget(self.selection_label, 1)
+        srow.addWidget(self.clear_button)
+        self.selection_combo.currentIndexChanged.connect(lambda _i: self._update_selection_widgets())
+
+        self.compute_button = QPushButton("Compute")
+        self.compute_button.setObjectName("neighbourCompute")
+        self.compute_button.setToolTip("Optimise the inputs of the selected locations and project their neighbours")
+        self.compute_button.clicked.connect(lambda: self.sigComputeRequested.emit(self.parameters()))
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.sigCancelRequested.emit)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setTextVisible(True)
+        self.progress.setMaximumHeight(16)
+        self.progress.hide()
+        self.status_label = QLabel()
+        self.status_label.setObjectName("neighbourStatus")
+        self.status_label.setStyleSheet("color: #8a5a00;")
+        self.status_label.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.compute_button)
+        buttons.addWidget(self.cancel_button)
+
+        # -- plot -------------------------------------------------------------------------------
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setObjectName("neighbourPlot")
+        pi = self.plot.getPlotItem()
+        pi.hideButtons()
+        pi.setMenuEnabled(False)
+        for name in ("left", "bottom"):
+            ax = pi.getAxis(name)
+            ax.setPen(pg.mkPen("k"))
+            ax.setTextPen(pg.mkPen("k"))
+        pi.getAxis("left").setWidth(34)
+        self.plot.setMinimumSize(150, 200)
+        self.scatter = pg.ScatterPlotItem(hoverable=True, tip=self._tip, hoverSize=14,
+                                          hoverPen=pg.mkPen("k", width=2))
+        self.scatter.setZValue(5)
+        self.scatter.sigClicked.connect(self._on_clicked)
+        pi.addItem(self.scatter)
+        self._lines: list[pg.PlotDataItem] = []
+
+        self.message_label = QLabel()
+        self.message_label.setObjectName("neighbourMessage")
+        self.message_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message_label.setWordWrap(True)
+        self.message_label.setStyleSheet("color: #777; background: white;")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.message_label)
+        self.stack.addWidget(self.plot)
+
+        self.legend_label = QLabel()
+        self.legend_label.setObjectName("neighbourLegend")
+        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        self.legend_label.setWordWrap(True)
+        self.legend_label.setFont(small)
+        self.note_label = QLabel()
+        self.note_label.setObjectName("neighbourNote")
+        self.note_label.setWordWrap(True)
+        self.note_label.setFont(small)
+        self.note_label.setStyleSheet("color: #555;")
+
+        self.params_button = QToolButton()
+        self.params_button.setObjectName("neighbourParamsButton")
+        self.params_button.setText("Parameters ▸")
+        self.params_button.setCheckable(True)
+        self.params_button.setToolTip("Show λ1, λ2, steps, k, the projection and the location choice")
+        self.params_button.toggled.connect(self._toggle_form)
+        head = QHBoxLayout()
+        head.addWidget(self.title_label, 1)
+        head.addWidget(self.params_button, 0, Qt.AlignmentFlag.AlignTop)
+        buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.status_label, 2)
+        left = QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addLayout(head)
+        left.addWidget(self.stack, 1)
+        left.addWidget(self.legend_label)
+        left.addWidget(self.note_label)
+        left.addLayout(buttons)
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.addLayout(form)
+        right.addLayout(srow)
+        right.addStretch(1)
+        self.form_widget = QWidget()
+        self.form_widget.setObjectName("neighbourForm")
+        self.form_widget.setLayout(right)
+        self.form_widget.setFixedWidth(190)
+        self.form_widget.hide()
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addLayout(left, 1)
+        lay.addWidget(self.form_widget)
+        self.set_layer_names(())
+        self._update_selection_widgets()
+        self.show_message("Explain a sentence, then press Compute (or click cells of the saliency grid) to see "
+                          "the vocabulary words that describe what its most salient hidden locations detect.")
+
+    def _toggle_form(self, shown: bool) -> None:
+        self.form_widget.setVisible(shown)
+        self.params_button.setText("Parameters ◂" if shown else "Parameters ▸")
+
+    @staticmethod
+    def _dspin(lo, hi, value, decimals, step, tip) -> QDoubleSpinBox:
+        s = QDoubleSpinBox()
+        s.setRange(lo, hi)
+        s.setDecimals(decimals)
+        s.setSingleStep(step)
+        s.setValue(value)
+        s.setToolTip(tip)
+        return s
+
+    # -- parameters -----------------------------------------------------------------------------
+    def projection(self) -> str:
+        return str(self.projection_combo.currentData())
+
+    def selection_mode(self) -> str:
+        """``"top"`` (top-m of a layer) or ``"cells"`` (cells clicked in the grid)."""
+        return str(self.selection_combo.currentData())
+
+    def parameters(self) -> dict:
+        """The form's values (the ``sigComputeRequested`` payload)."""
+        return {
+            "lambda1": float(self.lambda1_spin.value()), "lambda2": float(self.lambda2_spin.value()),
+            "steps": int(self.steps_spin.value()), "k": int(self.k_spin.value()),
+            "perplexity": float(self.perplexity_spin.value()), "projection": self.projection(),
+            "selection": self.selection_mode(), "top": int(self.top_spin.value()),
+            "layer": max(0, self.layer_combo.currentIndex()), "locations": tuple(self._selected),
+        }
+
+    def set_parameters(self, **kw) -> None:
+        """Set form values by name (``lambda1``, ``lambda2``, ``steps``, ``k``, ``perplexity``,
+        ``projection``, ``top``, ``layer``, ``selection``)."""
+        spins = {"lambda1": self.lambda1_spin, "lambda2": self.lambda2_spin, "steps": self.steps_spin,
+                 "k": self.k_spin, "perplexity": self.perplexity_spin, "top": self.top_spin}
+        for name, v in kw.items():
+            if name in spins:
+                spins[name].setValue(v)
+            elif name == "projection":
+                self.projection_combo.setCurrentIndex(max(0, self.projection_combo.findData(v)))
+            elif name == "selection":
+                self.selection_combo.setCurrentIndex(max(0, self.selection_combo.findData(v)))
+            elif name == "layer":
+                self.layer_combo.setCurrentIndex(int(v))
+            else:
+                raise KeyError(name)
+
+    def set_layer_names(self, names) -> None:
+        """The grid's row names (for the top-m layer choice)."""
+        cur = self.layer_combo.currentIndex()
+        self.layer_combo.blockSignals(True)
+        self.layer_combo.clear()
+        for n in names:
+            self.layer_combo.addItem(str(n))
+        if names:
+            self.layer_combo.setCurrentIndex(cur if 0 <= cur < len(names) else 0)
+        self.layer_combo.blockSignals(False)
+
+    # -- selected cells -------------------------------------------------------------------------
+    def selected_locations(self) -> list[tuple[int, int]]:
+        return list(self._selected)
+
+    def toggle_location(self, layer: int, location: int) -> None:
+        """Add (or remove) a grid cell to the selection and switch to the "cells" mode."""
+        cell = (int(layer), int(location))
+        if cell in self._selected:
+            self._selected.remove(cell)
+        else:
+            self._selected.append(cell)
+        if self._selected:
+            self.selection_combo.setCurrentIndex(self.selection_combo.findData("cells"))
+        self._update_selection_widgets()
+        self.status_label.setText(self.selection_label.text() if self._selected else "")
+
+    def set_selected_locations(self, cells) -> None:
+        self._selected = [(int(a), int(b)) for a, b in cells]
+        self._update_selection_widgets()
+
+    def _clear_selection(self) -> None:
+        self._selected = []
+        self.selection_combo.setCurrentIndex(self.selection_combo.findData("top"))
+        self._update_selection_widgets()
+        self.sigClearSelection.emit()
+
+    def _update_selection_widgets(self) -> None:
+        cells = self.selection_mode() == "cells"
+        self.top_spin.setEnabled(not cells)
+        self.layer_combo.setEnabled(not cells)
+        names = [self.layer_combo.itemText(i) for i in range(self.layer_combo.count())]
+        if self._selected:
+            txt = ", ".join(f"{names[r] if r < len(names) else r}@{i}" for r, i in self._selected)
+            self.selection_label.setText(f"cells: {txt}")
+        else:
+            self.selection_label.setText("or click cells of the saliency grid")
+        self.clear_button.setEnabled(bool(self._selected))
+
+    # -- state ----------------------------------------------------------------------------------
+    def current_result(self):
+        """The :class:`~interp_engine.results.NeighbourScatter` shown (for figure export), or None."""
+        return self._result
+
+    @property
+    def result(self):
+        return self._result
+
+    def set_busy(self, busy: bool, message: str = "") -> None:
+        """Show a running computation (Compute disabled, Cancel and the progress bar on)."""
+        self.compute_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        self.progress.setVisible(busy)
+        if busy:
+            self.progress.setValue(0)
+            if self._result is None:
+                self.message_label.setText("Optimising inputs…")
+                self.stack.setCurrentWidget(self.message_label)
+            else:
+                self.scatter.setOpacity(0.35)
+        else:
+            self.scatter.setOpacity(1.0)
+        self.status_label.setText(message)
+
+    def set_progress(self, done: int, total: int, message: str = "") -> None:
+        if total > 0:
+            self.progress.setValue(int(100 * done / total))
+        if message:
+            self.status_label.setText(message)
+
+    def show_message(self, message: str) -> None:
+        """Replace the plot by ``message`` (the last result is forgotten)."""
+        self._result = None
+        self._clear_plot()
+        self.legend_label.clear()
+        self.note_label.clear()
+        self.message_label.setText(message)
+        self.stack.setCurrentWidget(self.message_label)
+
+    def set_status(self, message: str) -> None:
+        self.status_label.setText(message)
+
+    # -- drawing --------------------------------------------------------------------------------
+    def _clear_plot(self) -> None:
+        pi = self.plot.getPlotItem()
+        for t in self._labels:
+            pi.removeItem(t)
+        for ln in self._lines:
+            pi.removeItem(ln)
+        self._labels, self._lines, self._points = [], [], []
+        self.scatter.clear()
+
+    def points(self) -> list[dict]:
+        """Every drawn point: ``{"kind": "word"|"target", "word", "cosine", "layer", "location",
+        "rank", "color" (QColor), "xy"}`` (for tests and export)."""
+        return list(self._points)
+
+    def set_result(self, result) -> None:
+        """Show a :class:`~interp_engine.results.NeighbourScatter`."""
+        self._result = result
+        self._clear_plot()
+        pi = self.plot.getPlotItem()
+        spots = []
+        label_font = QFont(self.font())
+        label_font.setPointSizeF(max(label_font.pointSizeF() * 0.9, 7.0))
+        target_font = QFont(label_font)
+        target_font.setBold(True)
+        placed: dict[tuple[str, float, float], int] = {}
+        for loc in result.locations:
+            color = location_color(loc.rank)
+            tx, ty = (float(v) for v in loc.target_coords)
+            for w, s, (x, y) in zip(loc.words, loc.similarities, loc.coords):
+                x, y = float(x), float(y)
+                self._points.append({"kind": "word", "word": w, "cosine": float(s), "layer": loc.layer,
+                                     "location": loc.position, "rank": loc.rank, "color": color, "xy": (x, y)})
+                spots.append({"pos": (x, y), "size": 9, "symbol": "o", "brush": pg.mkBrush(color),
+                              "pen": pg.mkPen("w", width=0.8), "data": len(self._points) - 1})
+                key = (w, round(x, 6), round(y, 6))
+                if key in placed:  # a word shared by several locations: one label
+                    continue
+                placed[key] = 1
+                t = pg.TextItem(w, color=color, anchor=(0, 1))
+                t.setFont(label_font)
+                t.setPos(x, y)
+                pi.addItem(t)
+                self._labels.append(t)
+            self._points.append({"kind": "target", "word": f"x_overall {loc.layer_name}@{loc.position}",
+                                 "cosine": 1.0, "layer": loc.layer, "location": loc.position, "rank": loc.rank,
+                                 "color": color, "xy": (tx, ty)})
+            spots.append({"pos": (tx, ty), "size": 20, "symbol": "star", "brush": pg.mkBrush(color),
+                          "pen": pg.mkPen("k", width=1.2), "data": len(self._points) - 1})
+            t = pg.TextItem(f"{loc.layer_name}@{loc.position}", color=color, anchor=(0, 0))
+            t.setFont(target_font)
+            t.setPos(tx, ty)
+            t.setZValue(6)
+            pi.addItem(t)
+            self._labels.append(t)
+            # dashed lines from the target to its neighbours (Yuan et al. Fig. 2)
+            for x, y in loc.coords:
+                ln = pg.PlotDataItem([tx, float(x)], [ty, float(y)],
+                                     pen=pg.mkPen(QColor(color.red(), color.green(), color.blue(), 70), width=1,
+                                                  style=Qt.PenStyle.DashLine))
+                ln.setZValue(1)
+                pi.addItem(ln)
+                self._lines.append(ln)
+        self.scatter.setData(spots)
+        self.scatter.setOpacity(1.0)
+        xy = np.array([p["xy"] for p in self._points]) if self._points else np.zeros((1, 2))
+        (x0, y0), (x1, y1) = xy.min(0), xy.max(0)
+        mid = (x0 + x1) / 2
+        for t in self._labels:  # labels right of their point on the left half, left of it on the right half
+            a = t.anchor
+            t.setAnchor((1 if t.pos().x() > mid else 0, a.y()))
+        dx, dy = max(x1 - x0, 1e-6), max(y1 - y0, 1e-6)
+        pi.getViewBox().setRange(xRange=(x0 - 0.2 * dx, x1 + 0.2 * dx), yRange=(y0 - 0.1 * dy, y1 + 0.12 * dy),
+                                 padding=0.0)
+        names = result.prediction.class_names
+        tname = names[result.target] if 0 <= result.target < len(names) else str(result.target)
+        proj = "t-SNE" if result.projection == "tsne" else "PCA"
+        p = result.params
+        self.title_label.setText(
+            f"Words nearest to what each location detects (x_overall), class <b>{_esc(tname)}</b>"
+            f" <span style='color:#666'>· {proj} · λ1 {p.get('lambda1')}, λ2 {p.get('lambda2')}, "
+            f"{p.get('steps')} steps · Yuan et al. eq. 5-8</span>")
+        legend, tips = [], []
+        for loc in result.locations:
+            c = location_color(loc.rank).name()
+            lo, hi = loc.receptive_field
+            state = "converged" if loc.converged else f"{len(loc.objective_trace)} steps"
+            words = ", ".join(_esc(w) for w in loc.words[:5])
+            span = " ".join(result.tokens[lo : hi + 1])
+            span = span if len(span) <= 40 else span[:39] + "…"
+            legend.append(f"<span style='color:{c}'>★ <b>{_esc(loc.layer_name)}@{loc.position}</b></span> "
+                          f"“{_esc(span)}”: <i>{words}</i>")
+            tips.append(f"{loc.layer_name}@{loc.position}: tokens {lo}–{hi}, objective {loc.objective_trace[-1]:.4g} "
+                        f"({state}); a·a′ {loc.activation_dot:.4g}, ‖X̂0‖² {loc.l2:.4g}, Sim {loc.similarity:.4g}")
+        self.legend_label.setText("<br>".join(legend))
+        self.legend_label.setToolTip("\n".join(tips) + "\n\nHover a point: its cosine similarity. Click a word: "
+                                     "search the training set. Click a ★: outline its receptive field.")
+        note = result.receptive_field_note
+        # the grid already explains conv / LSTM receptive fields; for transformers say it here too
+        self.note_label.setText(note if "whole sentence" in note else "")
+        self.note_label.setVisible("whole sentence" in note)
+        self.stack.setCurrentWidget(self.plot)
+
+    # -- interaction ----------------------------------------------------------------------------
+    def _tip(self, x=None, y=None, data=None):
+        if data is None or not 0 <= int(data) < len(self._points):
+            return ""
+        p = self._points[int(data)]
+        if p["kind"] == "target":
+            return f"{p['word']}\n(the mean of the optimised receptive field, eq. 8)"
+        return f"{p['word']}\ncosine similarity {p['cosine']:.3f} to x_overall of location {p['location']}"
+
+    def tooltip_for(self, index: int) -> str:
+        """The hover text of point ``index`` (see :meth:`points`)."""
+        return self._tip(data=index)
+
+    def click_point(self, index: int) -> None:
+        """Act as if point ``index`` was clicked (tests, keyboard)."""
+        p = self._points[int(index)]
+        if p["kind"] == "word":
+            self.sigWordClicked.emit(p["word"])
+        else:
+            self.sigLocationClicked.emit(int(p["layer"]), int(p["location"]))
+
+    def _on_clicked(self, _item, spots, _ev=None) -> None:
+        if len(spots):
+            self.click_point(int(spots[0].data()))
