@@ -166,7 +166,7 @@ class EngineWorker(QObject):
         if isinstance(req, LoadMLMRequest):
             return self.engine.load_mlm(req.path)
         if isinstance(req, PriorRequest):
-            return self._set_prior(req.path)
+            return self._set_prior(req.path, progress, req.cancel)
         if isinstance(req, LoadDatasetRequest):
             return self.engine.load_dataset(req.path, text_column=req.text_column, label_column=req.label_column,
                                             encoding=req.encoding, progress=progress, cancel=req.cancel)
@@ -223,19 +223,19 @@ class EngineWorker(QObject):
         progress(1000 * n, 1000 * n, "done")
         return tuple(out)
 
-    def _set_prior(self, path: str | None) -> str:
+    def _set_prior(self, path: str | None, progress=None, cancel=None) -> str:
         if path is None:
             ds = getattr(self.engine, "dataset", None)
             if ds is None:
                 from interp_engine.errors import InputError
 
                 raise InputError("no dataset is open to count the prior from")
-            self.engine.set_prior_data(list(ds.texts))
+            self.engine.set_prior_data(list(ds.texts), progress=progress, cancel=cancel)
             return f"the open dataset ({len(ds.texts)} sentences)"
         from interp_engine.data import load_dataset
 
-        texts = list(load_dataset(path).texts)
-        self.engine.set_prior_data(texts)
+        texts = list(load_dataset(path, progress=progress, cancel=cancel).texts)
+        self.engine.set_prior_data(texts, progress=progress, cancel=cancel)
         return f"{Path(path).name} ({len(texts)} sentences)"
 
     def _demo(self, req: DemoRequest, progress):

@@ -111,13 +111,14 @@ class Engine:
         self.cache.clear()
         return {"path": str(self._mlm_path), "shared_tokens": lik.shared_tokens, "identical_vocabulary": lik.identical}
 
-    def set_prior_data(self, texts) -> None:
-        """Count the unigram prior (Kim et al. §4.5 "Prior") from ``texts`` (a list, or a Dataset)."""
+    def set_prior_data(self, texts, *, progress=None, cancel=None) -> None:
+        """Count the unigram prior (Kim et al. §4.5 "Prior") from ``texts`` (a list, or a Dataset).
+        Raises Cancelled (the previous prior stays)."""
         from .attribution.likelihood import PriorLikelihood
 
         c = self.require_model()
         texts = getattr(texts, "texts", texts)
-        self._lik_cache["prior"] = PriorLikelihood.from_texts(c, list(texts))
+        self._lik_cache["prior"] = PriorLikelihood.from_texts(c, list(texts), progress=progress, cancel=cancel)
         self.cache.clear()
 
     def set_marginalization(self, *, likelihood: str | None = None, sigma: float | None = None,

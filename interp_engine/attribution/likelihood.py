@@ -113,20 +113,30 @@ class PriorLikelihood(LikelihoodModel):
         self.prior = c / c.sum()
 
     @staticmethod
-    def count_tokens(tokenizer, texts: Iterable[str], vocab_size: int, max_length: int | None = None) -> np.ndarray:
-        """(V,) int64 token counts of ``texts`` tokenised with ``tokenizer`` (special tokens included)."""
+    def count_tokens(tokenizer, texts: Iterable[str], vocab_size: int, max_length: int | None = None, *,
+                     progress=None, cancel=None) -> np.ndarray:
+        """(V,) int64 token counts of ``texts`` tokenised with ``tokenizer`` (special tokens included),
+        1,024 texts at a time; ``cancel`` is checked and ``progress(done, total, msg)`` called between
+        them. Raises Cancelled."""
+        from ..errors import check_cancel
+
         counts = np.zeros(vocab_size, dtype=np.int64)
         texts = list(texts)
         for s in range(0, len(texts), 1024):
+            check_cancel(cancel)
             enc = tokenizer(texts[s:s + 1024], truncation=max_length is not None, max_length=max_length)["input_ids"]
-            for ids in enc:
-                np.add.at(counts, np.asarray(ids, dtype=np.int64), 1)
+            ids = np.fromiter((i for seq in enc for i in seq), dtype=np.int64)
+            counts += np.bincount(ids, minlength=vocab_size)[:vocab_size]
+            if progress is not None:
+                progress(min(s + 1024, len(texts)), len(texts), "counting the unigram prior")
         return counts
 
     @classmethod
-    def from_texts(cls, classifier, texts: Iterable[str], smoothing: float = 0.0) -> "PriorLikelihood":
+    def from_texts(cls, classifier, texts: Iterable[str], smoothing: float = 0.0, *, progress=None,
+                   cancel=None) -> "PriorLikelihood":
         V = int(classifier.model.get_input_embeddings().num_embeddings)
-        return cls(classifier, cls.count_tokens(classifier.tokenizer, texts, V, classifier.max_length), smoothing)
+        return cls(classifier, cls.count_tokens(classifier.tokenizer, texts, V, classifier.max_length,
+                                                progress=progress, cancel=cancel), smoothing)
 
     @classmethod
     def from_dir(cls, classifier, path: str | Path) -> "PriorLikelihood":

@@ -112,6 +112,13 @@ def test_activation_index_cancels_fast(slow_engine, tmp_path, monkeypatch):
     assert _measure("activation similarity index", job, slow_engine._started, warmup=0.2) < LIMIT
 
 
+def test_prior_counting_cancels_fast(slow_engine):
+    texts = list(slow_engine.dataset.texts) * 60  # 120,000 sentences
+    started = threading.Event()
+    job = lambda cancel: slow_engine.set_prior_data(texts, progress=lambda *a: started.set(), cancel=cancel)  # noqa: E731
+    assert _measure("unigram prior counting", job, started) < LIMIT
+
+
 def test_search_index_build_cancels_fast(tmp_path, monkeypatch):
     from interp_engine.data import Dataset
     from interp_engine.search import SearchIndex
