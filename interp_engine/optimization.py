@@ -168,25 +168,34 @@ def _location_activations(hidden, groups, K: int, device) -> torch.Tensor:
     return out
 
 
-def _textcnn_window_activations(model, x: torch.Tensor, lengths: torch.Tensor, groups, K: int) -> torch.Tensor:
+def _textcnn_window_plan(model, lengths: torch.Tensor, groups, L: int) -> list:
+    """Index tensors of :func:`_textcnn_window_activations`, built once per optimisation."""
+    hh = (model.config.kernel_size - 1) // 2
+    plan = []
+    for (hidx, start, stop), (rows, _sent, pos) in groups.items():
+        R = hidx * hh
+        offs = torch.arange(-R, R + 1, device=pos.device)
+        p = pos[:, None] + offs[None]
+        valid = (p >= 0) & (p < lengths[rows][:, None])
+        W = 2 * R + 1
+        masks = [valid[:, (layer + 1) * hh : W - (layer + 1) * hh, None].float() for layer in range(hidx)]
+        plan.append((rows, rows[:, None], p.clamp(0, L - 1), valid[..., None].float(), masks, slice(start, stop)))
+    return plan
+
+
+def _textcnn_window_activations(model, x: torch.Tensor, plan: list, K: int) -> torch.Tensor:
     """a'_ij of TextCNN conv locations from their receptive-field windows only (K, C_max).
 
     Conv layer j at location i depends on the input columns [i − j·h, i + j·h] (h = (k − 1)/2,
     'same' padding). Running the conv stack *without* padding on that window, with columns (and
     intermediate activations) outside the sentence set to zero as the full model's padding and
     masking do, gives exactly the full model's activation at i, for a fraction of the work.
+    ``plan`` comes from :func:`_textcnn_window_plan`.
     """
-    hh = (model.config.kernel_size - 1) // 2
-    L = x.shape[1]
     parts = []
-    for (hidx, start, stop), (rows, _sent, pos) in groups.items():
-        R = hidx * hh
-        offs = torch.arange(-R, R + 1, device=x.device)
-        p = pos[:, None] + offs[None]
-        valid = (p >= 0) & (p < lengths[rows][:, None])
-        h = x[rows[:, None], p.clamp(0, L - 1)] * valid[..., None].to(x.dtype)
-        W = 2 * R + 1
-        for layer in range(hidx):
+    for rows, rows_col, idx, validf, masks, chans in plan:
+        h = x[rows_col, idx] * validf
+        for layer, v in enumerate(masks):
             conv = model.convs[layer]
             k = conv.weight.shape[-1]
             # valid convolution as one matmul over the unfolded windows (faster than conv1d's
@@ -194,10 +203,11 @@ def _textcnn_window_activations(model, x: torch.Tensor, lengths: torch.Tensor, g
             patches = h.unfold(1, k, 1)
             G, Wn = patches.shape[0], patches.shape[1]
             flat = patches.reshape(G * Wn, -1) @ conv.weight.reshape(conv.weight.shape[0], -1).T
-            h = torch.relu(flat + conv.bias).reshape(G, Wn, -1)
-            v = valid[:, (layer + 1) * hh : W - (layer + 1) * hh]
-            h = h * v[..., None].to(h.dtype)
-        parts.append((rows, h[:, 0, slice(start, stop)]))
+            h = torch.relu(flat + conv.bias).reshape(G, Wn, -1) * v
+        parts.append((rows, h[:, 0, chans]))
+    if len(parts) == 1 and parts[0][1].shape[0] == K:
+        rows, h = parts[0]
+        return h[torch.argsort(rows)]
     C = max(h.shape[1] for _, h in parts)
     out = torch.zeros(K, C, device=x.device, dtype=parts[0][1].dtype)
     for rows, h in parts:
@@ -279,12 +289,13 @@ def optimize_locations(
                 target = _location_activations(hidden, groups, K, dev).float()  # a_ij, (K, C)
             D = real.shape[-1]
             window = fast and classifier.kind == "textcnn"
-            lengths = mask.sum(1)
+            plan = _textcnn_window_plan(model, mask.sum(1), groups, L) if window else None
             x0 = xavier_rows([int(n) for n in mask.sum(1).tolist()], L, D, config.seed).to(dev)
             x0 = torch.where(spec.unsqueeze(-1), real, x0)
             x = torch.nn.Parameter(x0)
             opt = torch.optim.Adam([x], lr=config.lr, betas=tuple(config.betas))
             keep = spec.unsqueeze(-1) | ~mask.bool().unsqueeze(-1)
+            has_special = bool(spec.any())
             frozen = torch.zeros(K, dtype=torch.bool, device=dev)
             steps_run = torch.full((K,), config.steps, dtype=torch.long)
             colf = columns.to(torch.float32).unsqueeze(-1)
@@ -294,7 +305,7 @@ def optimize_locations(
                 check_cancel(cancel)
                 opt.zero_grad(set_to_none=True)
                 if window:
-                    act = _textcnn_window_activations(model, x, lengths, groups, K).float()
+                    act = _textcnn_window_activations(model, x, plan, K).float()
                 else:
                     _, hidden = classifier.hidden_forward(x, mask)
                     act = _location_activations(hidden, groups, K, dev).float()
@@ -317,11 +328,15 @@ def optimize_locations(
                     if bool(frozen.all()):
                         break
                 (-obj.sum()).backward()
-                saved = x.detach().clone()
+                # padding columns get no gradient, so Adam leaves them alone; special-token columns
+                # and converged locations are put back after the step
+                restore = has_special or bool(frozen.any())
+                saved = x.detach().clone() if restore else None
                 opt.step()
-                with torch.no_grad():
-                    freeze = keep | frozen.view(-1, 1, 1)
-                    x.copy_(torch.where(freeze, saved, x))
+                if restore:
+                    with torch.no_grad():
+                        freeze = keep | frozen.view(-1, 1, 1)
+                        x.copy_(torch.where(freeze, saved, x))
                 if progress is not None and (step % 25 == 0 or step == config.steps - 1):
                     progress(step + 1, config.steps, "optimising inputs")
             with torch.no_grad():
