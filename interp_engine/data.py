@@ -479,6 +479,9 @@ def _read_delimited(
             f"{p}: the file is empty. It needs a header line (e.g. 'label<TAB>text') and data rows."
         )
     columns = [c.strip() for c in header]
+    if any("\x00" in c for c in columns):
+        raise DatasetError(f"{p}: line 1 holds NUL bytes: this is not a text file (a spreadsheet, a compressed or "
+                           f"a UTF-16 file?). Save it as UTF-8 .tsv or .csv.")
     if text_column not in columns:
         raise _missing_text_column(p, text_column, columns, fmt)
     ti = columns.index(text_column)

@@ -342,9 +342,13 @@ def _from_pickle_weights_only(p: Path, config):
         try:
             part = torch.load(f, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as e:
+            import re
+
+            found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
+            what = f"it asks to call {found.group(1)}" if found else "it holds objects other than tensors"
             raise ModelLoadError(
-                f"{f}: refused: the pickle holds more than plain tensors (torch.load(weights_only=True) "
-                f"stopped at: {str(e).splitlines()[0][:200]}). Ask for the model as safetensors."
+                f"{f}: refused: {what}, which torch.load(weights_only=True) does not run. A weights file "
+                f"needs tensors only: ask for the model as safetensors."
             ) from e
         except Exception as e:  # truncated / not a torch file
             raise ModelLoadError(f"{f}: not a readable PyTorch weights file ({type(e).__name__}: {e}).") from e
@@ -389,7 +393,9 @@ def load_classifier(path: str | Path, *, device="auto", allow_pickle: bool = Fal
     try:
         config = AutoConfig.from_pretrained(p, local_files_only=True)
     except (ValueError, KeyError, OSError) as e:
-        raise ModelLoadError(f"{p}: unknown or unsupported model architecture ({e}).") from e
+        first = str(e).strip().split("\n")[0].split(". ")[0]
+        raise ModelLoadError(f"{p}: unknown or unsupported model architecture ({first}). Open a folder saved by "
+                             f"interp-studio train or by a Transformers sequence classifier.") from e
     try:
         if has_st:
             model = AutoModelForSequenceClassification.from_pretrained(

@@ -51,7 +51,7 @@ def test_malicious_pickle_payload_never_runs(tmp_path):
         load_classifier(d, device="cpu")
     assert not marker.exists()
     # allowed: read with torch.load(weights_only=True), which refuses the payload's global
-    with pytest.raises(ModelLoadError, match="refused: the pickle holds more than plain tensors"):
+    with pytest.raises(ModelLoadError, match="refused: it asks to call exec, which torch.load"):
         load_classifier(d, device="cpu", allow_pickle=True)
     assert not marker.exists()
     # the payload is real: a full unpickler runs it (so the test above can fail)
@@ -353,3 +353,10 @@ def test_cli_bad_inputs_exit_2_with_the_message(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["tokens"] == ["a", "good", "film"]
     assert main(["search", "--data", str(cp), "--query", "film", "--encoding", "cp1252"]) == 0
     assert "café – [film]" in capsys.readouterr().out
+
+
+def test_binary_file_is_not_text(tmp_path):
+    p = tmp_path / "binary.tsv"
+    p.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(DatasetError, match="binary.tsv: line 1 holds NUL bytes: this is not a text file"):
+        load_dataset(p)
