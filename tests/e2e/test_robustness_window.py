@@ -150,3 +150,27 @@ def test_only_unknown_words_are_pointed_out(window, qtbot, tiny_model):
         window.explain_button.click()
     assert c.attribution.unknown.tolist() == [True, True]
     qtbot.waitUntil(lambda: "vocabulary" in window.statusBar().currentMessage(), timeout=WAIT)
+
+
+def test_unexpected_engine_exception_is_a_message_and_the_app_goes_on(window, qtbot, tiny_model, monkeypatch):
+    from interp_engine.engine import Engine
+
+    c = window.controller
+    open_tiny(window, qtbot, tiny_model)
+    real = Engine.hidden_saliency
+
+    def broken(self, text, *args, **kwargs):
+        if text == "trigger the bug":
+            raise RuntimeError("simulated engine bug")
+        return real(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "hidden_saliency", broken)
+    window.sentence_edit.setText("trigger the bug")
+    with qtbot.waitSignal(c.sigError, timeout=WAIT) as blocker:
+        window.explain_button.click()
+    assert blocker.args == ["hidden", "RuntimeError: simulated engine bug"]
+    qtbot.waitUntil(lambda: "simulated engine bug" in window.grid.message_label.text(), timeout=WAIT)
+    window.sentence_edit.setText("a dull film")
+    with qtbot.waitSignal(c.sigSentenceReady, timeout=WAIT):
+        window.explain_button.click()
+    assert window.client.thread.isRunning()
