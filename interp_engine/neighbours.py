@@ -182,7 +182,9 @@ def neighbour_scatter(
     Args:
         text: the sentence.
         locations: (grid row, location) pairs to interpret; None: the ``top`` most salient
-            locations of each row in ``layers`` (default: the first hidden layer, as in the paper).
+            locations of each row in ``layers`` (default: the first hidden layer, as in the paper),
+            exactly the grid's marks. A location at a special token ([CLS]) is allowed: its
+            receptive field is still the sentence's words (special columns are never optimised).
         target: class whose saliency ranks the locations (default: the predicted class).
         config: optimisation settings (λ1, λ2, steps, lr, seed, ...); all locations in one batch.
         k: neighbours per location; projection: ``tsne`` or ``pca``; perplexity: t-SNE's.
@@ -215,18 +217,16 @@ def neighbour_scatter(
         raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
     scores, _ = hidden_saliency_batch(classifier, enc.input_ids, enc.attention_mask, t)
     grid = scores[0, :, :n].double().cpu().numpy()
-    special = np.asarray(enc.special[0], dtype=bool)
     chosen: list[tuple[int, int, int]] = []  # (row, position, rank)
     if locations is None:
         rows = list(layers) if layers is not None else [0]
         for r in rows:
             if not 0 <= r < len(specs):
                 raise InputError(f"layer {r} does not exist: the model has grid rows 0..{len(specs) - 1}")
-            g = grid[r].copy()
-            g[special] = -np.inf
-            for rank, i in enumerate(top_locations(g[None], n, top)[0]):
-                if np.isfinite(g[i]):
-                    chosen.append((r, int(i), rank))
+            # the grid's own top list (special-token locations included: a transformer's [CLS]
+            # location sees the whole sentence, and the colours must match the grid's marks)
+            for rank, i in enumerate(top_locations(grid[r][None], n, top)[0]):
+                chosen.append((r, int(i), rank))
     else:
         extra = 3
         for r, i in locations:
@@ -234,12 +234,8 @@ def neighbour_scatter(
                 raise InputError(f"layer {r} does not exist: the model has grid rows 0..{len(specs) - 1}")
             if not 0 <= int(i) < n:
                 raise InputError(f"location {i} does not exist: the sentence has {n} tokens")
-            if special[int(i)]:
-                raise InputError(f"location {i} is a special token ({enc.tokens[0][int(i)]}); choose a word")
             # the colour of the grid's mark: 0-2 for the row's top three, then 3, 4, ... in order
-            g = grid[int(r)].copy()
-            g[special] = -np.inf
-            top3 = top_locations(g[None], n, 3)[0]
+            top3 = top_locations(grid[int(r)][None], n, 3)[0]
             if int(i) in top3:
                 rank = top3.index(int(i))
             else:

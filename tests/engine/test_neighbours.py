@@ -98,13 +98,18 @@ def test_neighbour_scatter_result(model_dir):
 def test_transformer_scatter_says_receptive_field_is_whole_sentence(tmp_path):
     eng = Engine("cpu")
     eng.load_model(save_tiny_bert(tmp_path / "bert"))
-    res = eng.neighbour_scatter("a good film , never boring", k=3, **QUICK)
+    text = "a good film , never boring"
+    res = eng.neighbour_scatter(text, k=3, **QUICK)
     assert res.receptive_field_note == TRANSFORMER_NOTE
+    grid = eng.hidden_saliency(text)
+    # the same locations and colours as the grid's marks ([CLS] included when it is salient)
+    assert [(loc.position, loc.rank) for loc in res.locations] == [(i, r) for r, i in enumerate(grid.top_locations[0])]
     n = len(res.tokens)
     for loc in res.locations:
         assert tuple(loc.receptive_field) == (0, n - 1)
-        assert not res.tokens[loc.position].startswith("[")  # [CLS]/[SEP] never selected
         assert not any(w.startswith("[") for w in loc.words)
+    cls = eng.neighbour_scatter(text, [(0, 0)], k=3, **QUICK)  # a [CLS] location works too
+    assert cls.locations[0].position == 0 and len(cls.locations[0].words) == 3
 
 
 def test_keyed_vectors_space(model_dir, tmp_path):
