@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     ho.add_argument("--projection", choices=("tsne", "pca"), default="tsne")
     ho.add_argument("--perplexity", type=float, default=5.0)
     ho.add_argument("--vectors", help="search neighbours in these word vectors (gensim formats) instead of the model's embeddings")
+    ho.add_argument("--maximize", metavar="UNIT",
+                    help="activation maximization vs corpus search (Lopes §3) of a unit: class:C or ROW:CHANNEL "
+                         "(grid row, channel); prints both top --k word lists and their overlap (--text is ignored)")
     _common(h, model=True)
 
     s = sub.add_parser("search", help="training-set token/n-gram search, or activation similarity (Lopes et al. §4)")
@@ -305,6 +308,8 @@ def _cmd_hidden(args) -> int:
 
     eng = Engine(args.device)
     eng.load_model(args.model, allow_pickle=args.allow_pickle)
+    if args.maximize:
+        return _maximize(eng, args)
     res = eng.hidden_saliency(args.text, args.target, args.top)
     scatter = _optimize_locations(eng, args) if args.optimize else None
     if args.json:
@@ -326,6 +331,30 @@ def _cmd_hidden(args) -> int:
                 lo, hi = loc.receptive_field
                 words = ", ".join(f"{w} {s:.3f}" for w, s in zip(loc.words, loc.similarities))
                 print(f"  {loc.layer_name} location {loc.position} (tokens {lo}-{hi}: {' '.join(res.tokens[lo:hi + 1])}): {words}")
+    return 0
+
+
+def _maximize(eng, args) -> int:
+    """``hidden --maximize UNIT``: Lopes §3.1 activation maximization next to §3.2 corpus search."""
+    from .errors import InputError
+
+    parts = args.maximize.split(":")
+    try:
+        unit = ("class", int(parts[1])) if parts[0] == "class" and len(parts) == 2 else ("hidden", int(parts[0]), int(parts[1]))
+        if len(parts) != 2:
+            raise ValueError
+    except (ValueError, IndexError):
+        raise InputError(f"--maximize must be class:C or ROW:CHANNEL, got {args.maximize!r}") from None
+    res = eng.activation_maximization(unit, k=args.k, seed=args.seed)
+    if args.json:
+        print(json.dumps(res.to_json()))
+    else:
+        print(f"{res.unit}: activation maximization reaches {res.am_activation:.4g}")
+        print("  nearest words to x*: " + ", ".join(f"{w} {s:.3f}" for w, s in zip(res.am_words, res.am_similarities)))
+        print("  corpus search:       " + ", ".join(f"{w} {a:.3g}" for w, a in zip(res.corpus_words, res.corpus_activations)))
+        print(f"  overlap ({len(res.overlap)}/{len(res.am_words)}): {', '.join(res.overlap) or '-'}")
+        if len(res.objective_trace) and float(res.objective_trace.max() - res.objective_trace.min()) == 0.0:
+            print("  note: the unit never changed (inactive at the random start, zero gradient); try another --seed")
     return 0
 
 

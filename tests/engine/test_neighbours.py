@@ -152,3 +152,17 @@ def test_cli_hidden_optimize_json(model_dir, capsys):
     rc = main(["hidden", "--model", str(model_dir), "--text", TEXT, "--optimize", "--locations", "0-3", "--device", "cpu"])
     assert rc == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_cli_maximize_json(model_dir, capsys):
+    rc = main(["hidden", "--model", str(model_dir), "--text", "-", "--maximize", "0:2", "--k", "4", "--json",
+               "--device", "cpu"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["unit"] == "conv1 channel 2"
+    assert len(out["activation_maximization"]) == 4 and len(out["corpus_search"]) == 4
+    acts = [r["activation"] for r in out["corpus_search"]]
+    assert acts == sorted(acts, reverse=True)
+    words_am = {r["word"] for r in out["activation_maximization"]}
+    assert set(out["overlap"]) == words_am & {r["word"] for r in out["corpus_search"]}
+    assert main(["hidden", "--model", str(model_dir), "--text", "-", "--maximize", "nonsense", "--device", "cpu"]) == 2
