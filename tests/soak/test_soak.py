@@ -2,7 +2,8 @@
 random user actions (select a sentence, click a token or span, click a grid cell, change the method
 or target, type text including odd Unicode, search the training set, export a figure, compare
 methods, cancel, open a bad file). Nothing may raise, Qt may not report a critical message, no
-thread may be left running, and the memory growth after warm-up stays bounded.
+thread may be left running, and the memory growth after warm-up stays bounded (memory is measured
+after garbage collection and ``malloc_trim``, so it counts memory in use, not fragmentation).
 
 Marked ``slow`` but part of the README's test command (nothing deselects ``slow``); about 1 to 2
 minutes. ``INTERP_SOAK_ACTIONS`` / ``INTERP_SOAK_SEED`` change the count and the seed.
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.slow
 N_ACTIONS = int(os.environ.get("INTERP_SOAK_ACTIONS", "1000"))
 SEED = int(os.environ.get("INTERP_SOAK_SEED", "8"))
 WARMUP = 100  # actions before the reference RSS (one-time allocations: fonts, caches, matplotlib)
-MAX_GROWTH_MB = 150.0
+MAX_GROWTH_MB = 100.0  # measured: +24 MiB over 2,900 actions after warm-up
 
 ROWS = [
     *TINY_ROWS,  # the e2e tests' sentences, then odd ones
@@ -41,6 +42,19 @@ TYPED = [
     "great acting , awful plot", "", "   ", "\u200b\u200d", "😀😀😀", "مرحبا great", "a" * 300, "\x00 film",
     "film\u2028film", "the the the the", "good\u0301\u0301\u0301", "\ufeffgreat", "I hated it ; loved it !",
 ]
+
+
+def settle_memory() -> None:
+    """Collect garbage and give freed heap pages back to the OS (glibc ``malloc_trim``), so that
+    RSS measures memory in use rather than allocator fragmentation of the engine thread."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def rss_mb(field: str = "VmRSS") -> float:
@@ -213,11 +227,14 @@ def test_soak_1000_random_actions(qtbot, soak_model, tmp_path, monkeypatch, caps
                 act_close_boxes()
             if i + 1 == WARMUP:
                 act_wait()
+                settle_memory()
                 rss_warm, anon_warm = rss_mb(), rss_mb("RssAnon")
             if (i + 1) % 250 == 0:
+                settle_memory()
                 samples.append((i + 1, round(rss_mb()), round(rss_mb("RssAnon"))))
             assert not rec.exceptions, f"action {i} ({name}) raised:\n{rec.exceptions[0]}"
         qtbot.waitUntil(lambda: not win.client.busy, timeout=60000)
+        settle_memory()
         rss_end, anon_end = rss_mb(), rss_mb("RssAnon")
         thread = win.client.thread
         win.close()
