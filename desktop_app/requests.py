@@ -326,7 +326,8 @@ class NeighbourScatterRequest(Request):
 
     Attributes:
         text: the sentence. locations: (grid row, location) pairs, or None for the ``top`` most
-            salient locations of grid row ``layer``. target: class of the saliency (None: predicted).
+            salient locations of grid row ``layer`` (-1: of every row). target: class of the
+            saliency (None: predicted).
         lambda1, lambda2, steps, lr, seed: the optimization (eq. 6). k: neighbours per location.
         projection: ``tsne`` or ``pca``; perplexity: t-SNE's.
     """

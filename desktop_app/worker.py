@@ -35,6 +35,13 @@ from .requests import (
 log = logging.getLogger(__name__)
 
 
+def _layers(engine, layer: int) -> list[int]:
+    """Grid rows of a neighbour-scatter request: ``layer``, or every row for -1."""
+    if layer >= 0:
+        return [layer]
+    return list(range(len(engine.require_model().hidden_layers())))
+
+
 def is_cancelled_error(exc: BaseException) -> bool:
     """True for :class:`interp_engine.errors.Cancelled` (imported lazily)."""
     from interp_engine.errors import Cancelled
@@ -187,7 +194,8 @@ class EngineWorker(QObject):
         if isinstance(req, NeighbourScatterRequest):
             return self.engine.neighbour_scatter(
                 req.text, [tuple(c) for c in req.locations] if req.locations is not None else None, top=req.top,
-                layers=None if req.locations is not None else [req.layer], target=req.target, lambda1=req.lambda1,
+                layers=None if req.locations is not None else _layers(self.engine, req.layer), target=req.target,
+                lambda1=req.lambda1,
                 lambda2=req.lambda2, steps=req.steps, lr=req.lr, seed=req.seed, k=req.k, projection=req.projection,
                 perplexity=req.perplexity, progress=progress, cancel=req.cancel)
         from .requests import DeletionCurveRequest

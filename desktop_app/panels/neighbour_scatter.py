@@ -55,7 +55,8 @@ class NeighbourScatterPanel(QWidget):
 
     Signals:
         sigComputeRequested(dict): the user asked for a (re)computation with these parameters
-            (``lambda1, lambda2, steps, k, perplexity, projection, selection, top, layer``).
+            (``lambda1, lambda2, steps, k, perplexity, projection, selection, top, layer`` (-1: the
+            top-m of every layer), ``locations``).
         sigCancelRequested(): stop the running computation.
         sigWordClicked(str): a neighbour word was clicked.
         sigLocationClicked(int, int): a target point (layer, location) was clicked.
@@ -109,6 +110,7 @@ class NeighbourScatterPanel(QWidget):
         self.top_spin.setRange(1, 10)
         self.top_spin.setValue(3)
         self.top_spin.setToolTip("m: the m most salient locations of the layer (the paper: 3)")
+        self._n_layers = 0
         self.layer_combo = QComboBox()
         self.layer_combo.setToolTip("the layer whose most salient locations are interpreted (the paper: the first)")
         self.selection_label = QLabel()
@@ -266,8 +268,13 @@ class NeighbourScatterPanel(QWidget):
             "steps": int(self.steps_spin.value()), "k": int(self.k_spin.value()),
             "perplexity": float(self.perplexity_spin.value()), "projection": self.projection(),
             "selection": self.selection_mode(), "top": int(self.top_spin.value()),
-            "layer": max(0, self.layer_combo.currentIndex()), "locations": tuple(self._selected),
+            "layer": self._layer_choice(), "locations": tuple(self._selected),
         }
+
+    def _layer_choice(self) -> int:
+        """Grid row of the top-m choice; -1 = every layer ("top-m per layer")."""
+        i = max(0, self.layer_combo.currentIndex())
+        return -1 if getattr(self, "_n_layers", 0) > 1 and i == self._n_layers else i
 
     def set_parameters(self, **kw) -> None:
         """Set form values by name (``lambda1``, ``lambda2``, ``steps``, ``k``, ``perplexity``,
@@ -282,7 +289,7 @@ class NeighbourScatterPanel(QWidget):
             elif name == "selection":
                 self.selection_combo.setCurrentIndex(max(0, self.selection_combo.findData(v)))
             elif name == "layer":
-                self.layer_combo.setCurrentIndex(int(v))
+                self.layer_combo.setCurrentIndex(self._n_layers if int(v) < 0 else int(v))
             else:
                 raise KeyError(name)
 
@@ -293,8 +300,11 @@ class NeighbourScatterPanel(QWidget):
         self.layer_combo.clear()
         for n in names:
             self.layer_combo.addItem(str(n))
+        if len(names) > 1:
+            self.layer_combo.addItem("all layers")
         if names:
-            self.layer_combo.setCurrentIndex(cur if 0 <= cur < len(names) else 0)
+            self.layer_combo.setCurrentIndex(cur if 0 <= cur < self.layer_combo.count() else 0)
+        self._n_layers = len(names)
         self.layer_combo.blockSignals(False)
 
     # -- selected cells -------------------------------------------------------------------------

@@ -103,6 +103,8 @@ def test_parameter_form_and_selection(panel, qtbot):
     assert (p["lambda1"], p["lambda2"], p["steps"], p["k"], p["projection"], p["top"], p["layer"]) == (
         0.002, 0.01, 250, 7, "pca", 2, 1)
     assert p["selection"] == "top" and not panel.perplexity_spin.isEnabled()
+    panel.set_parameters(layer=-1)
+    assert panel.layer_combo.currentText() == "all layers" and panel.parameters()["layer"] == -1
     panel.toggle_location(0, 3)
     panel.toggle_location(2, 1)
     panel.toggle_location(0, 3)  # second click removes it

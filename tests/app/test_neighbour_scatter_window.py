@@ -63,6 +63,15 @@ def test_scatter_dock_end_to_end(window, qtbot, tmp_path):
     loc = panel.current_result().locations[0]
     assert window.heatmap.view._rf[:2] == tuple(loc.receptive_field)
 
+    # "top-m per layer": every layer's most salient locations, coloured like the grid's marks
+    panel.clear_button.click()
+    panel.set_parameters(layer=-1, top=2)
+    with qtbot.waitSignal(window.client.sigFinished, timeout=WAIT, check_params_cb=_finished("neighbours")):
+        panel.compute_button.click()
+    qtbot.waitUntil(lambda: len(panel.current_result().locations) == 2 * len(c.saliency.layer_names), timeout=WAIT)
+    got = [(loc.layer, loc.position, loc.rank) for loc in panel.current_result().locations]
+    assert got == [(r, i, k) for r, locs in enumerate(c.saliency.top_locations) for k, i in enumerate(locs[:2])]
+
     # cancel a long computation
     panel.set_parameters(steps=100000)
     with qtbot.waitSignal(window.client.sigCancelled, timeout=WAIT, check_params_cb=lambda rid, k: k == "neighbours"):
