@@ -98,11 +98,13 @@ def test_long_sentence_is_truncated_and_says_so(window, qtbot, tiny_model):
     open_tiny(window, qtbot, tiny_model)
     text = " ".join(["great acting"] * 40)
     window.sentence_edit.setText(text)
+    status: list[str] = []
+    c.sigStatus.connect(status.append)
     with qtbot.waitSignal(c.sigSentenceReady, timeout=WAIT):
         window.explain_button.click()
     assert c.attribution.truncated and len(c.attribution.tokens) == 32
     assert window.heatmap.truncated_label.isVisibleTo(window.heatmap)
-    qtbot.waitUntil(lambda: "maximum length" in window.statusBar().currentMessage(), timeout=WAIT)
+    assert any("maximum length: only its first 32 tokens" in m for m in status)
 
 
 class _SlowEngine:
@@ -146,10 +148,12 @@ def test_only_unknown_words_are_pointed_out(window, qtbot, tiny_model):
     c = window.controller
     open_tiny(window, qtbot, tiny_model)
     window.sentence_edit.setText("qwzx vbnm")
+    status: list[str] = []
+    c.sigStatus.connect(status.append)
     with qtbot.waitSignal(c.sigSentenceReady, timeout=WAIT):
         window.explain_button.click()
     assert c.attribution.unknown.tolist() == [True, True]
-    qtbot.waitUntil(lambda: "vocabulary" in window.statusBar().currentMessage(), timeout=WAIT)
+    assert any("None of these words is in the model's vocabulary" in m for m in status)
 
 
 def test_unexpected_engine_exception_is_a_message_and_the_app_goes_on(window, qtbot, tiny_model, monkeypatch):
