@@ -77,6 +77,7 @@ class Engine:
             ModelLoadError: the directory cannot be opened; the previous model stays loaded.
         """
         self.classifier = load_classifier(path, device=self.device, allow_pickle=allow_pickle)
+        self._neighbour_space = None  # loaded word vectors were mapped to the previous model's vocabulary
         self._lik_cache.clear()
         self.cache.clear()
         return self.model_info()

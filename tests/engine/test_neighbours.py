@@ -133,6 +133,8 @@ def test_keyed_vectors_space(model_dir, tmp_path):
         if "zebra" in ids:
             assert ids["zebra"] == -1  # not in the model's vocabulary
     assert res.params["vectors"] == "v.txt"
+    eng.load_model(model_dir)  # a newly opened model searches its own embeddings again
+    assert eng.neighbour_scatter(TEXT, k=3, **QUICK).params["vectors"] == "model"
 
 
 def test_cli_hidden_optimize_json(model_dir, capsys):
