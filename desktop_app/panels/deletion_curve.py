@@ -89,9 +89,9 @@ class DeletionCurvePanel(QWidget):
             ax = self.plot.getAxis(name)
             ax.setPen(pg.mkPen("k"))
             ax.setTextPen(pg.mkPen("k"))
-        # bottom left: a deletion curve falls from the top left, so that corner stays free
-        self.legend = self.plot.addLegend(offset=(8, -8), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 220),
-                                          pen=pg.mkPen("#bbb"))
+        # the legend sits below the x-axis, in the plot's own layout: it never hides a curve
+        self.legend = pg.LegendItem(colCount=1, labelTextColor="k", verSpacing=-6)
+        self.plot.getPlotItem().layout.addItem(self.legend, 4, 1)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.message_label = QLabel("Select a sentence to see how fast its prediction falls when the most "
                                     "attributed tokens are replaced.")
@@ -186,19 +186,18 @@ class DeletionCurvePanel(QWidget):
                 what = f"“{result.tokens[pos]}” removed" if result.strategy == "remove" else f"“{result.tokens[pos]}” → “{rep}”"
                 tips.append(f"{METHOD_LABELS.get(m, m)}, step {k} ({x[k]:.0f}%): {what}, p = {p[k]:.4f}")
             item = self.plot.plot(x, p, pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
-                                  symbolBrush=color, symbolPen=color,
-                                  name=f"{METHOD_LABELS.get(m, m)}  {name} {result.auc[i]:.4f}")
+                                  symbolBrush=color, symbolPen=color)
+            self.legend.addItem(item, f"{METHOD_LABELS.get(m, m)}  {name} {result.auc[i]:.4f}")
             hover = pg.ScatterPlotItem(x=x, y=p, data=tips, brush=color, pen=color, size=7, hoverable=True,
                                        hoverSize=10, tip=lambda x, y, data: str(data))
             self.plot.addItem(hover)
             self.curves[m] = item
         self.plot.setXRange(0, 100 * result.x_max, padding=0.03)
-        # y: the curves' own range (never beyond [0, 1]) with room for the legend below them
+        # y: the curves' own range, never beyond [0, 1]
         lo = float(np.nanmin(result.p_deletion)) if result.p_deletion.size else 0.0
         hi = float(np.nanmax(result.p_deletion)) if result.p_deletion.size else 1.0
-        span = max(hi - lo, 0.05)
-        self.plot.setYRange(max(0.0, lo - 0.15 * span - 0.06 * len(result.methods) * span), min(1.0, hi + 0.05 * span),
-                            padding=0.02)
+        span = max(hi - lo, 0.02)
+        self.plot.setYRange(max(0.0, lo - 0.05 * span), min(1.0, hi + 0.05 * span), padding=0.02)
         cls = result.class_names[result.target] if result.target < len(result.class_names) else str(result.target)
         self.plot.setLabel("left", f"p({cls})")
         from interp_engine.faithfulness import STRATEGY_NAMES
