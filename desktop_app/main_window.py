@@ -134,6 +134,8 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.candidate_panel.setMinimumWidth(280)
+        # the sentences must stay readable however many docks share the window
+        self.dataset_panel.setMinimumWidth(260)
         self.resizeDocks([self.dataset_dock, self.candidate_dock], [430, 290], Qt.Orientation.Horizontal)
         self.resizeDocks([self.grid_dock], [420], Qt.Orientation.Vertical)
 

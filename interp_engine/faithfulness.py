@@ -56,8 +56,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
+from .batching import for_each_chunk
 from .errors import InputError, check_cancel
-from .results import DeletionCurves
+from .results import DeletionCurves, area_label  # noqa: F401 - area_label re-exported
 
 #: replacement strategies of the curves (see the module docstring)
 STRATEGIES = ("mlm", "zero", "unk", "remove")
@@ -197,7 +198,9 @@ def deletion_curves(classifier, text: str, attributions: Mapping[str, np.ndarray
 
     All steps of all methods (and of the insertion curves) are stacked into one batch of
     classifier inputs, run in chunks of at most ``batch_size`` rows (the chunking never changes
-    the result); the ``mlm`` strategy adds one MLM forward of M rows per step.
+    the result; a chunk that runs out of memory is halved and retried, see
+    :mod:`interp_engine.batching`); the ``mlm`` strategy adds one MLM forward of M rows per step
+    (:meth:`MaskedLMLikelihood.predict` halves its own batch on out-of-memory).
 
     Args:
         classifier: :class:`~interp_engine.models.Classifier`.
@@ -212,7 +215,7 @@ def deletion_curves(classifier, text: str, attributions: Mapping[str, np.ndarray
         insertion: also compute insertion curves (needed by :func:`sufficiency`).
         seed: seed of the ``mlm`` sampling.
         exclude_original: with ``mlm``, never sample the token being replaced.
-        batch_size: max rows per classifier forward.
+        batch_size: max rows per classifier forward (halved on out-of-memory).
         progress: ``progress(done, total, message)``; cancel: ``threading.Event``.
 
     Returns:
@@ -359,12 +362,8 @@ def deletion_curves(classifier, text: str, attributions: Mapping[str, np.ndarray
         if progress is not None:
             progress(total_work - 1 + done / max(total, 1), total_work, "classifying")
 
-    outs = []
-    step = max(1, int(batch_size))
-    for a in range(0, len(inputs), step):
-        check_cancel(cancel)
-        outs.append(fn(a, min(len(inputs), a + step)))
-        prog(min(len(inputs), a + step), len(inputs), "")
+    # chunks of ``batch_size`` rows, halved and retried on out-of-memory (interp_engine.batching)
+    outs, _ = for_each_chunk(len(inputs), fn, batch_size, progress=prog, cancel=cancel)
     p_all = np.concatenate(outs)
     p0 = float(p_all[0])
     p_del = np.empty((M, K + 1))

@@ -28,6 +28,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .results import area_label
+
 #: column-width presets in inches (a two-column paper's single and double column)
 WIDTHS = {"single": 3.3, "double": 6.9}
 #: the colour styles (see :func:`diverging_colors`)
@@ -638,7 +640,7 @@ def deletion_curve_figure(res, style: FigureStyle | None = None, *, band: bool =
         for m in range(Y.shape[0]):
             lab = method_label(str(methods[m])) if m < len(methods) else f"method {m}"
             if auc is not None and m < len(auc) and np.isfinite(auc[m]):
-                area = "AUC_rep" if abs(x_max - 0.2) < 1e-9 else f"AUC@{round(100 * x_max)}%"  # Kim et al. §3.5 at 20%
+                area = area_label(x_max, str(_get(res, "strategy", default="mlm")))  # Kim et al. §3.5
                 lab += f" ({area} {auc[m]:.3f})"
             ls = LINE_STYLES[m % 6] if (style.palette == "greyscale" or m >= 6) else "-"
             ax.plot(x, Y[m], color=cols[m % 6], linestyle=ls, linewidth=1.2, label=lab,

@@ -513,6 +513,18 @@ class MatchingRate:
                 "params": dict(self.params), "seconds": float(self.seconds)}
 
 
+def area_label(x_max: float, strategy: str = "mlm") -> str:
+    """The name of a deletion curve's normalised area, for legends and tables.
+
+    ``"AUC_rep"`` only for what Kim et al. (``004_137d387c767c1e08.txt`` §3.5) call AUC_rep: tokens
+    replaced by MLM samples (``strategy == "mlm"``) up to 20% of the tokens; otherwise ``"AUC@x%"``
+    followed by the strategy (e.g. ``"AUC@20% (zero)"``), so an erasure-replacement area is never
+    mistaken for AUC_rep.
+    """
+    name = "AUC_rep" if abs(x_max - 0.2) < 1e-9 and strategy == "mlm" else f"AUC@{round(100 * x_max)}%"
+    return name if strategy == "mlm" else f"{name} ({strategy})"
+
+
 @dataclass(frozen=True)
 class DeletionCurves:
     """Deletion (and insertion) curves of several attribution methods on one sentence (Kim et al.

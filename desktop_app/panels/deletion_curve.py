@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from interp_engine.results import area_label
+
 #: (strategy key, label) in combo order
 STRATEGY_ITEMS = (("mlm", "MLM sample"), ("zero", "zero / [PAD]"), ("unk", "[UNK]"), ("remove", "removal"))
 NO_MLM_TIP = ("Sampling replacements needs a masked LM: open one (File → Open Masked LM…, "
@@ -35,11 +37,6 @@ CURVE_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"
 METHOD_LABELS = {"marginalization": "Marginalization", "zero": "Zero erasure", "unk": "[UNK] erasure",
                  "grad": "Gradient", "grad_input": "Gradient × input", "integrated_gradients": "Integrated gradients",
                  "lime": "LIME"}
-
-
-def area_label(x_max: float) -> str:
-    """Legend name of the area: ``AUC_rep`` at 20% (Kim et al.), else ``AUC@x%``."""
-    return "AUC_rep" if abs(x_max - 0.2) < 1e-9 else f"AUC@{round(100 * x_max)}%"
 
 
 class DeletionCurvePanel(QWidget):
@@ -175,7 +172,7 @@ class DeletionCurvePanel(QWidget):
         self.legend.clear()
         self.curves.clear()
         x = np.asarray(result.x, dtype=np.float64) * 100
-        name = area_label(result.x_max)
+        name = area_label(result.x_max, result.strategy)
         for i, m in enumerate(result.methods):
             color = CURVE_COLORS[i % len(CURVE_COLORS)]
             p = np.asarray(result.p_deletion[i], dtype=np.float64)

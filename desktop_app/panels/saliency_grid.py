@@ -148,6 +148,7 @@ class SaliencyGridPanel(QWidget):
         self.title_label = QLabel()
         self.title_label.setObjectName("gridTitle")
         self.title_label.setTextFormat(Qt.TextFormat.RichText)
+        self.title_label.setWordWrap(True)
         self.status_label = QLabel()
         self.status_label.setObjectName("gridStatus")
         self.status_label.setStyleSheet("color: #8a5a00;")
@@ -208,6 +209,7 @@ class SaliencyGridPanel(QWidget):
             "<b style='color:#003ceb'>■ 2nd</b> &nbsp;<b style='color:#00a528'>■ 3rd</b>"
             " &nbsp;· click a cell to outline its receptive field in the sentence")
         self.legend_label.setFont(small)
+        self.legend_label.setWordWrap(True)  # a long one-line legend would set the dock's minimum width
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)

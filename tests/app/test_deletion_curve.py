@@ -50,8 +50,9 @@ def test_curves_and_legend(panel):
     # a wider range names the area by its range, and a new result replaces the curves
     r2 = make_curves(0.5, methods=("grad",), strategy="remove")
     panel.set_result(r2)
-    assert list(panel.curves) == ["grad"] and panel.legend_texts() == ["Gradient  AUC@50% 0.6750"]
+    assert list(panel.curves) == ["grad"] and panel.legend_texts() == ["Gradient  AUC@50% (remove) 0.6750"]
     assert area_label(0.2) == "AUC_rep" and area_label(1.0) == "AUC@100%"
+    assert area_label(0.2, "zero") == "AUC@20% (zero)" and area_label(0.5, "unk") == "AUC@50% (unk)"
 
 
 def test_hover_tips_name_the_replaced_tokens(panel):
