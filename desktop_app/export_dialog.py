@@ -467,8 +467,16 @@ class ExportManager(QObject):
             pi.getViewBox().setMenuEnabled(False)
 
     # -- provenance -------------------------------------------------------------------------
-    def _model_hash(self, path: str) -> str:
-        from interp_engine.export import MODEL_FILE_SUFFIXES, model_folder_hash
+    def _model_hash(self, path: str, info=None) -> str:
+        """The content hash of the model folder ``path`` for a sidecar.
+
+        For the open model (``path`` is ``info.path``) this is ``info.content_hash``, which the
+        engine worker computed with :func:`interp_engine.hashing.model_folder_hash` when it loaded
+        the model: nothing is read on the GUI thread. Only another folder is hashed here (once per
+        set of file names, sizes and modification times)."""
+        if info is not None and path == info.path and len(getattr(info, "content_hash", "")) == 64:
+            return info.content_hash
+        from interp_engine.hashing import MODEL_FILE_SUFFIXES, model_folder_hash
 
         p = Path(path)
         try:
@@ -490,7 +498,7 @@ class ExportManager(QObject):
         mlm = (c.mlm_info or {}).get("path") if isinstance(c.mlm_info, dict) else None
         ds = getattr(c.dataset, "path", None) if c.dataset is not None else None
         st = self.window.heatmap.marginalization_settings()
-        return Provenance(model_path=mpath, model_hash=self._model_hash(mpath) if mpath else "", mlm_path=mlm,
+        return Provenance(model_path=mpath, model_hash=self._model_hash(mpath, info) if mpath else "", mlm_path=mlm,
                           dataset_path=str(ds) if ds else None, text_column=self.window.text_column,
                           label_column=self.window.label_column, device=str(c.device or "cpu"), seed=0,
                           likelihood=st.likelihood, sigma=st.sigma, top_n=st.top_n)

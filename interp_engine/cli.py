@@ -547,7 +547,8 @@ def _cmd_export(args) -> int:
     else:
         req = {"panel": args.panel, "text": args.text, "target": args.target, "methods": methods}
     result = export.compute(req, eng, seed=args.seed, progress=_ProgressBar())
-    prov = export.Provenance(model_path=args.model, mlm_path=args.mlm, dataset_path=args.data,
+    prov = export.Provenance(model_path=args.model, model_hash=eng.classifier.content_hash,  # hashed at load
+                             mlm_path=args.mlm, dataset_path=args.data,
                              text_column=args.text_column, label_column=args.label_column,
                              device=args.device, seed=args.seed, likelihood=req.get("likelihood"),
                              sigma=req.get("sigma"), top_n=req.get("top_n"))

@@ -28,12 +28,11 @@ from typing import Any, Callable, Mapping
 
 from .errors import InputError, InterpError
 from .figures import FigureStyle, heatmap_latex, panel_of, render
+from .hashing import MODEL_FILE_SUFFIXES, model_folder_hash  # noqa: F401 - re-exported; the one definition
 
 FORMATS = ("pdf", "svg", "png", "tex")
 PANELS = ("heatmap", "grid", "scatter", "deletion", "search")
 SIDECAR_VERSION = 1
-#: files of a model folder that define the model: weights, config, tokenizer
-MODEL_FILE_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model", ".vocab", ".merges", ".pt", ".pth")
 
 
 class ModelChangedError(InterpError):
@@ -51,30 +50,6 @@ def app_version() -> str:
 
 
 # -- hashing ---------------------------------------------------------------------------------
-def model_folder_hash(path: str | Path) -> str:
-    """sha256 (hex) of a model folder's weights, config and tokenizer files (every top-level file
-    whose suffix is in :data:`MODEL_FILE_SUFFIXES`, by name order; names are hashed too, so a
-    renamed or added file changes the hash).
-
-    Raises:
-        InputError: ``path`` is not a folder or holds none of those files.
-    """
-    p = Path(path).expanduser()
-    if not p.is_dir():
-        raise InputError(f"model folder {p} does not exist")
-    files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix in MODEL_FILE_SUFFIXES)
-    if not files:
-        raise InputError(f"{p} holds no model files (weights, config, tokenizer)")
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f.name.encode() + b"\0")
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        h.update(b"\0")
-    return h.hexdigest()
-
-
 def file_hash(path: str | Path) -> str:
     """sha256 (hex) of one file."""
     h = hashlib.sha256()
@@ -538,7 +513,8 @@ def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: st
     result = compute(meta["request"], engine, seed=int(meta.get("seed", 0)), progress=progress)
     fig = meta["figure"]
     target = Path(out).expanduser() if out else sp.with_name(fig["file"])
-    prov = Provenance(model_path=mpath, model_hash="", seed=int(meta.get("seed", 0)),
+    # the engine hashed the folder (model_folder_hash) when it loaded it: not read a third time
+    prov = Provenance(model_path=mpath, model_hash=engine.classifier.content_hash, seed=int(meta.get("seed", 0)),
                       mlm_path=(mlm or {}).get("path"), dataset_path=(ds or {}).get("path"),
                       text_column=(ds or {}).get("text_column", "text"), label_column=(ds or {}).get("label_column", "label"),
                       device=str(meta.get("device", "cpu")))

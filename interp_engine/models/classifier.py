@@ -20,6 +20,7 @@ import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from ..errors import InputError, ModelLoadError
+from ..hashing import model_folder_hash
 from .bilstm import BiLSTMForSequenceClassification
 from .textcnn import TextCNNForSequenceClassification
 
@@ -154,19 +155,28 @@ class Classifier:
 
     @property
     def content_hash(self) -> str:
-        """sha256 (hex, first 16 chars) of the weight files and config, for caches and sidecars."""
+        """sha256 (hex, 64 chars) identifying the model, for the result cache, the search index's
+        prediction cache, ``ModelInfo.content_hash`` and figure sidecars.
+
+        For a model opened from a folder this is :func:`interp_engine.hashing.model_folder_hash`
+        of the folder (weights, config and tokenizer files) -- the same value a sidecar records,
+        so the app can take it from ``ModelInfo`` instead of hashing the folder again. It is
+        computed once, on first access (``Engine.load_model`` asks for it in the engine worker,
+        right after loading). A model built in memory (no folder) hashes its state dict instead.
+        """
         if self._hash is None:
-            h = hashlib.sha256()
+            self._hash = ""
             if self.path is not None and self.path.is_dir():
-                for f in sorted(self.path.iterdir()):
-                    if f.suffix in {".safetensors", ".json", ".bin"} and f.is_file():
-                        h.update(f.name.encode())
-                        h.update(f.read_bytes())
-            else:
+                try:
+                    self._hash = model_folder_hash(self.path)
+                except InputError:  # a folder without model files: fall back to the weights
+                    self._hash = ""
+            if not self._hash:
+                h = hashlib.sha256()
                 for k, v in self.model.state_dict().items():
                     h.update(k.encode())
                     h.update(v.detach().cpu().numpy().tobytes())
-            self._hash = h.hexdigest()[:16]
+                self._hash = h.hexdigest()
         return self._hash
 
     def to(self, device) -> "Classifier":

@@ -158,3 +158,38 @@ def test_figures_exported_from_the_app_are_remade_identically(window, qtbot, tmp
     assert json.loads(sidecar_path(png).read_text())["figure"]["options"] == {"receptive_fields": "top"}
     again, _ = remake(sidecar_path(png), tmp_path / "grid_again.png")
     assert np.array_equal(np.asarray(Image.open(png)), np.asarray(Image.open(again)))
+
+
+def test_export_takes_the_model_hash_from_model_info_not_the_gui_thread(window, qtbot, tmp_path, monkeypatch):
+    """The open model's hash comes from the ``ModelInfo`` the engine worker computed at load:
+    exporting does not hash the model folder on the GUI thread. Another folder is still hashed."""
+    import shutil
+
+    from interp_engine import export, hashing
+    from tests.helpers import save_tiny
+
+    model = save_tiny(tmp_path / "model")
+    c = window.controller
+    with qtbot.waitSignals([c.sigModelLoaded], timeout=30000):
+        window.open_model(str(model))
+    expected = hashing.model_folder_hash(model)
+    assert c.model_info.content_hash == expected
+    calls = []
+    real = hashing.model_folder_hash
+
+    def counting(path):
+        calls.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(hashing, "model_folder_hash", counting)
+    monkeypatch.setattr(export, "model_folder_hash", counting)
+    prov = window.exports.provenance()
+    assert prov.model_path == c.model_info.path and prov.model_hash == expected
+    window.grid.set_result(saliency(tokens=("a", "good", "bad", "film")))
+    paths = window.exports.export_all(str(tmp_path), "s", fmt="svg")
+    assert paths and calls == []  # nothing hashed for the export
+    assert json.loads(sidecar_path(paths[0]).read_text())["model"]["hash"] == expected
+    # a folder that is not the open model: hashed (the fallback)
+    other = tmp_path / "other"
+    shutil.copytree(model, other)
+    assert window.exports._model_hash(str(other), c.model_info) == expected and calls == [str(other)]

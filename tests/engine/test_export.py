@@ -240,3 +240,64 @@ def test_neighbour_scatter_export_and_remake(tmp_path, model):
     assert res.locations[0].words[0] in out.read_text()
     again, _ = export.remake(side, tmp_path / "again.svg")
     assert again.read_bytes() == out.read_bytes()
+
+
+# -- one content hash (interp_engine.hashing) ------------------------------------------------
+def _reference_folder_hash(folder) -> str:
+    """The sidecar hash as sidecars written since SIDECAR_VERSION 1 record it (reference
+    implementation: must not change, or old sidecars stop validating)."""
+    import hashlib
+    from pathlib import Path
+
+    h = hashlib.sha256()
+    suffixes = {".safetensors", ".bin", ".json", ".txt", ".model", ".vocab", ".merges", ".pt", ".pth"}
+    for f in sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix in suffixes):
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def test_classifier_content_hash_is_the_sidecar_hash(tmp_path, model):
+    from interp_engine import hashing
+    from interp_engine.engine import Engine
+    from interp_engine.models import load_classifier
+
+    h = export.model_folder_hash(model)
+    assert export.model_folder_hash is hashing.model_folder_hash  # one definition, re-exported
+    assert h == _reference_folder_hash(model) and len(h) == 64
+    assert load_classifier(model, device="cpu").content_hash == h
+    assert Engine("cpu").load_model(model).content_hash == h  # what the app's ModelInfo carries
+    # a fixed folder: the value (computed with the pre-unification export.model_folder_hash) is pinned
+    fixed = tmp_path / "fixed"
+    fixed.mkdir()
+    (fixed / "config.json").write_bytes(b'{"a": 1}')
+    (fixed / "model.safetensors").write_bytes(bytes(range(256)))
+    (fixed / "notes.md").write_text("not part of the model")
+    assert export.model_folder_hash(fixed) == _reference_folder_hash(fixed)
+    assert export.model_folder_hash(fixed) == "598fe78be31f754283d7555ae2d564f283f1bbeee0666236713b74db711ca150"
+
+
+def test_an_older_sidecar_still_validates_and_remake_records_the_same_hash(tmp_path, model):
+    out = tmp_path / "h.svg"
+    assert main(["export", "--model", str(model), "--text", TEXT, "--out", str(out)]) == 0
+    side = export.sidecar_path(out)
+    meta = json.loads(side.read_text())
+    # a sidecar of the earlier code: the hash computed by the reference implementation
+    assert meta["model"]["hash"] == _reference_folder_hash(model)
+    again, side2 = export.remake(side, tmp_path / "again.svg")
+    assert again.read_bytes() == out.read_bytes()
+    assert json.loads(side2.read_text())["model"]["hash"] == meta["model"]["hash"]
+
+
+def test_a_model_built_in_memory_hashes_its_weights():
+    from interp_engine.models import Classifier, TextCNNConfig, TextCNNForSequenceClassification
+    from tests.helpers import tiny_tokenizer
+
+    tok = tiny_tokenizer()
+    m = TextCNNForSequenceClassification(TextCNNConfig(vocab_size=len(tok), embedding_dim=8, conv_channels=[4],
+                                                       kernel_size=3, num_labels=2, max_seq_length=32))
+    a = Classifier(m, tok, device="cpu").content_hash
+    b = Classifier(m, tok, device="cpu").content_hash
+    assert a == b and len(a) == 64
+    with __import__("torch").no_grad():
+        next(m.parameters()).add_(1.0)
+    assert Classifier(m, tok, device="cpu").content_hash != a

@@ -303,8 +303,13 @@ def test_engine_cache_going_back_is_instant_and_model_change_invalidates(tmp_pat
     from interp_engine import engine as engine_mod
     from interp_engine.engine import Engine
 
+    from interp_engine.hashing import model_folder_hash
+
     eng = Engine("cpu")
-    eng.load_model(save_tiny(tmp_path / "a", seed=0))
+    info = eng.load_model(save_tiny(tmp_path / "a", seed=0))
+    # the cache key's model part is the one content hash (the figure sidecars' folder hash)
+    assert info.content_hash == eng.classifier.content_hash == model_folder_hash(tmp_path / "a")
+    assert eng._cache_key(eng.classifier, "a good film", "grad", None)[0] == info.content_hash
     calls = []
     real = engine_mod.gradient_scores
     monkeypatch.setattr(engine_mod, "gradient_scores", lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -324,6 +329,7 @@ def test_engine_cache_going_back_is_instant_and_model_change_invalidates(tmp_pat
     b1 = eng.attribute("a good film", "grad")
     assert b1 is not a1 and not np.allclose(b1.scores, a1.scores)
     assert len(eng.cache) == 1
+    assert eng.classifier.content_hash == model_folder_hash(tmp_path / "b") != info.content_hash
 
 
 # -------------------------------------------------------------------------- CLI
