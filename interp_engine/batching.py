@@ -1,8 +1,11 @@
 """Batched engine jobs that survive running out of GPU memory. No Qt.
 
 Every batched job of the engine (marginalization and erasure chunks, dataset prediction, the
-search index's activation table) goes through :func:`for_each_chunk` (Captum's internally batched
-methods through :func:`with_halving`): it runs ``fn(start, stop)``
+search index's activation table, the masked LM's forwards in ``MaskedLMLikelihood.predict``, the
+classifier batch of the deletion/insertion curves, input optimization (the locations are split
+into parts optimised in sequence), corpus search and the matching rate's sentence batches) goes
+through :func:`for_each_chunk` (Captum's internally batched methods through
+:func:`with_halving`): it runs ``fn(start, stop)``
 over ``[0, n)`` in chunks, checks ``cancel`` and reports ``progress`` between chunks, and when a
 chunk raises an out-of-memory error it halves the chunk size (down to 1) and retries the same
 rows, so the job continues at the largest size that fits instead of failing.

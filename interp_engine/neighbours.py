@@ -318,6 +318,8 @@ def matching_rate(
         texts: sentences (empty ones are skipped and not counted).
         space: the vectors neighbours come from; default the model's embedding matrix. Words
             outside the model's vocabulary cannot be fed back, so loaded vectors must share it.
+        batch_sentences: sentences per batch (halved and retried on out-of-memory, see
+            :mod:`interp_engine.batching`; the result does not depend on it).
 
     Returns:
         :class:`~interp_engine.results.MatchingRate`.
@@ -325,6 +327,7 @@ def matching_rate(
     Raises:
         InputError: no usable sentence, bad k/m/layer. Cancelled.
     """
+    from .batching import for_each_chunk
     from .hidden import hidden_saliency_batch
     from .results import MatchingRate
 
@@ -339,10 +342,11 @@ def matching_rate(
     texts = [t for t in texts if t.strip()]
     if not texts:
         raise InputError("no sentence to evaluate")
-    preds, preds_x, inter = [], [], []
-    for s in range(0, len(texts), batch_sentences):
-        check_cancel(cancel)
-        chunk = texts[s : s + batch_sentences]
+
+    def run(s: int, stop: int) -> tuple[list[int], list[int], list[str]]:
+        """Sentences ``texts[s:stop]``: (predicted classes, classes of X', the X' strings)."""
+        preds, preds_x, inter = [], [], []
+        chunk = texts[s:stop]
         enc = classifier.encode(chunk, allow_empty=True)
         with torch.no_grad():
             logits = classifier.logits(enc.input_ids, enc.attention_mask)
@@ -390,6 +394,15 @@ def matching_rate(
             cx = classifier.logits(ids.to(classifier.device), msk.to(classifier.device)).argmax(-1)
         preds.extend(int(v) for v in c.cpu())
         preds_x.extend(int(v) for v in cx.cpu())
+        return preds, preds_x, inter
+
+    # chunks of ``batch_sentences`` sentences, halved and retried on out-of-memory (a sentence's
+    # result does not depend on its chunk); the optimisation also halves its own batch
+    parts, _ = for_each_chunk(len(texts), run, batch_sentences, cancel=cancel)
+    preds = [v for pr, _px, _i in parts for v in pr]
+    preds_x = [v for _pr, px, _i in parts for v in px]
+    inter = [v for _pr, _px, i in parts for v in i]
+
     p, px = np.asarray(preds, dtype=np.int64), np.asarray(preds_x, dtype=np.int64)
     matches = p == px
     params = {"k": k, "m": m, "layer": spec.name, "vectors": space.name, **config.to_dict()}

@@ -229,6 +229,13 @@ def optimize_locations(
 ) -> OptimizedLocations:
     """Optimise one input X0 per location (Yuan eq. 6), all locations as one batch.
 
+    When the batch runs out of GPU memory the locations are split into halves (and so on, down
+    to one location) that are optimised one after the other
+    (:func:`interp_engine.batching.for_each_chunk`). Each location's optimisation is independent
+    of the others (own batch row, own seeded initialisation, element-wise Adam, per-location
+    early stopping), so the split run gives the unsplit run's result; ``trace`` rows past a
+    part's last step repeat its last value, as a frozen location's do in one batch.
+
     Args:
         classifier: a :class:`~interp_engine.models.Classifier` (TextCNN, BiLSTM, transformer).
         input_ids, attention_mask: (B, L) the encoded sentences the locations belong to.
@@ -246,10 +253,44 @@ def optimize_locations(
     Raises:
         InputError: no location, a position or receptive field outside its sentence, bad config.
         Cancelled: ``cancel`` was set (checked between steps).
+        torch.OutOfMemoryError: a single location does not fit.
     """
+    from .batching import for_each_chunk
+
     config.validate()
     if not locations:
         raise InputError("select at least one hidden location to optimise")
+    K = len(locations)
+
+    def part(a: int, b: int) -> OptimizedLocations:
+        def prog(step, steps, msg):  # the part's steps as a share of all K locations' work
+            if progress is not None:
+                progress(int((a * steps + (b - a) * step) / K), steps, msg)
+
+        return _optimize_batch(classifier, input_ids, attention_mask, locations[a:b], config, special=special,
+                               fast=fast, progress=prog if progress is not None else None, cancel=cancel)
+
+    parts, _ = for_each_chunk(K, part, K, cancel=cancel)
+    if len(parts) == 1:
+        return parts[0]
+    T = max(r.trace.shape[0] for r in parts)
+    L = max(r.x0.shape[1] for r in parts)
+    return OptimizedLocations(
+        x0=np.concatenate([np.pad(r.x0, ((0, 0), (0, L - r.x0.shape[1]), (0, 0))) for r in parts]),
+        x_overall=np.concatenate([r.x_overall for r in parts]),
+        trace=np.concatenate([np.concatenate([r.trace, np.repeat(r.trace[-1:], T - r.trace.shape[0], 0)])
+                              for r in parts], axis=1),
+        activation_dot=np.concatenate([r.activation_dot for r in parts]),
+        l2=np.concatenate([r.l2 for r in parts]),
+        similarity=np.concatenate([r.similarity for r in parts]),
+        converged=np.concatenate([r.converged for r in parts]),
+        steps_run=np.concatenate([r.steps_run for r in parts]),
+    )
+
+
+def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *, special, fast, progress,
+                    cancel) -> OptimizedLocations:
+    """:func:`optimize_locations` of one batch of locations (no out-of-memory handling)."""
     dev = input_ids.device
     K = len(locations)
     lengths_b = attention_mask.sum(1).tolist()
@@ -486,16 +527,22 @@ def corpus_search(classifier, unit: tuple, word_ids: np.ndarray, *, batch_size: 
         word_ids: (W,) int64 vocabulary ids to try (usually every non-special word).
 
     Returns:
-        (W,) float64 unit value per word (batched forward passes).
+        (W,) float64 unit value per word (batched forward passes of ``batch_size`` words, halved
+        and retried on out-of-memory by :func:`interp_engine.batching.run_chunked`).
+
+    Raises:
+        InputError: unknown unit. Cancelled. torch.OutOfMemoryError: a single word does not fit.
     """
+    from .batching import run_chunked
+
     check_unit(classifier, unit)
-    out = np.empty(len(word_ids), dtype=np.float64)
-    with torch.inference_mode():
-        for s in range(0, len(word_ids), batch_size):
-            check_cancel(cancel)
-            w = torch.as_tensor(np.asarray(word_ids[s : s + batch_size]), device=classifier.device)
-            ids, mask, pos = single_word_inputs(classifier, w)
-            out[s : s + len(w)] = unit_value(classifier, unit, classifier.embed(ids), mask, pos).double().cpu().numpy()
-            if progress is not None:
-                progress(min(s + batch_size, len(word_ids)), len(word_ids), "corpus search")
-    return out
+    word_ids = np.asarray(word_ids)
+
+    def fn(a: int, b: int) -> torch.Tensor:
+        w = torch.as_tensor(word_ids[a:b], device=classifier.device)
+        ids, mask, pos = single_word_inputs(classifier, w)
+        with torch.inference_mode():
+            return unit_value(classifier, unit, classifier.embed(ids), mask, pos).double().cpu()
+
+    out, _ = run_chunked(len(word_ids), fn, batch_size, progress=progress, cancel=cancel, message="corpus search")
+    return out.numpy().astype(np.float64, copy=False)

@@ -210,19 +210,41 @@ class MaskedLMLikelihood(LikelihoodModel):
 
     @torch.inference_mode()
     def predict(self, input_ids, attention_mask, masked, positions) -> LikelihoodOutput:
+        """The MLM's distribution at ``positions`` (B,) of the B sentences ``input_ids`` (B, L).
+
+        The B rows go through the MLM in one forward; when that runs out of GPU memory the rows
+        are split into chunks of half the size (and so on, down to 1 row) by
+        :func:`interp_engine.batching.run_chunked`: a row's result does not depend on the others.
+
+        Raises:
+            InputError: the sentence is longer than the MLM reads.
+            torch.OutOfMemoryError: a single row does not fit.
+        """
+        from ..batching import run_chunked
+
         dev = self.classifier.device
         ids = self.cls2mlm[input_ids.to(dev)]
         B = ids.shape[0]
+        pos = positions.to(dev)
         m = masked.to(dev).clone()
-        m[torch.arange(B, device=dev), positions.to(dev)] = True
+        m[torch.arange(B, device=dev), pos] = True
         ids = ids.masked_fill(m, self.mlm_mask_id)
         if ids.shape[1] > self.max_positions:
             raise InputError(f"the sentence has {ids.shape[1]} tokens but the masked LM reads at most {self.max_positions}")
-        kw = {"attention_mask": attention_mask.to(dev)}
-        if "token_type_ids" in getattr(self.mlm_tokenizer, "model_input_names", []):
-            kw["token_type_ids"] = torch.zeros_like(ids)
-        logits = self.mlm(input_ids=ids, **kw).logits
-        sel = logits[torch.arange(B, device=dev), positions.to(dev)].double()  # (B, V_mlm)
+        attn = attention_mask.to(dev)
+        with_types = "token_type_ids" in getattr(self.mlm_tokenizer, "model_input_names", [])
+
+        def forward(a: int, b: int) -> torch.Tensor:
+            kw = {"attention_mask": attn[a:b]}
+            if with_types:
+                kw["token_type_ids"] = torch.zeros_like(ids[a:b])
+            logits = self.mlm(input_ids=ids[a:b], **kw).logits
+            return logits[torch.arange(b - a, device=dev), pos[a:b]].double()  # (b - a, V_mlm)
+
+        if B == 0:
+            sel = torch.zeros(0, int(self.mlm2cls.shape[0]), dtype=torch.float64, device=dev)
+        else:
+            sel, _ = run_chunked(B, forward, B)  # (B, V_mlm); halved on out-of-memory
         p_mlm = torch.softmax(sel, -1)
         if self.identical:
             p = p_mlm

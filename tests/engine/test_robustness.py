@@ -281,6 +281,138 @@ def test_captum_methods_halve_their_internal_batch_on_oom(tmp_path, monkeypatch,
     np.testing.assert_allclose(out.scores, ref.scores, rtol=1e-5, atol=1e-6)
 
 
+class _OomMLM(torch.nn.Module):
+    """A masked LM that raises ``torch.cuda.OutOfMemoryError`` for more than ``limit`` rows and
+    records every batch size it is called with in ``sizes`` (else it is ``mlm``)."""
+
+    def __init__(self, mlm, limit: int, sizes: list):
+        super().__init__()
+        self.inner, self.limit, self.sizes = mlm, limit, sizes
+
+    def forward(self, input_ids, **kw):
+        self.sizes.append(input_ids.shape[0])
+        if input_ids.shape[0] > self.limit:
+            raise torch.cuda.OutOfMemoryError(f"CUDA out of memory (fake MLM, batch {input_ids.shape[0]})")
+        return self.inner(input_ids=input_ids, **kw)
+
+
+@pytest.mark.parametrize("strategy", ["mlm", "zero"])
+def test_deletion_curves_survive_oom_in_classifier_and_mlm(tmp_path, monkeypatch, strategy):
+    """Faithfulness curves: the chunked classifier batch over every step of every method and the
+    MLM forwards of the ``mlm`` strategy (through ``MaskedLMLikelihood.predict``) halve on OOM."""
+    from interp_engine.attribution.likelihood import MaskedLMLikelihood
+    from interp_engine.faithfulness import deletion_curves
+    from tests.engine.test_marginalization import tiny_mlm
+
+    c = load_classifier(save_tiny(tmp_path / "m", seed=1), device="cpu")
+    lik = MaskedLMLikelihood(c, tiny_mlm(len(c.tokenizer), max_pos=64), c.tokenizer)
+    text = "The plot is thin but the cast is superb"
+    n = c.encode([text]).lengths()[0]
+    rng = np.random.default_rng(0)
+    sc = {"a": rng.normal(size=n), "b": rng.normal(size=n), "c": np.zeros(n)}
+    kw = dict(strategy=strategy, likelihood=lik, x_max=1.0, insertion=True, seed=3, batch_size=64)
+    ref = deletion_curves(c, text, sc, **kw)
+    sizes: list = []
+    mlm_sizes: list = []
+    name = "logits_from_embeds" if strategy == "zero" else "logits"
+    monkeypatch.setattr(c, name, _oom_above(getattr(c, name), 5, sizes))
+    monkeypatch.setattr(lik, "mlm", _OomMLM(lik.mlm, 2, mlm_sizes))
+    n_oom = len(OOM_EVENTS)
+    out = deletion_curves(c, text, sc, **kw)
+    # the sentence alone, then 1 + 3·9 deletion + 3·10 insertion rows at 64: 58, then chunks of 32, 16, 8, 4
+    assert [s for s in sizes if s > 1][:5] == [58, 32, 16, 8, 4] and max(s for s in sizes if s <= 5) == 4
+    if strategy == "mlm":  # 3 methods per step (> 2) and 9 words for the insertion draw
+        assert 3 in mlm_sizes and 9 in mlm_sizes and max(s for s in mlm_sizes if s <= 2) == 2
+    assert len(OOM_EVENTS) > n_oom
+    np.testing.assert_allclose(out.p_deletion, ref.p_deletion, atol=1e-6)
+    np.testing.assert_allclose(out.p_insertion, ref.p_insertion, atol=1e-6)
+    np.testing.assert_allclose(out.auc, ref.auc, atol=1e-6)
+    assert out.replacements == ref.replacements
+
+
+def test_mlm_marginalization_survives_oom_in_the_mlm(tmp_path, monkeypatch):
+    """The masked-LM forwards of input marginalization (all word positions in one MLM batch)."""
+    from interp_engine.attribution.likelihood import MaskedLMLikelihood
+    from interp_engine.attribution.marginalization import InputMarginalization
+    from tests.engine.test_marginalization import tiny_mlm
+
+    c = load_classifier(save_tiny(tmp_path / "m", seed=1), device="cpu")
+    lik = MaskedLMLikelihood(c, tiny_mlm(len(c.tokenizer)), c.tokenizer)
+    im = InputMarginalization(c, lik, sigma=1e-4)
+    ref, _ = im.attribute("a good film , never boring")
+    sizes: list = []
+    monkeypatch.setattr(lik, "mlm", _OomMLM(lik.mlm, 2, sizes))
+    out, _ = im.attribute("a good film , never boring")
+    assert sizes[:3] == [6, 3, 1] and set(sizes[2:]) == {1}  # 6 word positions, halved to 3, then 1
+    np.testing.assert_allclose(out.scores, ref.scores, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(out.p_marginal, ref.p_marginal, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(out.n_candidates, ref.n_candidates)
+
+
+@pytest.mark.parametrize("arch", ["textcnn", "bilstm"])
+def test_input_optimization_splits_locations_on_oom(tmp_path, monkeypatch, arch):
+    """Yuan et al. input optimization: on OOM the locations are optimised in halves, one after the
+    other, and give the unsplit run's result (early stopping is per location: some converge)."""
+    from interp_engine import optimization as opt
+    from interp_engine.optimization import LocationRequest, OptimizationConfig, optimize_locations
+
+    c = load_classifier(save_tiny(tmp_path / "m", arch, seed=2), device="cpu")
+    texts = ["The plot is thin but the cast is superb , never boring", "a good film"]
+    enc = c.encode(texts)
+    specs = c.hidden_layers()
+    reqs = []
+    for sent, n, pairs in ((0, enc.lengths()[0], [(0, 2), (0, 7), (1, 5), (len(specs) - 1, 8)]),
+                           (1, enc.lengths()[1], [(0, 1), (len(specs) - 1, 0)])):
+        for r, i in pairs:
+            rf = specs[r].receptive_fields(n)[i]
+            reqs.append(LocationRequest(sent, specs[r].hidden_index, specs[r].channels, i, (int(rf[0]), int(rf[1]))))
+    cfg = OptimizationConfig(steps=120, lr=0.02, tol=2e-4, patience=10)
+    ref = optimize_locations(c, enc.input_ids, enc.attention_mask, reqs, cfg)
+    assert ref.converged.any() and len(set(ref.steps_run.tolist())) > 1  # early stopping differs per location
+    sizes: list = []
+    if arch == "textcnn":  # the fast path: a'_ij from the receptive-field windows
+        real = opt._textcnn_window_activations
+        monkeypatch.setattr(opt, "_textcnn_window_activations",
+                            lambda model, x, plan, K: _oom_above(lambda xx: real(model, xx, plan, K), 2, sizes)(x))
+    else:
+        monkeypatch.setattr(c, "hidden_forward", _oom_above(c.hidden_forward, 2, sizes))
+    out = optimize_locations(c, enc.input_ids, enc.attention_mask, reqs, cfg)
+    assert sizes[:2] == [6, 3] and set(sizes[2:]) == {1}  # 6 locations, halved to 3, then one at a time
+    assert out.trace.shape == ref.trace.shape
+    np.testing.assert_array_equal(out.steps_run, ref.steps_run)
+    np.testing.assert_array_equal(out.converged, ref.converged)
+    np.testing.assert_allclose(out.x0, ref.x0, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out.x_overall, ref.x_overall, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out.trace, ref.trace, rtol=1e-4, atol=1e-5)
+    for f in ("activation_dot", "l2", "similarity"):
+        np.testing.assert_allclose(getattr(out, f), getattr(ref, f), rtol=1e-4, atol=1e-5)
+
+
+def test_corpus_search_and_matching_rate_survive_oom(tmp_path, monkeypatch):
+    from interp_engine.neighbours import matching_rate
+    from interp_engine.optimization import OptimizationConfig, corpus_search
+
+    c = load_classifier(save_tiny(tmp_path / "m", seed=1), device="cpu")
+    words = np.arange(5, min(45, len(c.tokenizer)))
+    ref = corpus_search(c, ("class", 1), words, batch_size=64)
+    cfg = OptimizationConfig(steps=30, lr=0.02, tol=0.0)
+    ref_mr = matching_rate(c, TINY_TEXTS, k=2, m=3, config=cfg, batch_sentences=8)
+    real_hf, real_logits = c.hidden_forward, c.logits
+    sizes: list = []
+    monkeypatch.setattr(c, "hidden_forward", _oom_above(real_hf, 7, sizes))
+    np.testing.assert_allclose(corpus_search(c, ("class", 1), words, batch_size=64), ref, rtol=1e-6, atol=1e-7)
+    n = len(words)  # n rows at 64, then chunks of 32, 16, 8 (> 7), 4 fits
+    assert sizes[:2] == [n, min(n, 32)] and max(s for s in sizes if s <= 7) == 4
+    monkeypatch.setattr(c, "hidden_forward", real_hf)
+    lsizes: list = []
+    monkeypatch.setattr(c, "logits", _oom_above(real_logits, 2, lsizes))
+    mr = matching_rate(c, TINY_TEXTS, k=2, m=3, config=cfg, batch_sentences=8)
+    assert lsizes[:3] == [5, 4, 2] and max(s for s in lsizes[2:]) == 2  # 5 sentences at 8, then 4, then 2 at a time
+    assert mr.rate == ref_mr.rate and mr.interpretations == ref_mr.interpretations
+    np.testing.assert_array_equal(mr.predicted, ref_mr.predicted)
+    np.testing.assert_array_equal(mr.predicted_interpretation, ref_mr.predicted_interpretation)
+
+
 # -------------------------------------------------------------------------- result cache
 def test_cache_is_bounded_lru():
     c = ResultCache(max_entries=3, max_bytes=10_000)
