@@ -63,7 +63,8 @@ class GradientAttribution:
         Args:
             texts: N sentences.
             target: class per sentence, one class for all, or None for the predicted class.
-            internal_batch_size: sentences per forward/backward; never changes the result.
+            internal_batch_size: sentences per forward/backward (halved and retried on
+                out-of-memory, :mod:`interp_engine.batching`); never changes the result.
 
         Returns:
             ``(scores, targets, logits)``: list of N arrays (n_i,), (N,) targets, (N, C) logits.
@@ -73,10 +74,12 @@ class GradientAttribution:
         """
         import numpy as np
 
+        from ..batching import for_each_chunk
+
         C = self.classifier.num_labels
-        all_scores, all_targets, all_logits = [], [], []
-        for start in range(0, len(texts), internal_batch_size):
-            chunk = texts[start : start + internal_batch_size]
+
+        def run(start: int, stop: int):
+            chunk = texts[start:stop]
             enc = self.classifier.encode(chunk)
             with torch.no_grad():
                 logits = self.classifier.logits(enc.input_ids, enc.attention_mask)
@@ -88,8 +91,12 @@ class GradientAttribution:
                     raise InputError(f"target class must be in 0..{C - 1}")
                 t = torch.tensor(tl, device=logits.device)
             sc, lg = gradient_scores(self.classifier, enc.input_ids, enc.attention_mask, t, times_input=self.times_input)
-            for b, n in enumerate(enc.lengths()):
-                all_scores.append(sc[b, :n].double().cpu().numpy())
-            all_targets.append(t.cpu().numpy())
-            all_logits.append(lg.double().cpu().numpy())
-        return all_scores, np.concatenate(all_targets), np.concatenate(all_logits)
+            scores = [sc[b, :n].double().cpu().numpy() for b, n in enumerate(enc.lengths())]
+            return scores, t.cpu().numpy(), lg.double().cpu().numpy()
+
+        # chunks of ``internal_batch_size`` sentences, halved and retried on out-of-memory
+        parts, _ = for_each_chunk(len(texts), run, internal_batch_size)
+        if not parts:
+            return [], np.zeros(0, dtype=np.int64), np.zeros((0, C))
+        return ([s for p in parts for s in p[0]], np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]))

@@ -413,6 +413,24 @@ def test_corpus_search_and_matching_rate_survive_oom(tmp_path, monkeypatch):
     np.testing.assert_array_equal(mr.predicted_interpretation, ref_mr.predicted_interpretation)
 
 
+def test_gradient_attribution_of_many_sentences_survives_oom(tmp_path, monkeypatch):
+    from interp_engine.attribution import GradientAttribution
+
+    c = load_classifier(save_tiny(tmp_path / "m", seed=1), device="cpu")
+    texts = TINY_TEXTS * 3
+    m = GradientAttribution(c, times_input=True)
+    ref_s, ref_t, ref_l = m.attribute(texts, internal_batch_size=64)
+    sizes: list = []
+    monkeypatch.setattr(c, "logits_from_embeds", _oom_above(c.logits_from_embeds, 4, sizes))
+    sc, t, lg = m.attribute(texts, internal_batch_size=64)
+    assert sizes[:4] == [15, 15, 15, 8] and max(s for s in sizes if s <= 4) == 4  # 15 at 64, 32 and 16, then 8, 4
+    np.testing.assert_array_equal(t, ref_t)
+    np.testing.assert_allclose(lg, ref_l, rtol=1e-5, atol=1e-6)
+    assert len(sc) == len(ref_s)
+    for a, b in zip(sc, ref_s):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 # -------------------------------------------------------------------------- result cache
 def test_cache_is_bounded_lru():
     c = ResultCache(max_entries=3, max_bytes=10_000)
