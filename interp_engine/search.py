@@ -43,7 +43,7 @@ BUILD_COUNT = 0
 #: number of activation-index builds in this process
 ACTIVATION_BUILD_COUNT = 0
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: invisible format characters are removed before splitting (rebuilds old indexes)
 MODES = ("phrase", "all")
 METRICS = ("l2", "cosine")
 
@@ -51,21 +51,22 @@ _PRE = None
 
 
 def _pre_tokenizer():
+    """(normalizer, pre-tokenizer) of our word tokenizer: the exact split of ``pre_tokenize``
+    (invisible format characters removed, NFC, words and punctuation)."""
     global _PRE
     if _PRE is None:
-        from tokenizers import normalizers
+        from .models.tokenization import _parts
 
-        from .models.tokenization import _pre_tokenizer as make
-
-        _PRE = (normalizers.NFC(), make())
+        _PRE = _parts()
     return _PRE
 
 
 def words_with_offsets(text: str) -> list[tuple[str, tuple[int, int]]]:
-    """``pre_tokenize(text)`` with character offsets (into the NFC-normalised text, which is
-    ``text`` itself for the usual already-composed input)."""
-    nfc, pre = _pre_tokenizer()
-    return pre.pre_tokenize_str(nfc.normalize_str(text))
+    """``pre_tokenize(text)`` with character offsets into ``text`` itself (see
+    :func:`interp_engine.models.tokenization.words_with_offsets`)."""
+    from .models.tokenization import words_with_offsets as split
+
+    return split(text)
 
 
 def encode_word(w: str) -> str:
@@ -157,7 +158,7 @@ class SearchIndex:
         tmp.unlink(missing_ok=True)
         texts = dataset.texts
         N = len(texts)
-        nfc, pre = _pre_tokenizer()
+        norm, pre = _pre_tokenizer()
         try:
             con = sqlite3.connect(str(tmp))
             con.executescript(
@@ -171,7 +172,7 @@ class SearchIndex:
                 check_cancel(cancel)
                 part = texts[start : start + chunk]
                 docs = list(enumerate(part, start))
-                fts = [(i, " ".join(w.encode().hex() for w, _ in pre.pre_tokenize_str(nfc.normalize_str(t))))
+                fts = [(i, " ".join(w.encode().hex() for w, _ in pre.pre_tokenize_str(norm.normalize_str(t))))
                        for i, t in docs]
                 con.executemany("INSERT INTO docs VALUES (?, ?)", docs)
                 con.executemany("INSERT INTO fts(rowid, tok) VALUES (?, ?)", fts)

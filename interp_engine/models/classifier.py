@@ -23,6 +23,7 @@ from ..errors import InputError, ModelLoadError
 from ..hashing import model_folder_hash
 from .bilstm import BiLSTMForSequenceClassification
 from .textcnn import TextCNNForSequenceClassification
+from .tokenization import strip_invisible
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -207,25 +208,39 @@ class Classifier:
                 if not has_visible_text(text):
                     raise InputError("the sentence is empty: it has only spaces or invisible characters "
                                      "(zero-width, direction or control marks); type at least one word")
-        enc = tok(list(texts), truncation=True, max_length=self.max_length, return_offsets_mapping=True,
-                  return_special_tokens_mask=True)
-        full_lengths = [len(ids) for ids in tok(list(texts), truncation=False, add_special_tokens=True)["input_ids"]]
-        unk = tok.unk_token_id
         word_level = self.kind != "transformer"
+        texts = [str(t) for t in texts]
+        if word_level:
+            # invisible format characters (zero-width space/joiners, soft hyphen, BOM, direction
+            # marks) are removed before tokenizing, as the normalizer of new word tokenizers does,
+            # so tokenizers saved with NFC only split "worst\u200bfilm" the same way; offsets are
+            # mapped back to the text as given
+            stripped = [strip_invisible(t) for t in texts]
+            tok_texts = [c for c, _ in stripped]
+        else:
+            tok_texts = texts  # WordPiece/BPE normalizers handle these characters themselves
+        enc = tok(tok_texts, truncation=True, max_length=self.max_length, return_offsets_mapping=True,
+                  return_special_tokens_mask=True)
+        full_lengths = [len(ids) for ids in tok(tok_texts, truncation=False, add_special_tokens=True)["input_ids"]]
+        unk = tok.unk_token_id
         tokens, offsets, special, ids_list = [], [], [], []
         for b, text in enumerate(texts):
             ids = enc["input_ids"][b]
             offs = [tuple(o) for o in enc["offset_mapping"][b]]
+            shown_text, shown_offs = text, offs
+            if word_level:  # shown tokens: the visible characters; offsets: into the text as given
+                shown_text, keep = stripped[b]
+                offs = [(keep[s], keep[e - 1] + 1) if e > s else (s, e) for s, e in shown_offs]
             spec = [bool(s) for s in enc["special_tokens_mask"][b]]
             if not allow_empty and (len(ids) == 0 or all(spec)):
                 raise InputError("the sentence is empty: type at least one word")
             pieces = tok.convert_ids_to_tokens(ids)
             shown = []
-            for i, (tid, (s, e), sp) in enumerate(zip(ids, offs, spec)):
+            for i, (tid, (s, e), sp) in enumerate(zip(ids, shown_offs, spec)):
                 if sp or e <= s:
                     shown.append(pieces[i])
                 elif word_level or tid == unk:
-                    shown.append(text[s:e])
+                    shown.append(shown_text[s:e])
                 else:
                     shown.append(pieces[i])
             tokens.append(shown)

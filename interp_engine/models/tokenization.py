@@ -6,6 +6,7 @@ read a standard ``tokenizer.json`` beside the model.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Iterable
 
@@ -19,6 +20,44 @@ SPECIAL_TOKENS = (PAD, UNK, MASK)  # ids 0, 1, 2: [PAD] must be 0 (zero erasure,
 #: One word, with English clitics kept attached ("it's", "n't", "'s"), or one punctuation mark.
 WORD_PATTERN = r"\w+(?:['’]\w+)*|['’]\w+|[^\w\s]"
 
+#: Invisible format characters (Unicode category Cf, as of Unicode 14) removed before splitting, so
+#: "worst\u200bfilm" is the one word "worstfilm" and never an empty-looking token of its own:
+#: soft hyphen U+00AD, Arabic letter mark U+061C, Mongolian vowel separator U+180E, zero-width
+#: space/non-joiner/joiner and the direction marks U+200B-U+200F, bidi embeddings U+202A-U+202E,
+#: word joiner and invisible operators U+2060-U+2064, bidi isolates and deprecated format
+#: controls U+2066-U+206F, the byte-order mark / zero-width no-break space U+FEFF, interlinear
+#: annotation controls U+FFF9-U+FFFB, shorthand format controls U+1BCA0-U+1BCA3, musical beam and
+#: slur controls U+1D173-U+1D17A and tag characters U+E0001, U+E0020-U+E007F. The Cf characters
+#: that are drawn (Arabic/Syriac/Kaithi number signs such as U+0600-U+0605, U+06DD, U+070F) and
+#: the Egyptian hieroglyph format controls are kept. (inclusive ranges of code points)
+INVISIBLE_RANGES = ((0x00AD, 0x00AD), (0x061C, 0x061C), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+                    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x1BCA0, 0x1BCA3),
+                    (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F))
+INVISIBLE_CHARS = frozenset(chr(c) for a, b in INVISIBLE_RANGES for c in range(a, b + 1))
+#: a regex character class of :data:`INVISIBLE_CHARS` (the characters themselves, no escapes, so
+#: Python's ``re`` and the Oniguruma regex of ``tokenizers`` read it the same way)
+INVISIBLE_PATTERN = "[" + "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in INVISIBLE_RANGES) + "]"
+_INVISIBLE_RE = re.compile(INVISIBLE_PATTERN)
+
+
+def strip_invisible(text: str) -> tuple[str, list[int]]:
+    """``text`` without :data:`INVISIBLE_CHARS`, and for each kept character its index in ``text``.
+
+    Used by ``Classifier.encode`` for word-level models, so tokenizers saved before these
+    characters were removed by the normalizer (``tokenizer.json`` with NFC only) split the same
+    way as new ones; offsets are mapped back to ``text`` through the index list.
+    """
+    if not _INVISIBLE_RE.search(text):
+        return text, list(range(len(text)))
+    keep = [i for i, ch in enumerate(text) if ch not in INVISIBLE_CHARS]
+    return "".join(text[i] for i in keep), keep
+
+
+def _normalizer() -> normalizers.Normalizer:
+    """Remove :data:`INVISIBLE_CHARS`, then NFC (offsets of a ``tokenizers`` encoding still point
+    into the original text)."""
+    return normalizers.Sequence([normalizers.Replace(Regex(INVISIBLE_PATTERN), ""), normalizers.NFC()])
+
 
 def _pre_tokenizer() -> pre_tokenizers.PreTokenizer:
     return pre_tokenizers.Sequence(
@@ -26,14 +65,40 @@ def _pre_tokenizer() -> pre_tokenizers.PreTokenizer:
     )
 
 
+_NORM = None
+_PRE = None
+
+
+def _parts():
+    global _NORM, _PRE
+    if _NORM is None:
+        _NORM, _PRE = _normalizer(), _pre_tokenizer()
+    return _NORM, _PRE
+
+
 def pre_tokenize(text: str) -> list[str]:
-    """Split ``text`` into the word units our tokenizer uses (case preserved, NFC-normalised).
+    """Split ``text`` into the word units our tokenizer uses (case preserved, invisible format
+    characters :data:`INVISIBLE_CHARS` removed, NFC-normalised).
 
     Returns:
-        list of word strings, in order. Empty list for empty/whitespace-only text.
+        list of word strings, in order. Empty list for empty/whitespace-only/invisible-only text.
     """
-    normalized = normalizers.NFC().normalize_str(text)
-    return [w for w, _ in _pre_tokenizer().pre_tokenize_str(normalized)]
+    norm, pre = _parts()
+    return [w for w, _ in pre.pre_tokenize_str(norm.normalize_str(text))]
+
+
+def words_with_offsets(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """:func:`pre_tokenize` with the (start, end) character offsets of each word **in ``text``**
+    (not in the normalised text: a removed invisible character or an NFC composition inside a
+    word is covered by its span).
+    """
+    from tokenizers import PreTokenizedString
+
+    norm, pre = _parts()
+    p = PreTokenizedString(text)
+    p.normalize(lambda ns: norm.normalize(ns))
+    pre.pre_tokenize(p)
+    return [(w, (int(s), int(e))) for w, (s, e), _ in p.get_splits(offset_referential="original", offset_type="char")]
 
 
 def build_word_tokenizer(
@@ -65,7 +130,7 @@ def build_word_tokenizer(
     for w in words:
         vocab[w] = len(vocab)
     tok = Tokenizer(WordLevel(vocab=vocab, unk_token=UNK))
-    tok.normalizer = normalizers.NFC()
+    tok.normalizer = _normalizer()
     tok.pre_tokenizer = _pre_tokenizer()
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,

@@ -18,9 +18,13 @@ from tests.helpers import TINY_TEXTS, save_tiny, save_tiny_bert
 UNICODE = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
 # words of the tiny vocabulary mixed with odd characters: emoji, RTL, combining, zero-width, controls
 ODD = st.sampled_from(["😀", "👍🏽", "שלום", "مرحبا", "\u0301", "e\u0301", "\u200b", "\u200d", "\u200e", "\u2028",
-                       "\ufeff", "\x00", "\t", "  ", "ǅ", "ﬁ", "İ", "\U0010ffff", "…", "’"])
+                       "\ufeff", "\x00", "\t", "  ", "ǅ", "ﬁ", "İ", "\U0010ffff", "…", "’", "\u00ad", "\u2060",
+                       "\u200c", "worst\u200bfilm", "good\u00ad"])
 WORDS = st.sampled_from(sorted({w for t in TINY_TEXTS for w in t.split()}))
 MIXED = st.lists(st.one_of(WORDS, ODD, UNICODE), max_size=12).map(" ".join)
+# a word of the vocabulary with invisible format characters inside ("worst\u200bfilm")
+ALPHA = st.sampled_from(sorted({w for t in TINY_TEXTS for w in t.split() if w.isalpha()}))
+GLUED = st.tuples(ALPHA, st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]), ALPHA).map("".join)
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -49,17 +53,31 @@ def _check_encoding(c, text):
     for (s, e), sp in zip(enc.offsets[0], enc.special[0]):
         assert 0 <= s <= e <= len(text)
     assert not all(enc.special[0])
+    if c.kind != "transformer":  # word level: no token is empty or only invisible format characters
+        from interp_engine.models.tokenization import INVISIBLE_CHARS
+
+        for t, sp in zip(enc.tokens[0], enc.special[0]):
+            assert sp or (t and not set(t) <= INVISIBLE_CHARS), (text, enc.tokens[0])
     return enc
 
 
 @SETTINGS
-@given(text=st.one_of(UNICODE, MIXED))
+@given(text=st.one_of(UNICODE, MIXED, GLUED))
 def test_tokenization_of_any_string(engines, text):
     for eng in engines.values():
         enc = _check_encoding(eng.classifier, text)
         if enc is None:
             # only sentences without a visible character (or, for WordPiece, with no token) are empty
             assert eng.classifier.kind == "transformer" or not has_visible_text(text)
+
+
+@SETTINGS
+@given(text=GLUED)
+def test_a_word_glued_by_an_invisible_character_is_one_token(engines, text):
+    for arch in ("textcnn", "bilstm"):
+        enc = _check_encoding(engines[arch].classifier, text)
+        assert enc.tokens[0] == [text.translate({ord(ch): None for ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad"})]
+        assert enc.offsets[0] == [(0, len(text))]
 
 
 @SETTINGS
