@@ -135,6 +135,11 @@ class PriorLikelihood(LikelihoodModel):
     def from_texts(cls, classifier, texts: Iterable[str], smoothing: float = 0.0, *, progress=None,
                    cancel=None) -> "PriorLikelihood":
         V = int(classifier.model.get_input_embeddings().num_embeddings)
+        if getattr(classifier, "kind", "transformer") != "transformer":
+            # as Classifier.encode: word tokenizers saved with an NFC-only normalizer count the same words
+            from ..models.tokenization import remove_invisible
+
+            texts = [remove_invisible(t) for t in texts]
         return cls(classifier, cls.count_tokens(classifier.tokenizer, texts, V, classifier.max_length,
                                                 progress=progress, cancel=cancel), smoothing)
 

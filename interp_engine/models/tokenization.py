@@ -40,6 +40,11 @@ INVISIBLE_PATTERN = "[" + "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for
 _INVISIBLE_RE = re.compile(INVISIBLE_PATTERN)
 
 
+def remove_invisible(text: str) -> str:
+    """``text`` without :data:`INVISIBLE_CHARS` (what the normalizer of our word tokenizer removes)."""
+    return _INVISIBLE_RE.sub("", text)
+
+
 def strip_invisible(text: str) -> tuple[str, list[int]]:
     """``text`` without :data:`INVISIBLE_CHARS`, and for each kept character its index in ``text``.
 

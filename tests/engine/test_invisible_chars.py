@@ -123,3 +123,15 @@ def test_search_index_splits_like_the_tokenizer(tmp_path, monkeypatch):
     assert ix.search("goodfilm").rows.tolist() == [2]
     assert ix.search("worst film").rows.tolist() == [1]
     ix.close()
+
+
+def test_prior_counts_of_old_and_new_tokenizers_agree(tmp_path):
+    from interp_engine.attribution.likelihood import PriorLikelihood
+    from interp_engine.models import load_classifier
+
+    new = load_classifier(save_tiny(tmp_path / "new"), device="cpu")
+    old = load_classifier(_old_style(save_tiny(tmp_path / "old")), device="cpu")
+    texts = ["the plot\u200bis thin", "great\u00ad acting \ufeff"] + list(TINY_TEXTS)
+    a = PriorLikelihood.from_texts(new, texts).prior
+    b = PriorLikelihood.from_texts(old, texts).prior
+    assert np.allclose(a.numpy(), b.numpy())
