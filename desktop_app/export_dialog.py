@@ -159,6 +159,7 @@ class ExportDialog(QDialog):
         scroll.setWidget(self.preview)
         scroll.setWidgetResizable(True)
         scroll.setMinimumSize(520, 300)
+        self.glyph_warning: str | None = None  # characters no installed font can draw (set by update_preview)
         self.info_label = QLabel()
         self.info_label.setObjectName("exportInfo")
         self.info_label.setWordWrap(True)
@@ -277,13 +278,19 @@ class ExportDialog(QDialog):
     def update_preview(self) -> None:
         """Redraw the preview (the figure as it will be saved, at screen resolution)."""
         try:
-            from interp_engine.export import figure_bytes
+            import warnings
+
+            from interp_engine.export import figure_bytes, missing_glyphs, missing_glyphs_message
             from interp_engine.figures import render
 
             st = self.style()
-            fig = render(self.result, st, **self.options())
-            self.preview_dpi = self._fit_dpi(*fig.get_size_inches())
-            png = figure_bytes(fig, "png", dpi=self.preview_dpi * self.devicePixelRatioF(), style=st)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fig = render(self.result, st, **self.options())
+                self.preview_dpi = self._fit_dpi(*fig.get_size_inches())
+                png = figure_bytes(fig, "png", dpi=self.preview_dpi * self.devicePixelRatioF(), style=st)
+            missing = missing_glyphs(caught)
+            self.glyph_warning = missing_glyphs_message(missing, st) if missing else None
         except Exception as e:  # noqa: BLE001 - a bad font or option shows a message, never a crash
             self.preview.setText(f"Cannot draw this figure: {e}")
             self.last_error = str(e)
@@ -303,6 +310,8 @@ class ExportDialog(QDialog):
         h_in = pm.height() / (self.preview_dpi * self.devicePixelRatioF())
         note = ("LaTeX: the colour boxes of this preview, one \\colorbox per token (needs \\usepackage{xcolor}). "
                 if self.fmt() == "tex" else "")
+        if self.glyph_warning:
+            note = f"⚠ {self.glyph_warning}. " + note
         self.info_label.setText(f"{note}{w_in:.2f} × {h_in:.2f} in · a JSON sidecar beside the file records the "
                                 f"method, parameters, model hash and sentence, so `interp-studio export --from-sidecar` "
                                 f"can remake it.")

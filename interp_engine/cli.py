@@ -552,8 +552,12 @@ def _cmd_export(args) -> int:
                              text_column=args.text_column, label_column=args.label_column,
                              device=args.device, seed=args.seed, likelihood=req.get("likelihood"),
                              sigma=req.get("sigma"), top_n=req.get("top_n"))
-    out, side = export.export_figure(result, args.out, fmt=fmt, style=style, dpi=args.dpi, provenance=prov,
-                                     sidecar=not args.no_sidecar)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out, side = export.export_figure(result, args.out, fmt=fmt, style=style, dpi=args.dpi, provenance=prov,
+                                         sidecar=not args.no_sidecar)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     print(f"wrote {out}" + (f" and {side}" if side else ""))
     return 0
 

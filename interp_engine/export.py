@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -284,6 +285,32 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
 
 
 # -- export ----------------------------------------------------------------------------------
+class MissingGlyphsWarning(UserWarning):
+    """Some characters of a figure have no glyph in the chosen or any fallback font."""
+
+
+_MISSING_GLYPH = re.compile(r"Glyph (\d+) .*missing from font")
+
+
+def missing_glyphs(caught) -> list[str]:
+    """The characters matplotlib's "Glyph N … missing from font(s)" warnings name, in order, once
+    each (``caught``: the records of :func:`warnings.catch_warnings(record=True)`)."""
+    out: dict[str, None] = {}
+    for w in caught:
+        m = _MISSING_GLYPH.search(str(w.message))
+        if m:
+            out[chr(int(m.group(1)))] = None
+    return list(out)
+
+
+def missing_glyphs_message(chars, style: FigureStyle) -> str:
+    """One sentence for the user about characters no installed font can draw."""
+    shown = " ".join(repr(c) for c in list(chars)[:12]) + (" …" if len(chars) > 12 else "")
+    return (f"no installed font has a glyph for {len(chars)} character(s) of this figure ({shown}): they are "
+            f"drawn as empty boxes; install a font that has them (e.g. Noto Sans CJK) or choose another font "
+            f"(tried: {', '.join(style.font_families)})")
+
+
 def encode(result, fmt: str, *, style: FigureStyle | None = None, dpi: float = 300,
            options: Mapping[str, Any] | None = None) -> bytes:
     """The bytes of ``result``'s figure in ``fmt`` (``tex``: heatmaps only).
@@ -299,8 +326,17 @@ def encode(result, fmt: str, *, style: FigureStyle | None = None, dpi: float = 3
         return heatmap_latex(result, style).encode("utf-8")
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    fig = render(result, style, **dict(options or {}))
-    return figure_bytes(fig, fmt, dpi=dpi, style=style)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = render(result, style, **dict(options or {}))
+        data = figure_bytes(fig, fmt, dpi=dpi, style=style)
+    missing = missing_glyphs(caught)
+    for w in caught:
+        if not _MISSING_GLYPH.search(str(w.message)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if missing:
+        warnings.warn(MissingGlyphsWarning(missing_glyphs_message(missing, style)), stacklevel=2)
+    return data
 
 
 def export_figure(result, out: str | Path, *, fmt: str | None = None, style: FigureStyle | None = None,

@@ -89,9 +89,15 @@ class FigureStyle:
         """Figure width in inches."""
         return WIDTHS[self.width] if isinstance(self.width, str) else float(self.width)
 
+    @property
+    def font_families(self) -> list[str]:
+        """The chosen font, then the installed fallback fonts (:data:`FALLBACK_FONTS`) that
+        matplotlib uses, glyph by glyph, for characters the chosen font lacks (CJK, Arabic, …)."""
+        return [self.font_family] + [f for f in installed_fallback_fonts() if f != self.font_family]
+
     def rc(self) -> dict:
         """rcParams for building and saving: fonts, text kept as text in PDF/SVG."""
-        return {"font.family": [self.font_family], "font.size": self.font_size, "pdf.fonttype": 42,
+        return {"font.family": self.font_families, "font.size": self.font_size, "pdf.fonttype": 42,
                 "ps.fonttype": 42, "svg.fonttype": "none", "svg.hashsalt": "interp-studio",
                 "axes.linewidth": 0.6, "xtick.major.width": 0.6, "ytick.major.width": 0.6,
                 "xtick.major.size": 2.5, "ytick.major.size": 2.5, "legend.frameon": False}
@@ -106,6 +112,28 @@ class FigureStyle:
 
     def replace(self, **kw) -> "FigureStyle":
         return replace(self, **kw)
+
+
+#: fonts tried, in order, for characters the chosen font has no glyph for (only installed ones
+#: are used; matplotlib >= 3.6 falls back glyph by glyph). DejaVu Sans ships with matplotlib.
+FALLBACK_FONTS = ("DejaVu Sans", "Noto Sans", "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK KR",
+                  "Source Han Sans SC", "WenQuanYi Zen Hei", "Droid Sans Fallback", "Noto Sans Arabic",
+                  "Noto Sans Hebrew", "Noto Sans Devanagari", "Noto Sans Thai", "Noto Sans Symbols",
+                  "Noto Sans Symbols2", "Noto Emoji", "Arial Unicode MS")
+
+
+def installed_fallback_fonts() -> list[str]:
+    """The :data:`FALLBACK_FONTS` that matplotlib can find on this machine, in that order."""
+    global _INSTALLED_FALLBACKS
+    if _INSTALLED_FALLBACKS is None:
+        from matplotlib import font_manager
+
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        _INSTALLED_FALLBACKS = [f for f in FALLBACK_FONTS if f in names]
+    return list(_INSTALLED_FALLBACKS)
+
+
+_INSTALLED_FALLBACKS: list[str] | None = None
 
 
 # -- colours ---------------------------------------------------------------------------------
@@ -260,7 +288,7 @@ def heatmap_layout(results: Sequence, style: FigureStyle, names: Sequence[str] |
     "label_w": pt}``.
     """
     fs = style.font_size
-    fam = [style.font_family]
+    fam = style.font_families
     pad_x, pad_y, gap_x, gap_y, block_gap, margin = 0.35 * fs, 0.25 * fs, 0.25 * fs, 0.2 * fs, 0.7 * fs, 0.4 * fs
     tokens = results[0].tokens
     widths = []
@@ -474,7 +502,7 @@ def saliency_grid_figure(hs, style: FigureStyle | None = None, *, receptive_fiel
     with mpl.rc_context(style.rc()):
         fs = style.font_size
         tok_w = max(_text_size(_display(t, 18), fs * 0.85, [style.font_family])[0] for t in hs.tokens)
-        name_w = max(_text_size(str(nm), fs * 0.85, [style.font_family])[0] for nm in hs.layer_names)
+        name_w = max(_text_size(str(nm), fs * 0.85, style.font_families)[0] for nm in hs.layer_names)
         W = style.width_in
         cell_h = 0.22 if style.width_in < 5 else 0.26
         H = style.height or (0.35 + R * cell_h + tok_w / 72.0 + 0.25 + (0.15 if style.colorbar else 0))

@@ -193,3 +193,15 @@ def test_export_takes_the_model_hash_from_model_info_not_the_gui_thread(window, 
     other = tmp_path / "other"
     shutil.copytree(model, other)
     assert window.exports._model_hash(str(other), c.model_info) == expected and calls == [str(other)]
+
+
+def test_dialog_says_which_characters_no_font_can_draw(qtbot):
+    dlg = ExportDialog(attribution(("the", "\ue000", "film"), (0.1, 2.0, -0.5)), None)
+    qtbot.addWidget(dlg)
+    dlg.update_preview()
+    assert dlg.glyph_warning and "'\\ue000'" in dlg.glyph_warning
+    assert dlg.glyph_warning in dlg.info_label.text() and dlg.save_button.isEnabled()
+    dlg2 = ExportDialog(attribution(("the", "acting", "was", "superb"), (0.1, 2.0, -0.5, 3.0)), None)
+    qtbot.addWidget(dlg2)
+    dlg2.update_preview()
+    assert dlg2.glyph_warning is None and "⚠" not in dlg2.info_label.text()

@@ -285,3 +285,22 @@ def test_every_panel_renders_in_every_style(palette, fmt):
     st = FigureStyle(palette=palette, width="double")
     for res in (rows(), saliency(), search_result(), deletion_result(), scatter_result()):
         assert len(encode(res, fmt, style=st, dpi=72)) > 1000
+
+
+def test_characters_no_font_can_draw_give_one_clear_warning():
+    import warnings
+
+    from interp_engine.export import MissingGlyphsWarning
+
+    # U+E000 is a private-use character: no font draws it, so matplotlib draws an empty box
+    res = attribution(("the", "\ue000x", "film", "\ue000"), (0.5, 1.0, -1.0, 0.2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        encode(res, "svg")
+    glyph = [w for w in caught if issubclass(w.category, MissingGlyphsWarning)]
+    assert len(glyph) == 1 and "'\\ue000'" in str(glyph[0].message) and "1 character(s)" in str(glyph[0].message)
+    assert not [w for w in caught if "missing from font" in str(w.message)]  # matplotlib's own are folded in
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        encode(attribution(), "svg")
+    assert not [w for w in caught if issubclass(w.category, MissingGlyphsWarning)]
