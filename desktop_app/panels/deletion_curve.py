@@ -75,6 +75,7 @@ class DeletionCurvePanel(QWidget):
         # a long status never widens the dock (the window keeps its size)
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status_label.setMinimumWidth(40)
+        self.status_label.setWordWrap(True)  # wraps instead of cutting "… more faithful" at the dock's edge
 
         self.plot = pg.PlotWidget(background="w")
         self.plot.setObjectName("deletionPlot")
