@@ -82,7 +82,7 @@ class Controller(QObject):
         self.grid = grid
         self.dataset_panel = dataset_panel
         self.candidates = candidates
-        self.mlm_info = None
+        self.mlm_info = None  # Engine.load_mlm's dict: path, hash (hashed in the worker), shared_tokens, ...
         self.prior_source: str | None = None
         self.comparison: tuple | None = None
         self.candidate_table = None

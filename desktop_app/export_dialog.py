@@ -485,9 +485,27 @@ class ExportManager(QObject):
         set of file names, sizes and modification times)."""
         if info is not None and path == info.path and len(getattr(info, "content_hash", "")) == 64:
             return info.content_hash
+        return self._folder_hash(path)
+
+    def _mlm_hash(self, path: str | None, mlm_info=None) -> str:
+        """The content hash of the masked LM folder ``path`` for a sidecar ("" = none).
+
+        For the open MLM (``path`` is ``mlm_info["path"]``) this is ``mlm_info["hash"]``, which
+        :meth:`interp_engine.engine.Engine.load_mlm` computed in the engine worker with
+        :func:`interp_engine.hashing.model_folder_hash`: nothing is read on the GUI thread.
+        Another folder is hashed here (cached like :meth:`_model_hash`)."""
+        if not path:
+            return ""
+        if isinstance(mlm_info, dict) and mlm_info.get("path") == path and len(mlm_info.get("hash") or "") == 64:
+            return mlm_info["hash"]
+        return self._folder_hash(path) if Path(path).expanduser().is_dir() else ""
+
+    def _folder_hash(self, path: str) -> str:
+        """:func:`interp_engine.hashing.model_folder_hash` of ``path`` on this thread, cached per
+        set of file names, sizes and modification times ("" when the folder cannot be read)."""
         from interp_engine.hashing import MODEL_FILE_SUFFIXES, model_folder_hash
 
-        p = Path(path)
+        p = Path(path).expanduser()
         try:
             key = (str(p), tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(p.iterdir())
                                  if f.is_file() and f.suffix in MODEL_FILE_SUFFIXES))
@@ -508,6 +526,7 @@ class ExportManager(QObject):
         ds = getattr(c.dataset, "path", None) if c.dataset is not None else None
         st = self.window.heatmap.marginalization_settings()
         return Provenance(model_path=mpath, model_hash=self._model_hash(mpath, info) if mpath else "", mlm_path=mlm,
+                          mlm_hash=self._mlm_hash(mlm, c.mlm_info),
                           dataset_path=str(ds) if ds else None, text_column=self.window.text_column,
                           label_column=self.window.label_column, device=str(c.device or "cpu"), seed=0,
                           likelihood=st.likelihood, sigma=st.sigma, top_n=st.top_n)

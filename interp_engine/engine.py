@@ -94,7 +94,10 @@ class Engine:
         local files only, no remote code) and select ``likelihood = "mlm"``.
 
         Returns:
-            ``{"path", "shared_tokens", "identical_vocabulary"}`` for the open classifier.
+            ``{"path", "shared_tokens", "identical_vocabulary", "hash"}`` for the open classifier;
+            ``hash`` is :func:`interp_engine.hashing.model_folder_hash` of the MLM folder, computed
+            here (the engine worker) so that figure sidecars need not read the folder again on the
+            GUI thread ("" when ``path`` is not a folder of model files).
 
         Raises:
             ModelLoadError: not a masked LM, or no vocabulary shared with the classifier (the
@@ -110,7 +113,14 @@ class Engine:
         self._lik_cache["mlm"] = lik
         self.likelihood = "mlm"
         self.cache.clear()
-        return {"path": str(self._mlm_path), "shared_tokens": lik.shared_tokens, "identical_vocabulary": lik.identical}
+        from .hashing import model_folder_hash
+
+        try:
+            mlm_hash = model_folder_hash(self._mlm_path) if self._mlm_path.is_dir() else ""
+        except (InputError, OSError):  # not a folder of model files: the sidecar hashes nothing either
+            mlm_hash = ""
+        return {"path": str(self._mlm_path), "shared_tokens": lik.shared_tokens, "identical_vocabulary": lik.identical,
+                "hash": mlm_hash}
 
     def set_prior_data(self, texts, *, progress=None, cancel=None) -> None:
         """Count the unigram prior (Kim et al. §4.5 "Prior") from ``texts`` (a list, or a Dataset).

@@ -150,7 +150,9 @@ class Provenance:
     Attributes:
         model_path: the classifier folder; model_hash: :func:`model_folder_hash` of it ("" =
             computed on export).
-        mlm_path: the masked LM folder of marginalization, if any.
+        mlm_path: the masked LM folder of marginalization, if any; mlm_hash:
+            :func:`model_folder_hash` of it ("" = computed on export), e.g. the ``hash`` that
+            :meth:`~interp_engine.engine.Engine.load_mlm` returned.
         dataset_path, text_column, label_column: the dataset (search results, prior counts).
         device: the engine device used. seed: the seed set before computing.
         likelihood, sigma, top_n: marginalization settings the result was computed with.
@@ -159,6 +161,7 @@ class Provenance:
     model_path: str = ""
     model_hash: str = ""
     mlm_path: str | None = None
+    mlm_hash: str = ""
     dataset_path: str | None = None
     text_column: str = "text"
     label_column: str = "label"
@@ -259,7 +262,7 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
     if provenance.mlm_path:
         mp = Path(provenance.mlm_path).expanduser()
         mlm = {"path": str(mp.resolve()) if mp.exists() else str(mp),
-               "hash": model_folder_hash(mp) if mp.is_dir() else ""}
+               "hash": provenance.mlm_hash or (model_folder_hash(mp) if mp.is_dir() else "")}
     sentence = getattr(r0, "text", None)
     return _jsonable({
         "sidecar_version": SIDECAR_VERSION,
@@ -529,11 +532,12 @@ def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: st
             engine = Engine("cpu")
     engine.load_model(mpath)
     mlm = meta.get("mlm")
+    mlm_hash = ""
     if mlm and mlm.get("path"):
         mp = Path(mlm["path"])
         if mlm.get("hash") and mp.is_dir() and model_folder_hash(mp) != mlm["hash"] and not force:
             raise ModelChangedError(f"the masked LM in {mp} changed since the figure was made; use --force to remake it anyway")
-        engine.load_mlm(mp)
+        mlm_hash = (engine.load_mlm(mp) or {}).get("hash", "")  # hashed by the engine at load
     ds = meta.get("dataset")
     if ds and ds.get("path"):
         dp = Path(ds["path"])
@@ -551,7 +555,8 @@ def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: st
     target = Path(out).expanduser() if out else sp.with_name(fig["file"])
     # the engine hashed the folder (model_folder_hash) when it loaded it: not read a third time
     prov = Provenance(model_path=mpath, model_hash=engine.classifier.content_hash, seed=int(meta.get("seed", 0)),
-                      mlm_path=(mlm or {}).get("path"), dataset_path=(ds or {}).get("path"),
+                      mlm_path=(mlm or {}).get("path"), mlm_hash=mlm_hash,
+                      dataset_path=(ds or {}).get("path"),
                       text_column=(ds or {}).get("text_column", "text"), label_column=(ds or {}).get("label_column", "label"),
                       device=str(meta.get("device", "cpu")))
     fmt = format_of(target, fig["format"] if not out else None)

@@ -195,6 +195,56 @@ def test_export_takes_the_model_hash_from_model_info_not_the_gui_thread(window, 
     assert window.exports._model_hash(str(other), c.model_info) == expected and calls == [str(other)]
 
 
+def test_export_takes_the_mlm_hash_from_the_engine_load_not_the_gui_thread(window, qtbot, tmp_path, monkeypatch):
+    """The open masked LM's hash comes from the dict ``Engine.load_mlm`` returned in the engine
+    worker (kept by the controller with the MLM path): exporting does not hash the MLM folder on
+    the GUI thread, and the sidecar records the same ``model_folder_hash``. Another folder is
+    still hashed (the fallback)."""
+    import shutil
+
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+
+    from interp_engine import export, hashing
+    from tests.helpers import save_tiny
+
+    model = save_tiny(tmp_path / "model")
+    tok = AutoTokenizer.from_pretrained(str(model))
+    mlm = tmp_path / "mlm"
+    torch.manual_seed(0)
+    BertForMaskedLM(BertConfig(vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                               intermediate_size=32, max_position_embeddings=64)).save_pretrained(mlm)
+    tok.save_pretrained(mlm)
+    c = window.controller
+    with qtbot.waitSignals([c.sigModelLoaded], timeout=30000):
+        window.open_model(str(model))
+    with qtbot.waitSignal(c.sigMLMLoaded, timeout=30000):
+        window.open_mlm(str(mlm))
+    expected = hashing.model_folder_hash(mlm)
+    assert c.mlm_info["path"] == str(mlm) and c.mlm_info["hash"] == expected
+    calls = []
+    real = hashing.model_folder_hash
+
+    def counting(path):
+        calls.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(hashing, "model_folder_hash", counting)
+    monkeypatch.setattr(export, "model_folder_hash", counting)
+    prov = window.exports.provenance()
+    assert prov.mlm_path == str(mlm) and prov.mlm_hash == expected
+    window.grid.set_result(saliency(tokens=("a", "good", "bad", "film")))
+    paths = window.exports.export_all(str(tmp_path), "s", fmt="svg")
+    assert paths and calls == []  # neither the classifier nor the MLM hashed for the export
+    meta = json.loads(sidecar_path(paths[0]).read_text())
+    assert meta["mlm"] == {"path": str(mlm.resolve()), "hash": expected}
+    # a folder that is not the open MLM: hashed here (the fallback); no MLM: no hash
+    other = tmp_path / "other_mlm"
+    shutil.copytree(mlm, other)
+    assert window.exports._mlm_hash(str(other), c.mlm_info) == expected and calls == [str(other)]
+    assert window.exports._mlm_hash(None, c.mlm_info) == "" and len(calls) == 1
+
+
 def test_dialog_says_which_characters_no_font_can_draw(qtbot):
     dlg = ExportDialog(attribution(("the", "\ue000", "film"), (0.1, 2.0, -0.5)), None)
     qtbot.addWidget(dlg)
