@@ -28,7 +28,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .results import area_label
+from .results import area_label, short_units
 
 #: column-width presets in inches (a two-column paper's single and double column)
 WIDTHS = {"single": 3.3, "double": 6.9}
@@ -217,17 +217,6 @@ def units_label(results: Sequence) -> str:
     return units.pop() if len(units) == 1 else "mixed units (each row's unit in its label)"
 
 
-def _short_units(units: str) -> str:
-    u = str(units)
-    if u.startswith("bits"):
-        return "bits"
-    if u.startswith("logit gradient ·"):
-        return "logit grad·emb"
-    if u.startswith("logit gradient"):
-        return "logit grad"
-    return u.split("(")[0].strip() or u
-
-
 def _colorbar(fig, rect, vmax: float, style: FigureStyle, label: str, orientation: str = "horizontal"):
     """A colour bar drawn as a vector pcolormesh on ``[-vmax, vmax]`` in axes ``rect`` (figure
     fractions); the greyscale style hatches the negative half like the cells."""
@@ -353,7 +342,7 @@ def heatmap_figure(results, style: FigureStyle | None = None, *, names: Sequence
     if any(r.tokens != results[0].tokens for r in results):
         raise ValueError("the rows must explain the same tokens")
     if names is None and len(results) > 1:
-        names = [f"{method_label(r.method)} [{_short_units(r.units)}]" for r in results]
+        names = [f"{method_label(r.method)} [{short_units(r.units)}]" for r in results]
     with mpl.rc_context(style.rc()):
         lay = heatmap_layout(results, style, names)
         special = np.asarray(results[0].special, bool)

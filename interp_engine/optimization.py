@@ -23,6 +23,7 @@ alone or in a batch (Adam is element-wise). A location whose objective has conve
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
@@ -123,6 +124,20 @@ class OptimizedLocations:
     similarity: np.ndarray
     converged: np.ndarray
     steps_run: np.ndarray
+
+
+@contextmanager
+def frozen_parameters(model: torch.nn.Module):
+    """Within the block no model parameter requires a gradient (only the optimised input does);
+    each parameter's ``requires_grad`` is restored afterwards, also on error."""
+    was = [p.requires_grad for p in model.parameters()]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for p, w in zip(model.parameters(), was):
+            p.requires_grad_(w)
 
 
 def similarity_term(x: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
@@ -319,10 +334,7 @@ def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *,
     groups = {key: tuple(torch.tensor(v, device=dev) for v in val) for key, val in groups.items()}
 
     model = classifier.model
-    was = [p.requires_grad for p in model.parameters()]
-    for p in model.parameters():
-        p.requires_grad_(False)
-    try:
+    with frozen_parameters(model):
         with classifier.grad_mode():
             with torch.no_grad():
                 real = classifier.embed(ids).float()
@@ -383,9 +395,6 @@ def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *,
             with torch.no_grad():
                 xd = x.detach()
                 xo = (xd * colf).sum(1) / colf.sum(1)
-    finally:
-        for p, w in zip(model.parameters(), was):
-            p.requires_grad_(w)
     dot, l2, sim = last
     return OptimizedLocations(
         x0=xd.float().cpu().numpy(),
@@ -487,10 +496,7 @@ def activation_maximization(
     dev = classifier.device
     ids, mask, pos = single_word_inputs(classifier, torch.tensor([1], device=dev))
     model = classifier.model
-    was = [p.requires_grad for p in model.parameters()]
-    for p in model.parameters():
-        p.requires_grad_(False)
-    try:
+    with frozen_parameters(model):
         with classifier.grad_mode():
             with torch.no_grad():
                 base = classifier.embed(ids).float()
@@ -513,9 +519,6 @@ def activation_maximization(
                 emb = base.clone()
                 emb[0, pos] = x
                 final = float(unit_value(classifier, unit, emb, mask, pos)[0])
-    finally:
-        for p, w in zip(model.parameters(), was):
-            p.requires_grad_(w)
     return x.detach().float().cpu().numpy(), np.asarray(trace, dtype=np.float64), final
 
 

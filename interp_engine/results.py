@@ -513,6 +513,22 @@ class MatchingRate:
                 "params": dict(self.params), "seconds": float(self.seconds)}
 
 
+def short_units(units: str) -> str:
+    """A few words of a units description, for row labels (``bits (WoE, log2-odds)`` → ``bits``)."""
+    u = str(units)
+    if u.startswith("bits"):
+        return "bits"
+    if u.startswith("logit gradient ·"):
+        return "logit grad·emb"
+    if u.startswith("logit gradient"):
+        return "logit grad"
+    if u.startswith("logit (integrated"):
+        return "logit (IG)"
+    if u.startswith("probability"):
+        return "probability"
+    return u.split("(")[0].strip() or u
+
+
 def area_label(x_max: float, strategy: str = "mlm") -> str:
     """The name of a deletion curve's normalised area, for legends and tables.
 

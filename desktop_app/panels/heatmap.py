@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from interp_engine.results import short_units  # noqa: F401 - re-exported; one definition with the figures
+
 from ..colors import (
     DIVERGING_STOPS,
     SPECIAL_FILL,
@@ -67,22 +69,6 @@ DEFAULT_METHOD = "grad_input"
 DEFAULT_COMPARE = ("marginalization", "unk", "grad_input", "integrated_gradients")
 #: colour of the outline of a shift-clicked span
 SPAN_COLOR = QColor(120, 40, 160)
-
-
-def short_units(units: str) -> str:
-    """A few words of a units description, for row labels (``bits (WoE, log2-odds)`` → ``bits``)."""
-    u = str(units)
-    if u.startswith("bits"):
-        return "bits"
-    if u.startswith("logit gradient ·"):
-        return "logit grad·emb"
-    if u.startswith("logit gradient"):
-        return "logit grad"
-    if u.startswith("logit (integrated"):
-        return "logit (IG)"
-    if u.startswith("probability"):
-        return "probability"
-    return u.split("(")[0].strip() or u
 
 
 def friendly_method_name(key: str) -> str:
