@@ -11,11 +11,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .attribution.captum_methods import IG_UNITS, LIME_UNITS
-from .attribution.gradient import gradient_scores
+from .attribution import registry
 from .attribution.marginalization import WOE_UNITS
+from .config import (
+    LIKELIHOODS,
+    ActivationMaximizationConfig,
+    DeletionConfig,
+    HiddenConfig,
+    MarginalizationConfig,
+    MatchingRateConfig,
+    NeighbourConfig,
+    OptimizationConfig,
+    PredictConfig,
+    SearchConfig,
+    SimilarityConfig,
+)
 from .errors import InputError, ModelLoadError, check_cancel
-from .hidden import RECEPTIVE_FIELD_NOTES, hidden_saliency_batch, top_locations
+from .hidden import hidden_saliency_batch, top_locations
+from .inputs import TextInput
 from .models import Classifier, load_classifier
 from .results import (
     CandidateTable,
@@ -27,19 +40,9 @@ from .results import (
     TokenAttribution,
 )
 
-#: heatmap methods available in this build, with the units of their scores
-ATTRIBUTION_METHODS = {
-    "grad": "logit gradient (summed over embedding dims)",
-    "grad_input": "logit gradient · embedding",
-    "marginalization": WOE_UNITS,
-    "zero": WOE_UNITS,
-    "unk": WOE_UNITS,
-    "integrated_gradients": IG_UNITS,
-    "lime": LIME_UNITS,
-}
-
-#: likelihood models p(x̃_i | x_−i) for ``marginalization`` (Kim et al. 004_ §4.5)
-LIKELIHOODS = ("mlm", "uniform", "prior")
+#: ``{method: units}`` of the built-in attribution methods (a view of
+#: :mod:`interp_engine.attribution.registry`, the one table; read the registry for plug-ins)
+ATTRIBUTION_METHODS = registry.units_by_method()
 
 
 class Engine:
@@ -56,11 +59,12 @@ class Engine:
         self.device = device
         self.classifier: Classifier | None = None
         self.dataset = None
-        #: marginalization settings (Kim et al. 004_ eq. 4): likelihood model, σ, fixed top-n
-        self.likelihood = "mlm"
-        self.sigma = 1e-5
-        self.top_n: int | None = None
-        self.chunk_size = 4096
+        #: marginalization settings of the keyword API (Kim et al. 004_ eq. 4): likelihood model,
+        #: σ, fixed top-n; requests carry their own :class:`MarginalizationConfig`
+        self.likelihood = MarginalizationConfig.likelihood
+        self.sigma = MarginalizationConfig.sigma
+        self.top_n: int | None = MarginalizationConfig.top_n
+        self.chunk_size = MarginalizationConfig.chunk_size
         self._mlm_path: Path | None = None
         self._mlm = None  # (mlm model, tokenizer)
         self._lik_cache: dict = {}
@@ -121,6 +125,15 @@ class Engine:
             mlm_hash = ""
         return {"path": str(self._mlm_path), "shared_tokens": lik.shared_tokens, "identical_vocabulary": lik.identical,
                 "hash": mlm_hash}
+
+    @property
+    def mlm_path(self) -> Path | None:
+        """The open masked LM's folder, or None."""
+        return self._mlm_path
+
+    def has_mlm(self) -> bool:
+        """True when a masked LM is open as the likelihood model."""
+        return self._mlm_path is not None or "mlm" in self._lik_cache
 
     def set_prior_data(self, texts, *, progress=None, cancel=None) -> None:
         """Count the unigram prior (Kim et al. §4.5 "Prior") from ``texts`` (a list, or a Dataset).
@@ -190,12 +203,19 @@ class Engine:
             return self.sigma, int(top_n)
         return self.sigma, self.top_n
 
-    def _marginalizer(self, likelihood=None, sigma=None, top_n=None):
+    def marginalization_config(self, likelihood=None, sigma=None, top_n=None) -> MarginalizationConfig:
+        """The :class:`MarginalizationConfig` a keyword call resolves to (its own σ, top-n and
+        likelihood, else the engine's settings)."""
+        s, n = self._cut(sigma, top_n)
+        return MarginalizationConfig(likelihood=likelihood or self.likelihood, sigma=s, top_n=n,
+                                     chunk_size=self.chunk_size)
+
+    def _marginalizer(self, likelihood=None, sigma=None, top_n=None, config: MarginalizationConfig | None = None):
         from .attribution.marginalization import InputMarginalization
 
-        s, n = self._cut(sigma, top_n)
-        return InputMarginalization(self.require_model(), self.likelihood_model(likelihood), sigma=s, top_n=n,
-                                    chunk_size=self.chunk_size)
+        cfg = (config or self.marginalization_config(likelihood, sigma, top_n)).validate()
+        return InputMarginalization(self.require_model(), self.likelihood_model(cfg.likelihood), sigma=cfg.sigma,
+                                    top_n=cfg.top_n, chunk_size=cfg.chunk_size)
 
     def model_info(self) -> ModelInfo:
         c = self.require_model()
@@ -250,7 +270,8 @@ class Engine:
             p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask).double(), -1)[0].cpu().numpy()
         return Prediction(p, int(p.argmax()), c.class_names)
 
-    def predict_dataset(self, texts=None, *, batch_size: int = 256, progress=None, cancel=None) -> DatasetPredictions:
+    def predict_dataset(self, texts=None, *, batch_size: int = PredictConfig.batch_size, progress=None,
+                        cancel=None) -> DatasetPredictions:
         """Predictions for every text of ``texts`` (default: the open dataset), batched.
 
         For the open dataset the probabilities come from the search index's prediction cache
@@ -279,109 +300,70 @@ class Engine:
             raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
         return torch.full((logits.shape[0],), int(target), device=logits.device, dtype=torch.long)
 
-    def attribute(self, text: str, method: str = "grad", target: int | None = None, *, likelihood: str | None = None,
-                  sigma: float | None = None, top_n: int | None = None, progress=None, cancel=None) -> TokenAttribution:
-        """Per-token attribution of ``text`` to ``target`` (default: the predicted class).
+    def attribute(self, text, method: str = registry.get("grad").name, target: int | None = None, *,
+                  likelihood: str | None = None, sigma: float | None = None, top_n: int | None = None,
+                  config=None, progress=None, cancel=None) -> TokenAttribution:
+        """Per-token attribution of ``text`` (a string or :class:`TextInput`) to ``target``
+        (default: the predicted class).
 
         Args:
-            method: one of :data:`ATTRIBUTION_METHODS`: ``grad``, ``grad_input`` (logit units);
-                ``marginalization`` (Kim et al. 004_ eq. 1-4), ``zero``/``unk`` erasure (WoE bits);
-                ``integrated_gradients``, ``lime`` (Captum).
+            method: a key of :mod:`interp_engine.attribution.registry`: ``grad``, ``grad_input``
+                (logit units); ``marginalization`` (Kim et al. 004_ eq. 1-4), ``zero``/``unk``
+                erasure (WoE bits); ``integrated_gradients``, ``lime`` (Captum).
             likelihood, sigma, top_n: override the marginalization settings for this call
-                (see :meth:`set_marginalization`).
+                (see :meth:`set_marginalization`); ``config``: the method's config instead.
             progress: ``progress(done, total, message)``; cancel: ``threading.Event``.
 
         Returns:
-            :class:`TokenAttribution`; WoE methods fill ``n_candidates`` and ``dropped_mass``;
-            every method fills ``seconds``.
+            :class:`TokenAttribution`, ``scores`` (n,) in the method's units; WoE methods fill
+            ``n_candidates`` and ``dropped_mass``; every method fills ``seconds``.
 
         Raises:
             InputError: empty sentence, unknown method or target, no likelihood model.
             Cancelled: ``cancel`` was set.
         """
-        import time
+        cls = registry.get(method)
+        if config is None and method == "marginalization":
+            config = self.marginalization_config(likelihood, sigma, top_n)
+        return self._attribute(TextInput.of(text), cls, target, config, progress=progress, cancel=cancel)
 
-        if method not in ATTRIBUTION_METHODS:
-            raise InputError(f"unknown attribution method {method!r}; choose one of {', '.join(ATTRIBUTION_METHODS)}")
+    def _attribute(self, inputs: TextInput, cls, target, config, *, progress=None, cancel=None) -> TokenAttribution:
+        """One method on one input through the result cache (key: model hash, input, method,
+        target and the method's config)."""
         c = self.require_model()
-        key = self._cache_key(c, text, method, target, likelihood, sigma, top_n)
+        if config is None and cls.config_class is not None:
+            config = cls.config_class()
+        if isinstance(config, MarginalizationConfig):
+            config = config.validate()
+        key = self._cache_key(c, str(inputs) if not inputs.is_pair else inputs.to_json(), cls.name, target, config)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        t0 = time.perf_counter()
-        extra: dict = {}
-        params: dict = {}
-        if method in ("marginalization", "zero", "unk"):
-            if method == "marginalization":
-                m = self._marginalizer(likelihood, sigma, top_n)
-                params = m.params
-                out, enc = m.attribute(text, target, progress=progress, cancel=cancel)
-            else:
-                from .attribution.erasure import ErasureAttribution
-
-                out, enc = ErasureAttribution(c, method).attribute(text, target, progress=progress, cancel=cancel)
-            scores, t = out.scores, out.target
-            p = None
-            extra = dict(n_candidates=out.n_candidates, dropped_mass=out.dropped_mass)
-        elif method in ("integrated_gradients", "lime"):
-            from .attribution import captum_methods
-
-            if method == "integrated_gradients":
-                scores, t, p, enc, delta = captum_methods.integrated_gradients(c, text, target, cancel=cancel)
-                params = {"n_steps": 50, "baseline": "zero embedding", "convergence_delta": delta}
-            else:
-                scores, t, p, enc = captum_methods.lime(c, text, target, cancel=cancel)
-                params = {"n_samples": 200, "baseline": "zero embedding", "seed": 0}
-        else:
-            enc = c.encode([text])
-            with torch.no_grad():
-                logits = c.logits(enc.input_ids, enc.attention_mask)
-            tt = self._target(logits, target)
-            check_cancel(cancel)
-            sc, _ = gradient_scores(c, enc.input_ids, enc.attention_mask, tt, times_input=(method == "grad_input"))
-            scores, t = sc[0, : enc.lengths()[0]].double().cpu().numpy(), int(tt[0])
-            p = torch.softmax(logits.double(), -1)[0].cpu().numpy()
-        if p is None:
-            with torch.inference_mode():
-                p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask).double(), -1)[0].cpu().numpy()
-        result = TokenAttribution(
-            text=text,
-            tokens=tuple(enc.tokens[0]),
-            offsets=np.asarray(enc.offsets[0], dtype=np.int64).reshape(-1, 2),
-            special=np.asarray(enc.special[0], dtype=bool),
-            scores=np.asarray(scores, dtype=np.float64),
-            units=ATTRIBUTION_METHODS[method],
-            method=method,
-            target=int(t),
-            prediction=Prediction(p, int(p.argmax()), c.class_names),
-            truncated=enc.truncated[0],
-            params=params,
-            seconds=time.perf_counter() - t0,
-            unknown=(enc.input_ids[0, : len(enc.tokens[0])] == c.tokenizer.unk_token_id).cpu().numpy()
-            if c.tokenizer.unk_token_id is not None else None,
-            **extra,
-        )
+        lik = self.likelihood_model(config.likelihood) if cls.needs_likelihood else None
+        result = cls(c, config, likelihood=lik).attribute(inputs, target, progress=progress, cancel=cancel)
         self.cache.put(key, result)
         return result
 
-    def _cache_key(self, c: Classifier, text: str, method: str, target, likelihood=None, sigma=None, top_n=None):
+    def _cache_key(self, c: Classifier, text, method: str, target, config=None):
         """Key of :attr:`cache`: model hash, text, method and the settings that change the result
-        (for marginalization the likelihood model, σ and top-n this call resolves to)."""
+        (for marginalization the likelihood model, σ and top-n)."""
         params: dict = {"target": None if target is None else int(target)}
-        if method == "marginalization":
-            s, n = self._cut(sigma, top_n)
-            params.update(likelihood=likelihood or self.likelihood, sigma=s, top_n=n)
-        return self.cache.key(c.content_hash, text, method, params)
+        if isinstance(config, MarginalizationConfig):
+            params.update(likelihood=config.likelihood, sigma=config.sigma, top_n=config.top_n)
+        elif config is not None and hasattr(config, "to_json"):
+            params.update(config.to_json())
+        return self.cache.key(c.content_hash, text if isinstance(text, str) else repr(text), method, params)
 
     def candidate_table(self, text: str, position: int, target: int | None = None, *, likelihood: str | None = None,
-                        sigma: float | None = None, top_n: int | None = None, cancel=None) -> CandidateTable:
+                        sigma: float | None = None, top_n: int | None = None, config: MarginalizationConfig | None = None,
+                        cancel=None) -> CandidateTable:
         """The marginalization candidates of token ``position`` (Kim et al. 004_ Fig. 1), most likely first.
 
         Raises:
             InputError: bad position/target, empty sentence, no likelihood model.
         """
         c = self.require_model()
-        m = self._marginalizer(likelihood, sigma, top_n)
+        m = self._marginalizer(likelihood, sigma, top_n, config)
         d = m.candidate_table(text, position, target, cancel=cancel)
         enc = d["enc"]
         with torch.inference_mode():
@@ -397,15 +379,16 @@ class Engine:
         )
 
     def attribute_span(self, text: str, span, target: int | None = None, *, likelihood: str | None = None,
-                       sigma: float | None = None, top_n: int | None = None, max_per_step: int | None = 64,
-                       progress=None, cancel=None) -> SpanAttribution:
+                       sigma: float | None = None, top_n: int | None = None,
+                       max_per_step: int | None = MarginalizationConfig.max_per_step,
+                       config: MarginalizationConfig | None = None, progress=None, cancel=None) -> SpanAttribution:
         """Joint WoE (bits) of a span of 2-3 tokens by multi-token marginalization (Kim et al. 004_ §3.3, eq. 3).
 
         Raises:
             InputError: bad span/target, empty sentence, no likelihood model.
         """
         c = self.require_model()
-        m = self._marginalizer(likelihood, sigma, top_n)
+        m = self._marginalizer(likelihood, sigma, top_n, config)
         out = m.attribute_span(text, span, target, max_per_step=max_per_step, progress=progress, cancel=cancel)
         enc = c.encode([text])
         with torch.inference_mode():
@@ -415,10 +398,12 @@ class Engine:
                                n_candidates=out.n_candidates, prediction=Prediction(p, int(p.argmax()), c.class_names),
                                params={**m.params, "max_per_step": max_per_step}, seconds=out.seconds)
 
-    def deletion_curves(self, text: str, methods, *, strategy: str = "mlm", x_max: float = 0.2, seed: int = 0,
-                        target: int | None = None, insertion: bool = False, exclude_original: bool = False,
+    def deletion_curves(self, text: str, methods, *, strategy: str = DeletionConfig.strategy,
+                        x_max: float = DeletionConfig.x_max, seed: int = DeletionConfig.seed,
+                        target: int | None = None, insertion: bool = DeletionConfig.insertion,
+                        exclude_original: bool = DeletionConfig.exclude_original,
                         likelihood: str | None = None, sigma: float | None = None, top_n: int | None = None,
-                        progress=None, cancel=None):
+                        configs=None, progress=None, cancel=None):
         """Deletion curves and AUC_rep of ``methods`` on ``text`` (Kim et al. 004_ §3.5; see
         :func:`interp_engine.faithfulness.deletion_curves`): each method's attribution comes from
         :meth:`attribute` (cached; ``likelihood``/``sigma``/``top_n`` as there), then every step of
@@ -444,8 +429,9 @@ class Engine:
             sub = None
             if progress is not None:
                 sub = (lambda d, t, msg, i=i, m=m: progress(i * 100 + int(100 * d / max(t, 1)), 100 * (len(methods) + 1), f"{m}: {msg}"))
-            a = self.attribute(text, m, target, likelihood=likelihood, sigma=sigma, top_n=top_n, progress=sub,
-                               cancel=cancel)
+            cfg = (configs or {}).get(m)
+            a = self.attribute(text, m, target, likelihood=likelihood, sigma=sigma, top_n=top_n, config=cfg,
+                               progress=sub, cancel=cancel)
             scores[m] = a.scores
             target = a.target if target is None else target
         sub = None
@@ -455,7 +441,8 @@ class Engine:
                                insertion=insertion, seed=seed, exclude_original=exclude_original, progress=sub,
                                cancel=cancel)
 
-    def hidden_saliency(self, text: str, target: int | None = None, top: int = 3, *, progress=None, cancel=None) -> HiddenSaliency:
+    def hidden_saliency(self, text: str, target: int | None = None, top: int = HiddenConfig.top, *, progress=None,
+                        cancel=None) -> HiddenSaliency:
         """The saliency grid of ``text`` (Yuan et al. eq. 3), with receptive fields and the
         ``top`` locations per layer.
 
@@ -487,7 +474,7 @@ class Engine:
             scores=grid,
             receptive_fields=rf,
             top_locations=top_locations(grid, n, top),
-            receptive_field_note=RECEPTIVE_FIELD_NOTES[c.kind],
+            receptive_field_note=c.family.receptive_field_note,
             target=int(t[0]),
             prediction=Prediction(p, int(p.argmax()), c.class_names),
             truncated=enc.truncated[0],
@@ -510,10 +497,12 @@ class Engine:
         self._neighbour_space = VectorSpace.from_keyed_vectors(kv, self.classifier, name=Path(path).name)
         return self._neighbour_space.name
 
-    def neighbour_scatter(self, text: str, locations=None, *, top: int = 3, layers=None, target: int | None = None,
-                          lambda1: float = 0.004, lambda2: float = 0.02, steps: int = 1000, lr: float = 2e-4,
-                          seed: int = 0, k: int = 10, projection: str = "tsne", perplexity: float = 5.0,
-                          progress=None, cancel=None):
+    def neighbour_scatter(self, text: str, locations=None, *, top: int = NeighbourConfig.top, layers=None,
+                          target: int | None = None, lambda1: float = OptimizationConfig.lambda1,
+                          lambda2: float = OptimizationConfig.lambda2, steps: int = OptimizationConfig.steps,
+                          lr: float = OptimizationConfig.lr, seed: int = OptimizationConfig.seed,
+                          k: int = NeighbourConfig.k, projection: str = NeighbourConfig.projection,
+                          perplexity: float = NeighbourConfig.perplexity, progress=None, cancel=None):
         """Input optimization of the selected hidden locations (Yuan eq. 6-7, one batch), x_overall
         (eq. 8), its k nearest words by cosine and their t-SNE/PCA projection. ``locations``: (grid
         row, location) pairs, or None for the ``top`` most salient locations of ``layers`` (default
@@ -526,7 +515,6 @@ class Engine:
             InputError: empty sentence, bad location/row/target/parameters. Cancelled.
         """
         from .neighbours import neighbour_scatter
-        from .optimization import OptimizationConfig
 
         c = self.require_model()
         cfg = OptimizationConfig(lambda1=float(lambda1), lambda2=float(lambda2), steps=int(steps), lr=float(lr),
@@ -535,13 +523,14 @@ class Engine:
                                  projection=projection, perplexity=float(perplexity),
                                  space=getattr(self, "_neighbour_space", None), progress=progress, cancel=cancel)
 
-    def matching_rate(self, texts, *, k: int = 3, m: int = 5, layer: int = 0, lambda1: float = 0.004,
-                      lambda2: float = 0.02, steps: int = 1000, lr: float = 2e-4, seed: int = 0,
+    def matching_rate(self, texts, *, k: int = MatchingRateConfig.k, m: int = MatchingRateConfig.m,
+                      layer: int = MatchingRateConfig.layer, lambda1: float = OptimizationConfig.lambda1,
+                      lambda2: float = OptimizationConfig.lambda2, steps: int = OptimizationConfig.steps,
+                      lr: float = OptimizationConfig.lr, seed: int = OptimizationConfig.seed,
                       progress=None, cancel=None):
         """Matching rate of Yuan et al. ("Evaluation of Interpretability") on ``texts``; see
         :func:`interp_engine.neighbours.matching_rate`. Returns :class:`~interp_engine.results.MatchingRate`."""
         from .neighbours import matching_rate
-        from .optimization import OptimizationConfig
 
         c = self.require_model()
         cfg = OptimizationConfig(lambda1=float(lambda1), lambda2=float(lambda2), steps=int(steps), lr=float(lr),
@@ -549,8 +538,10 @@ class Engine:
         return matching_rate(c, list(texts), k=k, m=m, layer=layer, config=cfg,
                              space=getattr(self, "_neighbour_space", None), progress=progress, cancel=cancel)
 
-    def activation_maximization(self, unit: tuple, *, k: int = 10, steps: int = 300, lr: float = 0.01,
-                                l2: float = 0.01, seed: int = 0, progress=None, cancel=None):
+    def activation_maximization(self, unit: tuple, *, k: int = ActivationMaximizationConfig.k,
+                                steps: int = ActivationMaximizationConfig.steps,
+                                lr: float = ActivationMaximizationConfig.lr, l2: float = ActivationMaximizationConfig.l2,
+                                seed: int = ActivationMaximizationConfig.seed, progress=None, cancel=None):
         """Activation maximization (Lopes §3.1) next to corpus search (§3.2) for ``unit`` =
         ``("class", c)`` or ``("hidden", row, channel)``. Returns
         :class:`~interp_engine.results.ActivationMaximization`. Raises InputError, Cancelled."""
@@ -573,8 +564,8 @@ class Engine:
             self._search = ix
         return ix
 
-    def search(self, query: str, *, mode: str = "phrase", limit: int | None = 200, chosen_class: int = 1,
-               bins: int = 10, progress=None, cancel=None):
+    def search(self, query: str, *, mode: str = SearchConfig.mode, limit: int | None = SearchConfig.limit,
+               chosen_class: int = SearchConfig.chosen_class, bins: int = SearchConfig.bins, progress=None, cancel=None):
         """Every example of the open dataset containing ``query`` (Lopes §4.2), with gold labels and,
         when a model is open, its cached predictions and the histogram of p(``chosen_class``)
         (see :meth:`SearchIndex.search`). Returns a :class:`~interp_engine.results.TokenSearchResult`."""
@@ -588,9 +579,202 @@ class Engine:
         return ix.search(query, mode=mode, limit=limit, probabilities=probs, chosen_class=chosen_class, bins=bins,
                          model_hash=mh, model_class_names=names)
 
-    def similar(self, text: str, span, *, layer=None, k: int = 10, metric: str = "l2", progress=None, cancel=None):
+    def similar(self, text: str, span, *, layer=SimilarityConfig.layer, k: int = SimilarityConfig.k,
+                metric: str = SimilarityConfig.metric, progress=None, cancel=None):
         """The ``k`` training n-grams whose activation at ``layer`` is nearest to that of ``text``'s
         token span ``[start, end)`` (Lopes §4.1). Returns a :class:`~interp_engine.results.SimilarityResult`."""
         c = self.require_model()
         ix = self.search_index(progress=progress, cancel=cancel)
         return ix.similar(c, text, tuple(span), layer=layer, k=k, metric=metric, progress=progress, cancel=cancel)
+
+    # -- one entry point for every operation ------------------------------------------------
+    def run(self, request, progress=None, cancel=None):
+        """Run one request of :mod:`interp_engine.requests` and return its result, which carries
+        the request (``result.request``, for results that are dataclasses; each element of a
+        tuple).
+
+        Args:
+            request: any request type of :data:`RUNNERS`.
+            progress: ``progress(done, total, message)`` or None.
+            cancel: a ``threading.Event`` (default: the request's own ``cancel``).
+
+        Raises:
+            InputError: an unknown request type or bad parameters; ModelLoadError, DatasetError;
+            Cancelled: ``cancel`` was set.
+        """
+        fn = RUNNERS.get(type(request))
+        if fn is None:
+            for cls, f in RUNNERS.items():  # a subclass of a known request
+                if isinstance(request, cls):
+                    fn = f
+                    break
+        if fn is None:
+            raise InputError(f"the engine cannot run a {type(request).__name__}")
+        result = fn(self, request, progress, request.cancel if cancel is None else cancel)
+        return _with_request(result, request)
+
+
+def _with_request(result, request):
+    import dataclasses
+
+    if isinstance(result, tuple) and result and all(dataclasses.is_dataclass(r) for r in result):
+        return tuple(_with_request(r, request) for r in result)
+    if dataclasses.is_dataclass(result) and not isinstance(result, type) and any(
+            f.name == "request" for f in dataclasses.fields(result)):
+        return dataclasses.replace(result, request=request)
+    return result
+
+
+# -- the dispatch table: request type -> fn(engine, request, progress, cancel) ------------------
+from . import requests as rq  # noqa: E402
+
+
+def _run_attribution(e: Engine, r: "rq.AttributionRequest", progress, cancel):
+    cls = registry.get(r.method)
+    return e._attribute(r.input, cls, r.target, r.config_for(r.method), progress=progress, cancel=cancel)
+
+
+def _run_compare(e: Engine, r: "rq.CompareRequest", progress, cancel):
+    """Every method of ``r`` in turn; progress counts methods (and steps within one)."""
+    from .errors import Cancelled
+
+    out = []
+    n = len(r.methods)
+    for k, method in enumerate(r.methods):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled")
+        name = method.replace("_", " ")
+
+        def step(done, total, message="", k=k, name=name):
+            if progress is not None:
+                frac = (done / total) if total else 0.0
+                progress(int(1000 * (k + frac)), 1000 * n, f"{name} ({k + 1}/{n})")
+
+        step(0, 1)
+        out.append(e._attribute(r.input, registry.get(method), r.target, r.config_for(method), progress=step,
+                                cancel=cancel))
+    if progress is not None:
+        progress(1000 * n, 1000 * n, "done")
+    return tuple(out)
+
+
+def _run_candidates(e: Engine, r: "rq.CandidateTableRequest", progress, cancel):
+    return e.candidate_table(r.input.text, r.position, r.target, config=r.marginalization, cancel=cancel)
+
+
+def _run_span(e: Engine, r: "rq.SpanAttributionRequest", progress, cancel):
+    return e.attribute_span(r.input.text, tuple(r.span), r.target, config=r.marginalization,
+                            max_per_step=r.marginalization.max_per_step, progress=progress, cancel=cancel)
+
+
+def _run_hidden(e: Engine, r: "rq.HiddenSaliencyRequest", progress, cancel):
+    return e.hidden_saliency(r.input.text, r.target, r.top, progress=progress, cancel=cancel)
+
+
+def _run_neighbours(e: Engine, r: "rq.NeighbourScatterRequest", progress, cancel):
+    nb, opt = r.neighbours, r.optimization
+    layers = None
+    if r.locations is None:
+        layers = [nb.layer] if nb.layer >= 0 else list(range(len(e.require_model().hidden_layers())))
+    res = e.neighbour_scatter(r.input.text, [tuple(x) for x in r.locations] if r.locations is not None else None,
+                              top=nb.top, layers=layers, target=r.target, lambda1=opt.lambda1, lambda2=opt.lambda2,
+                              steps=opt.steps, lr=opt.lr, seed=opt.seed, k=nb.k, projection=nb.projection,
+                              perplexity=nb.perplexity, progress=progress, cancel=cancel)
+    ranks = r.ranks
+    if ranks and len(ranks) == len(res.locations) and any(int(a) != loc.rank for a, loc in zip(ranks, res.locations)):
+        from dataclasses import replace
+
+        res = replace(res, locations=tuple(replace(loc, rank=int(a)) for a, loc in zip(ranks, res.locations)))
+    return res
+
+
+def _run_deletion(e: Engine, r: "rq.DeletionCurvesRequest", progress, cancel):
+    d = r.deletion
+    return e.deletion_curves(r.input.text, list(r.methods), strategy=d.strategy, x_max=d.x_max, seed=d.seed,
+                             target=r.target, insertion=d.insertion, exclude_original=d.exclude_original,
+                             configs={m: r.config_for(m) for m in r.methods}, progress=progress, cancel=cancel)
+
+
+def _run_activation_maximization(e: Engine, r: "rq.ActivationMaximizationRequest", progress, cancel):
+    c = r.config
+    return e.activation_maximization(tuple(r.unit), k=c.k, steps=c.steps, lr=c.lr, l2=c.l2, seed=c.seed,
+                                     progress=progress, cancel=cancel)
+
+
+def _run_search(e: Engine, r: "rq.SearchRequest", progress, cancel):
+    return e.search(r.query, mode=r.mode, limit=r.limit, chosen_class=r.chosen_class, bins=r.bins, progress=progress,
+                    cancel=cancel)
+
+
+def _run_similar(e: Engine, r: "rq.SimilarityRequest", progress, cancel):
+    return e.similar(r.input.text, tuple(r.span), layer=r.layer, k=r.k, metric=r.metric, progress=progress,
+                     cancel=cancel)
+
+
+def _run_predict(e: Engine, r: "rq.PredictDatasetRequest", progress, cancel):
+    return e.predict_dataset(batch_size=r.batch_size, progress=progress, cancel=cancel)
+
+
+def _run_evaluate(e: Engine, r: "rq.EvaluateRequest", progress, cancel):
+    from .evaluation import evaluate_request
+
+    return evaluate_request(e, r, progress=progress, cancel=cancel)
+
+
+def _run_load_model(e: Engine, r: "rq.LoadModelRequest", progress, cancel):
+    return e.load_model(r.path, allow_pickle=r.allow_pickle)
+
+
+def _run_load_dataset(e: Engine, r: "rq.LoadDatasetRequest", progress, cancel):
+    return e.load_dataset(r.path, text_column=r.text_column, label_column=r.label_column, encoding=r.encoding,
+                          progress=progress, cancel=cancel)
+
+
+def _run_load_mlm(e: Engine, r: "rq.LoadMLMRequest", progress, cancel):
+    return e.load_mlm(r.path)
+
+
+def _run_prior(e: Engine, r: "rq.PriorRequest", progress, cancel) -> str:
+    """Count the unigram prior from ``r.path`` or the open dataset; returns where it came from."""
+    if r.path is None:
+        ds = e.dataset
+        if ds is None:
+            raise InputError("no dataset is open to count the prior from")
+        e.set_prior_data(list(ds.texts), progress=progress, cancel=cancel)
+        return f"the open dataset ({len(ds.texts)} sentences)"
+    from .data import load_dataset
+
+    texts = list(load_dataset(r.path, progress=progress, cancel=cancel).texts)
+    e.set_prior_data(texts, progress=progress, cancel=cancel)
+    return f"{Path(r.path).name} ({len(texts)} sentences)"
+
+
+def _run_set_device(e: Engine, r: "rq.SetDeviceRequest", progress, cancel) -> str:
+    previous = e.device
+    try:
+        return str(e.set_device(r.device))
+    except Exception:
+        e.device = previous
+        raise
+
+
+#: the one dispatch table of :meth:`Engine.run`
+RUNNERS = {
+    rq.AttributionRequest: _run_attribution,
+    rq.CompareRequest: _run_compare,
+    rq.CandidateTableRequest: _run_candidates,
+    rq.SpanAttributionRequest: _run_span,
+    rq.HiddenSaliencyRequest: _run_hidden,
+    rq.NeighbourScatterRequest: _run_neighbours,
+    rq.DeletionCurvesRequest: _run_deletion,
+    rq.ActivationMaximizationRequest: _run_activation_maximization,
+    rq.SearchRequest: _run_search,
+    rq.SimilarityRequest: _run_similar,
+    rq.PredictDatasetRequest: _run_predict,
+    rq.EvaluateRequest: _run_evaluate,
+    rq.LoadModelRequest: _run_load_model,
+    rq.LoadDatasetRequest: _run_load_dataset,
+    rq.LoadMLMRequest: _run_load_mlm,
+    rq.PriorRequest: _run_prior,
+    rq.SetDeviceRequest: _run_set_device,
+}

@@ -34,6 +34,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .attribution import registry
+from .config import DeletionConfig, EvaluateConfig
 from .errors import InputError, check_cancel
 from .faithfulness import (
     AOPC_BINS,
@@ -58,8 +60,6 @@ FAITHFULNESS_METRICS = {
     "sufficiency": ("mean over 10/20/50% of p_0 - p(only top-k kept) (ERASER)", True),
     "iot": ("|P ∩ T| / |P|, P positive-tagged words, T top-10 attributed (Kim et al. §4.3)", False),
 }
-METHOD_NAMES = {"marginalization": "Marg", "zero": "Zero", "unk": "Unk", "grad": "Grad", "grad_input": "Grad×Input",
-                "integrated_gradients": "IG", "lime": "LIME"}
 GRID_POINTS = 21
 CSV_NAME, CURVES_NAME, RUN_NAME = "per_sentence.csv", "curves.csv", "run.json"
 
@@ -120,8 +120,9 @@ def _read_done(out: Path, metric: str, methods: Sequence[str]) -> tuple[list[lis
 
 
 def evaluate(engine, texts: Sequence[str], *, metric: str, methods: Sequence[str], labels: Sequence[int] | None = None,
-             strategy: str = "mlm", x_max: float = AUC_REP_X_MAX, seed: int = 0, out: str | Path | None = None,
-             tags: dict | None = None, exclude_original: bool = False, batch_size: int = 512,
+             strategy: str = DeletionConfig.strategy, x_max: float = AUC_REP_X_MAX, seed: int = EvaluateConfig.seed,
+             out: str | Path | None = None, tags: dict | None = None,
+             exclude_original: bool = DeletionConfig.exclude_original, batch_size: int = EvaluateConfig.batch_size,
              settings: dict | None = None, progress=None, cancel=None) -> dict:
     """Evaluate ``methods`` on ``texts`` with ``metric``; resumable when ``out`` is given.
 
@@ -150,17 +151,15 @@ def evaluate(engine, texts: Sequence[str], *, metric: str, methods: Sequence[str
         InputError: unknown metric/method/strategy, ``iot`` without tags, an ``out`` folder
             holding a run with other settings. Cancelled: ``cancel`` set (files stay resumable).
     """
-    from .engine import ATTRIBUTION_METHODS
-
     t0 = time.perf_counter()
     if metric not in FAITHFULNESS_METRICS:
         raise InputError(f"unknown metric {metric!r}; choose one of {', '.join(FAITHFULNESS_METRICS)}")
     methods = list(dict.fromkeys(methods))
     if not methods:
         raise InputError("give at least one method (--methods a,b,c)")
-    bad = [m for m in methods if m not in ATTRIBUTION_METHODS]
+    bad = [m for m in methods if not registry.is_known(m)]
     if bad:
-        raise InputError(f"unknown method(s) {', '.join(bad)}; choose from {', '.join(ATTRIBUTION_METHODS)}")
+        raise InputError(f"unknown method(s) {', '.join(bad)}; choose from {', '.join(registry.names())}")
     if strategy not in STRATEGIES:
         raise InputError(f"unknown replacement strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if metric == "iot" and tags is None:
@@ -349,7 +348,7 @@ def latex_table(report: dict) -> str:
         return f"\\textbf{{{s}}}" if m == best else s
 
     lines = [r"\begin{tabular}{l" + "c" * len(methods) + "}", r"\hline",
-             " & " + " & ".join(METHOD_NAMES.get(m, m).replace("×", r"$\times$") for m in methods) + r" \\", r"\hline",
+             " & " + " & ".join(registry.short_label(m).replace("×", r"$\times$") for m in methods) + r" \\", r"\hline",
              name + " & " + " & ".join(cell(report["methods"][m], m) for m in methods) + r" \\"]
     if report["metric"] == "iot":
         lines.append("Neutral-word attribution & " + " & ".join(cell(report["neutral_mean"][m], None) for m in methods) + r" \\")
@@ -372,7 +371,7 @@ def _plot(report: dict, path: Path) -> None:
         for m in report["methods"]:
             if mc.get(m):
                 d = report["methods"][m]
-                ax.plot(x, mc[m], label=f"{METHOD_NAMES.get(m, m)} ({d['mean']:.4f})")
+                ax.plot(x, mc[m], label=f"{registry.short_label(m)} ({d['mean']:.4f})")
         ax.set_xlabel("tokens replaced (%)")
         ax.set_ylabel("mean p(predicted class)" if report["metric"] != "sufficiency" else "mean p(class), top-k kept")
         ax.set_title(f"{report['metric']}, {STRATEGY_NAMES.get(report.get('strategy'), report.get('strategy'))}", fontsize=9)
@@ -380,7 +379,7 @@ def _plot(report: dict, path: Path) -> None:
         ms = list(report["methods"])
         ax.bar(range(len(ms)), [report["methods"][m]["mean"] for m in ms],
                yerr=[report["methods"][m]["se"] for m in ms], color="#4a7ab5")
-        ax.set_xticks(range(len(ms)), [METHOD_NAMES.get(m, m) for m in ms])
+        ax.set_xticks(range(len(ms)), [registry.short_label(m) for m in ms])
         ax.set_ylabel(report["metric"])
     ax.legend(fontsize=7) if mc else None
     fig.tight_layout()
@@ -425,3 +424,55 @@ def evaluate_from_args(args, progress=None) -> dict:
                     x_max=args.x_max, seed=args.seed, out=args.out, tags=tags,
                     exclude_original=getattr(args, "exclude_original", False), batch_size=args.batch_size,
                     settings=settings, progress=progress)
+
+
+def evaluate_request(engine, request, *, progress=None, cancel=None) -> dict:
+    """Run an :class:`~interp_engine.requests.EvaluateRequest` on the engine's open model, masked LM
+    and dataset (the first ``request.evaluate.n`` rows): the faithfulness metrics through
+    :func:`evaluate`, ``matching_rate`` through :func:`interp_engine.neighbours.matching_rate`.
+
+    Returns:
+        The JSON report (see :func:`evaluate`; matching rate: ``MatchingRate.to_json()``).
+
+    Raises:
+        InputError: no dataset, bad ``n``, AUC without a masked LM or a strategy, marginalization
+        without a masked LM. Cancelled.
+    """
+    ev = request.evaluate
+    if engine.dataset is None:
+        raise InputError("no dataset is open: give --data FILE")
+    if ev.n is not None and ev.n < 1:
+        raise InputError(f"--n must be >= 1, got {ev.n}")
+    data = engine.dataset
+    texts = list(data.texts)[: ev.n] if ev.n else list(data.texts)
+    if request.metric == "matching_rate":
+        mr, opt = request.matching_rate, request.optimization
+        return engine.matching_rate(texts, k=mr.k, m=mr.m, layer=mr.layer, lambda1=opt.lambda1, lambda2=opt.lambda2,
+                                    steps=opt.steps, lr=opt.lr, seed=ev.seed, progress=progress,
+                                    cancel=cancel).to_json()
+    methods = list(ev.methods)
+    has_mlm = engine.has_mlm()
+    strategy = request.strategy or (request.deletion.strategy if has_mlm else None)
+    if strategy is None and request.metric != "iot":
+        raise InputError("AUC_rep samples replacements from a masked LM: give --mlm DIR (interp-studio train-mlm), "
+                         "or choose --strategy zero|unk|remove")
+    if "marginalization" in methods:
+        cfg = request.config_for("marginalization")
+        if not has_mlm and cfg.likelihood == "mlm":
+            raise InputError("marginalization needs a masked LM: give --mlm DIR")
+        engine.set_marginalization(likelihood=cfg.likelihood, sigma=cfg.sigma if cfg.top_n is None else None,
+                                   top_n=cfg.top_n)
+    labels = None if data.labels is None else [int(v) for v in data.labels][: len(texts)]
+    tags = None
+    if request.metric == "iot":
+        path = request.phrase_labels or str(Path(data.path or ".").expanduser().parent / "phrase_labels_5class.tsv")
+        tags = load_word_tags(path)
+    c = engine.require_model()
+    settings = {"model": str(Path(c.path).expanduser().resolve()) if c.path else "",
+                "data": str(Path(data.path).expanduser().resolve()) if data.path else "",
+                "mlm": str(engine.mlm_path.resolve()) if engine.mlm_path is not None else None,
+                "sigma": engine.sigma, "top_n": engine.top_n}
+    return evaluate(engine, texts, metric=request.metric, methods=methods, labels=labels, strategy=strategy or "zero",
+                    x_max=request.deletion.x_max, seed=ev.seed, out=request.out, tags=tags,
+                    exclude_original=request.deletion.exclude_original, batch_size=ev.batch_size,
+                    settings=settings, progress=progress, cancel=cancel)

@@ -60,12 +60,12 @@ from .batching import for_each_chunk
 from .errors import InputError, check_cancel
 from .results import DeletionCurves, area_label  # noqa: F401 - area_label re-exported
 
-#: replacement strategies of the curves (see the module docstring)
-STRATEGIES = ("mlm", "zero", "unk", "remove")
+from .config import STRATEGIES, DeletionConfig, EvaluateConfig  # noqa: E402 - STRATEGIES re-exported
+
 #: display names of the strategies (GUI and tables)
 STRATEGY_NAMES = {"mlm": "MLM sample", "zero": "zero / [PAD]", "unk": "[UNK]", "remove": "removal"}
 #: Kim et al. §3.5: the AUC is taken until 20% of the tokens are replaced
-AUC_REP_X_MAX = 0.2
+AUC_REP_X_MAX = DeletionConfig.x_max
 #: fractions of the ERASER-style comprehensiveness / sufficiency bins
 AOPC_BINS = (0.1, 0.2, 0.5)
 
@@ -191,8 +191,10 @@ def _orders(scores: Sequence[np.ndarray], words: np.ndarray) -> np.ndarray:
 
 
 def deletion_curves(classifier, text: str, attributions: Mapping[str, np.ndarray], *, target: int | None = None,
-                    strategy: str = "mlm", likelihood=None, x_max: float = AUC_REP_X_MAX, insertion: bool = False,
-                    seed: int = 0, exclude_original: bool = False, batch_size: int = 512,
+                    strategy: str = DeletionConfig.strategy, likelihood=None, x_max: float = AUC_REP_X_MAX,
+                    insertion: bool = DeletionConfig.insertion, seed: int = DeletionConfig.seed,
+                    exclude_original: bool = DeletionConfig.exclude_original,
+                    batch_size: int = EvaluateConfig.batch_size,
                     progress=None, cancel=None) -> DeletionCurves:
     """Deletion (and optionally insertion) curves of every method for one sentence, batched.
 

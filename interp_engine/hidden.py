@@ -11,12 +11,7 @@ import numpy as np
 import torch
 
 from .errors import InputError
-
-RECEPTIVE_FIELD_NOTES = {
-    "textcnn": "Each conv location sees the tokens within its receptive field: ±j·(k−1)/2 tokens at conv layer j.",
-    "bilstm": "BiLSTM: a forward-direction location sees the prefix up to its token, a backward one the suffix from it.",
-    "transformer": "Transformer: self-attention lets every location of every layer see the whole sentence.",
-}
+from .models.family import RECEPTIVE_FIELD_NOTES  # noqa: F401 - re-exported; one note per family
 
 
 def hidden_saliency_batch(classifier, input_ids: torch.Tensor, attention_mask: torch.Tensor, target: torch.Tensor):

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .errors import InputError, check_cancel
+from .models.family import TransformerFamily
 from .optimization import (
     LocationRequest,
     OptimizationConfig,
@@ -26,7 +27,7 @@ from .optimization import (
 
 ProgressFn = Callable[[int, int, str], None]
 
-TRANSFORMER_NOTE = "Transformer: the receptive field of every location is the whole sentence (self-attention)."
+TRANSFORMER_NOTE = TransformerFamily.scatter_note
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,7 @@ def neighbour_scatter(
             converged=bool(res.converged[q]),
         ))
     p = torch.softmax(logits.double(), -1)[0].cpu().numpy()
-    note = TRANSFORMER_NOTE if classifier.kind == "transformer" else RECEPTIVE_FIELD_NOTES[classifier.kind]
+    note = classifier.family.location_note()
     params = {**config.to_dict(), "k": k, "projection": projection, "perplexity": perplexity, "vectors": space.name}
     return NeighbourScatter(
         text=text, tokens=tuple(enc.tokens[0]), layer_names=tuple(s.name for s in specs), locations=tuple(out),
@@ -287,7 +288,7 @@ def interpretation_ids(classifier, word_ids: Sequence[int]) -> list[int]:
     """Model input ids of the interpretation sentence X' (word ids in order; transformers get
     their [CLS]/[SEP] around them)."""
     ids = [int(i) for i in word_ids]
-    if classifier.kind == "transformer":
+    if classifier.family.special_tokens:
         return wrap_special(classifier.tokenizer, ids)
     return ids
 

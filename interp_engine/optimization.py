@@ -34,54 +34,7 @@ from .errors import InputError, check_cancel
 
 ProgressFn = Callable[[int, int, str], None]
 
-#: λ1, λ2 of Yuan et al. ("Interpretation" paragraph of the Experimental Setup)
-PAPER_LAMBDAS = {"mr": (0.004, 0.02), "ag_news": (0.002, 0.01)}
-
-
-@dataclass(frozen=True)
-class OptimizationConfig:
-    """Hyper-parameters of :func:`optimize_locations`.
-
-    Args:
-        lambda1: weight of the L2 term ‖X̂0‖²₂ (Yuan eq. 6; MR 0.004, AG News 0.002).
-        lambda2: weight of the similarity term Sim(X̂0) (eq. 6-7; MR 0.02, AG News 0.01).
-        steps: maximum number of Adam steps.
-        lr: Adam learning rate (the paper: 2e-4).
-        betas: Adam (β1, β2) (the paper: 0.9, 0.999).
-        seed: seeds the Xavier initialisation of X0; every location starts from the same
-            generator state, so its result does not depend on the other locations in the batch.
-        tol: relative convergence tolerance: a location stops when its objective changed by
-            less than ``tol · (1 + |objective|)`` over the last ``patience`` steps.
-        patience: window of the convergence test (steps).
-    """
-
-    lambda1: float = 0.004
-    lambda2: float = 0.02
-    steps: int = 1000
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.9, 0.999)
-    seed: int = 0
-    tol: float = 1e-5
-    patience: int = 50
-
-    def validate(self) -> "OptimizationConfig":
-        """Return self; raise InputError for values the optimiser cannot use."""
-        if self.steps < 1:
-            raise InputError(f"steps must be >= 1, got {self.steps}")
-        if not self.lr > 0:
-            raise InputError(f"the learning rate must be > 0, got {self.lr}")
-        if self.lambda1 < 0 or self.lambda2 < 0:
-            raise InputError(f"λ1 and λ2 must be >= 0, got {self.lambda1}, {self.lambda2}")
-        if not (0 <= self.betas[0] < 1 and 0 <= self.betas[1] < 1):
-            raise InputError(f"Adam betas must lie in [0, 1), got {self.betas}")
-        if self.patience < 1:
-            raise InputError(f"patience must be >= 1, got {self.patience}")
-        return self
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["betas"] = list(self.betas)
-        return d
+from .config import PAPER_LAMBDAS, OptimizationConfig  # noqa: E402,F401 - the one home of the defaults
 
 
 @dataclass(frozen=True)
@@ -341,7 +294,7 @@ def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *,
                 _, hidden = classifier.hidden_forward(real, mask)
                 target = _location_activations(hidden, groups, K, dev).float()  # a_ij, (K, C)
             D = real.shape[-1]
-            window = fast and classifier.kind == "textcnn"
+            window = fast and classifier.family.window_optimization
             plan = _textcnn_window_plan(model, mask.sum(1), groups, L) if window else None
             x0 = xavier_rows([int(n) for n in mask.sum(1).tolist()], L, D, config.seed).to(dev)
             x0 = torch.where(spec.unsqueeze(-1), real, x0)
@@ -423,7 +376,7 @@ def single_word_inputs(classifier, word_ids: torch.Tensor) -> tuple[torch.Tensor
     """Inputs holding one vocabulary word each: (W, 1) for our word-level models, (W, 3)
     ``[CLS] w [SEP]`` for transformers. Returns ``(input_ids, attention_mask, word position)``."""
     word_ids = word_ids.view(-1, 1)
-    if classifier.kind != "transformer":
+    if not classifier.family.special_tokens:
         return word_ids, torch.ones_like(word_ids), 0
     wrapped = wrap_special(classifier.tokenizer, [-1])
     pos = wrapped.index(-1)

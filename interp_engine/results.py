@@ -66,6 +66,8 @@ class TokenAttribution:
     dropped_mass: np.ndarray | None = None
     seconds: float | None = None
     unknown: np.ndarray | None = None
+    #: the request that produced this result (set by ``Engine.run``; None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         """The CLI's JSON contract: tokens, scores, predicted, probabilities, method (+ extras)."""
@@ -125,6 +127,8 @@ class CandidateTable:
     likelihood_name: str
     prediction: Prediction
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: the request that produced this result (set by ``Engine.run``; None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self, limit: int | None = None) -> dict:
         k = len(self.candidates) if limit is None else min(limit, len(self.candidates))
@@ -154,6 +158,8 @@ class SpanAttribution:
     prediction: Prediction
     params: Mapping[str, Any] = field(default_factory=dict)
     seconds: float | None = None
+    #: the request that produced this result (set by ``Engine.run``; None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,8 @@ class HiddenSaliency:
     target: int
     prediction: Prediction
     truncated: bool = False
+    #: the request that produced this result (set by ``Engine.run``; None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         return {
@@ -221,6 +229,8 @@ class DatasetPredictions:
     probabilities: np.ndarray
     predicted: np.ndarray
     confidence: np.ndarray
+    #: the request that produced this result (set by ``Engine.run``; None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -285,6 +295,8 @@ class TokenSearchResult:
     hist_counts: np.ndarray
     model_hash: str = ""
     seconds: float = 0.0
+    #: the request that produced this result (set by ``Engine.run``; None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         return {
@@ -337,6 +349,8 @@ class SimilarityResult:
     class_names: tuple[str, ...]
     n_indexed: int
     seconds: float = 0.0
+    #: the request that produced this result (set by ``Engine.run``; None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         return {
@@ -440,6 +454,8 @@ class NeighbourScatter:
     target: int
     prediction: Prediction
     seconds: float = 0.0
+    #: the request that produced this result (set by ``Engine.run``; None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         return {
@@ -475,6 +491,8 @@ class ActivationMaximization:
     overlap: tuple[str, ...]
     objective_trace: np.ndarray
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: the request that produced this result (set by ``Engine.run``; None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         return {
@@ -507,6 +525,8 @@ class MatchingRate:
     interpretations: tuple[str, ...]
     params: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    #: the request that produced this result (set by ``Engine.run``; None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         return {"metric": "matching_rate", "matching_rate": float(self.rate), "n": int(self.n),
@@ -595,6 +615,8 @@ class DeletionCurves:
     seed: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    #: the request that produced this result (set by ``Engine.run``; None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
 
     def curve(self, method: str) -> tuple[np.ndarray, np.ndarray]:
         """``(x, p)`` of ``method``'s deletion curve: (S,) fractions replaced, (S,) p(target)."""

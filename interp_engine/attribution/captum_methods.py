@@ -19,7 +19,9 @@ from __future__ import annotations
 import torch
 
 from ..batching import with_halving
+from ..config import IntegratedGradientsConfig, LimeConfig
 from ..errors import InputError, check_cancel
+from .base import AttributionMethod
 
 IG_UNITS = "logit (integrated gradients, summed over embedding dims)"
 LIME_UNITS = "probability (LIME surrogate coefficient)"
@@ -40,8 +42,9 @@ def _prepare(classifier, text: str, target: int | None):
     return enc, ids, mask, t, p, special
 
 
-def integrated_gradients(classifier, text: str, target: int | None = None, *, n_steps: int = 50,
-                         internal_batch_size: int = 64, cancel=None):
+def integrated_gradients(classifier, text: str, target: int | None = None, *,
+                         n_steps: int = IntegratedGradientsConfig.n_steps,
+                         internal_batch_size: int = IntegratedGradientsConfig.internal_batch_size, cancel=None):
     """Integrated Gradients per token. Returns ``(scores (n,) float64, target, probabilities (C,), enc, delta)``.
 
     ``cancel`` (a ``threading.Event``) is checked before every forward batch.
@@ -74,8 +77,8 @@ def integrated_gradients(classifier, text: str, target: int | None = None, *, n_
     return scores, t, p.numpy(), enc, float(delta.abs().max())
 
 
-def lime(classifier, text: str, target: int | None = None, *, n_samples: int = 200, seed: int = 0,
-         perturbations_per_eval: int = 50, cancel=None):
+def lime(classifier, text: str, target: int | None = None, *, n_samples: int = LimeConfig.n_samples,
+         seed: int = LimeConfig.seed, perturbations_per_eval: int = LimeConfig.perturbations_per_eval, cancel=None):
     """LIME per token. Returns ``(scores (n,) float64, target, probabilities (C,), enc)``.
 
     ``cancel`` (a ``threading.Event``) is checked before every forward batch of perturbations.
@@ -113,4 +116,57 @@ def lime(classifier, text: str, target: int | None = None, *, n_samples: int = 2
     return scores, t, p.numpy(), enc
 
 
-__all__ = ["IG_UNITS", "LIME_UNITS", "integrated_gradients", "lime"]
+# -- the registry's method classes -------------------------------------------------------------
+
+
+class IntegratedGradients(AttributionMethod):
+    """``integrated_gradients``: Captum IntegratedGradients on the word embeddings from the zero
+    baseline (Sundararajan et al. 2017), summed over dimensions: logit units, scores (n,) that sum
+    to S_c(x) − S_c(0) up to the convergence delta (in ``params``)."""
+
+    name = "integrated_gradients"
+    label = "Integrated gradients"
+    short_label = "IG"
+    units = IG_UNITS
+    description = "Captum IntegratedGradients on the word embeddings, zero baseline"
+    slow = True
+    config_class = IntegratedGradientsConfig
+
+    def attribute(self, inputs, target=None, *, batch_size=None, progress=None, cancel=None):
+        import time
+
+        t0 = time.perf_counter()
+        text = self.text_of(inputs)
+        cfg = self.config
+        scores, t, p, enc, delta = integrated_gradients(
+            self.classifier, text, target, n_steps=cfg.n_steps,
+            internal_batch_size=int(batch_size or cfg.internal_batch_size), cancel=cancel)
+        params = {"n_steps": cfg.n_steps, "baseline": "zero embedding", "convergence_delta": delta}
+        return self.result(text, enc, scores, t, probabilities=p, params=params, t0=t0)
+
+
+class Lime(AttributionMethod):
+    """``lime``: Captum Lime with one feature per token (switched off = zero embedding), ridge
+    surrogate; scores (n,) in probability units (surrogate coefficients). Seeded."""
+
+    name = "lime"
+    label = "LIME"
+    short_label = "LIME"
+    units = LIME_UNITS
+    description = "Captum Lime with token-level feature masks"
+    slow = True
+    config_class = LimeConfig
+
+    def attribute(self, inputs, target=None, *, batch_size=None, progress=None, cancel=None):
+        import time
+
+        t0 = time.perf_counter()
+        text = self.text_of(inputs)
+        cfg = self.config
+        scores, t, p, enc = lime(self.classifier, text, target, n_samples=cfg.n_samples, seed=cfg.seed,
+                                 perturbations_per_eval=int(batch_size or cfg.perturbations_per_eval), cancel=cancel)
+        params = {"n_samples": cfg.n_samples, "baseline": "zero embedding", "seed": cfg.seed}
+        return self.result(text, enc, scores, t, probabilities=p, params=params, t0=t0)
+
+
+__all__ = ["IG_UNITS", "IntegratedGradients", "LIME_UNITS", "Lime", "integrated_gradients", "lime"]

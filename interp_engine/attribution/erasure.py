@@ -16,8 +16,10 @@ import time
 import numpy as np
 import torch
 
+from ..config import ErasureConfig
 from ..errors import InputError
-from .marginalization import MarginalizationOutput, run_chunked, weight_of_evidence
+from .base import AttributionMethod
+from .marginalization import WOE_UNITS, MarginalizationOutput, run_chunked, weight_of_evidence
 
 ERASURE_MODES = ("zero", "unk")
 
@@ -34,7 +36,7 @@ class ErasureAttribution:
         InputError: unknown mode, or ``unk`` with a tokenizer that has no [UNK] token.
     """
 
-    def __init__(self, classifier, mode: str = "zero", *, chunk_size: int = 256):
+    def __init__(self, classifier, mode: str = "zero", *, chunk_size: int = ErasureConfig.chunk_size):
         if mode not in ERASURE_MODES:
             raise InputError(f"unknown erasure {mode!r}; choose one of {', '.join(ERASURE_MODES)}")
         if mode == "unk" and classifier.tokenizer.unk_token_id is None:
@@ -89,3 +91,39 @@ class ErasureAttribution:
         n_cand[pos] = 1
         out = MarginalizationOutput(scores, float(p[t]), p_without, n_cand, np.zeros(n), t, time.perf_counter() - t0)
         return out, enc
+
+
+# -- the registry's method classes -------------------------------------------------------------
+
+
+class ZeroErasure(AttributionMethod):
+    """``zero``: WoE (bits, Kim et al. eq. 1) of erasing each token's embedding to the zero vector
+    (Kim et al. §4.3, Li et al. 2016). Scores (n,) per token, 0 at special tokens."""
+
+    name = "zero"
+    label = "Erasure (zero)"
+    short_label = "Zero"
+    units = WOE_UNITS
+    description = "zero-embedding erasure, WoE in bits (Kim et al. 2020, §4.3)"
+    woe = True
+    config_class = ErasureConfig
+    mode = "zero"
+
+    def attribute(self, inputs, target=None, *, batch_size=None, progress=None, cancel=None):
+        t0 = time.perf_counter()
+        text = self.text_of(inputs)
+        chunk = int(batch_size or self.config.chunk_size)
+        out, enc = ErasureAttribution(self.classifier, self.mode, chunk_size=chunk).attribute(
+            text, target, progress=progress, cancel=cancel)
+        return self.result(text, enc, out.scores, out.target, t0=t0, n_candidates=out.n_candidates,
+                           dropped_mass=out.dropped_mass)
+
+
+class UnkErasure(ZeroErasure):
+    """``unk``: WoE (bits) of replacing each token by the tokenizer's [UNK] (Kim et al. §4.3)."""
+
+    name = "unk"
+    label = "Erasure ([UNK])"
+    short_label = "Unk"
+    description = "[UNK] erasure, WoE in bits (Kim et al. 2020, §4.3)"
+    mode = "unk"

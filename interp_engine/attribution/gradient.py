@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import torch
 
+from ..config import GradientConfig
 from ..errors import InputError
+from .base import AttributionMethod
 
 
 def gradient_scores(
@@ -100,3 +102,55 @@ class GradientAttribution:
             return [], np.zeros(0, dtype=np.int64), np.zeros((0, C))
         return ([s for p in parts for s in p[0]], np.concatenate([p[1] for p in parts]),
                 np.concatenate([p[2] for p in parts]))
+
+
+# -- the registry's method classes (one per heatmap method) ------------------------------------
+
+
+class Gradient(AttributionMethod):
+    """``grad``: score_i = Σ_d ∂S_c/∂E_{i,d} (logit units; Simonyan et al. 2013, Li et al. 2015,
+    as cited by Yuan et al. ``001_e80f9d2c7d254978.txt`` eq. 2). Scores (n,) per token."""
+
+    name = "grad"
+    label = "Gradient"
+    short_label = "Grad"
+    units = "logit gradient (summed over embedding dims)"
+    description = "gradient of the class score w.r.t. the word embedding, summed over dimensions"
+    config_class = GradientConfig
+    times_input = False
+
+    def attribute(self, inputs, target=None, *, batch_size=None, progress=None, cancel=None):
+        import time
+
+        from ..errors import check_cancel
+
+        t0 = time.perf_counter()
+        c = self.classifier
+        text = self.text_of(inputs)
+        enc = c.encode([text])
+        with torch.no_grad():
+            logits = c.logits(enc.input_ids, enc.attention_mask)
+        C = logits.shape[-1]
+        if target is None:
+            tt = logits.argmax(-1)
+        else:
+            if not 0 <= int(target) < C:
+                raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
+            tt = torch.full((logits.shape[0],), int(target), device=logits.device, dtype=torch.long)
+        check_cancel(cancel)
+        sc, _ = gradient_scores(c, enc.input_ids, enc.attention_mask, tt, times_input=self.times_input)
+        scores = sc[0, : enc.lengths()[0]].double().cpu().numpy()
+        p = torch.softmax(logits.double(), -1)[0].cpu().numpy()
+        return self.result(text, enc, scores, int(tt[0]), probabilities=p, t0=t0)
+
+
+class GradientTimesInput(Gradient):
+    """``grad_input``: score_i = Σ_d ∂S_c/∂E_{i,d} · E_{i,d}, the first-order Taylor term (logit
+    units). Scores (n,) per token."""
+
+    name = "grad_input"
+    label = "Gradient × input"
+    short_label = "Grad×Input"
+    units = "logit gradient · embedding"
+    description = "gradient × input (embedding), summed over dimensions"
+    times_input = True

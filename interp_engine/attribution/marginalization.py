@@ -24,7 +24,7 @@ literal per-position, per-candidate loop):
    halved and retried on out-of-memory; ``progress`` is called and ``cancel`` checked between chunks;
 4. the sums of eq. 4 are aggregated per position with ``index_add_`` in float64.
 
-For a TextCNN (``classifier.kind == "textcnn"``) step 3 uses :class:`TextCNNIncremental`, an exact
+For a TextCNN (``classifier.family.incremental_marginalization``) step 3 uses :class:`TextCNNIncremental`, an exact
 incremental forward: replacing token i only changes conv layer j at locations i ± j·(k−1)/2, so
 only those windows are recomputed (the first layer by a table lookup), and the global max-pool
 combines them with the precomputed maximum over the unchanged locations. ``incremental=False``
@@ -46,8 +46,10 @@ import numpy as np
 import torch
 
 from ..batching import is_oom, run_chunked  # noqa: F401 - run_chunked is re-exported
+from ..config import MarginalizationConfig
 from ..errors import InputError, check_cancel
 from .likelihood import LikelihoodModel
+from .base import AttributionMethod
 
 EPS = 1e-12
 WOE_UNITS = "bits (WoE, log2-odds)"
@@ -238,7 +240,8 @@ class TextCNNIncremental:
 
 
 def _use_incremental(classifier, attention_mask: torch.Tensor, sub_positions: torch.Tensor) -> bool:
-    return (getattr(classifier, "kind", None) == "textcnn" and sub_positions.dim() == 2 and sub_positions.shape[1] == 1
+    family = getattr(classifier, "family", None)
+    return (family is not None and family.incremental_marginalization and sub_positions.dim() == 2 and sub_positions.shape[1] == 1
             and bool(attention_mask.bool().all()) and not classifier.model.training)
 
 
@@ -329,12 +332,13 @@ class SpanOutput:
 
 
 class InputMarginalization:
-    """Captum-style method: ``InputMarginalization(classifier, likelihood, sigma=1e-5).attribute(text)``.
+    """Captum-style method: ``InputMarginalization(classifier, likelihood, sigma=σ).attribute(text)``.
 
     Args:
         classifier: :class:`~interp_engine.models.Classifier` to explain (any kind).
         likelihood: a :class:`~.likelihood.LikelihoodModel` over the classifier's vocabulary.
-        sigma: likelihood threshold σ of eq. 4 (default 1e-5, Kim et al. Table 3); 0 = full
+        sigma: likelihood threshold σ of eq. 4 (default :attr:`MarginalizationConfig.sigma`, Kim et al.
+            Table 3); 0 = full
             marginalization over every non-special token.
         top_n: fixed truncation to the n most likely candidates (§4.6) instead of σ.
         chunk_size: substituted sentences per classifier forward; never changes the result
@@ -354,8 +358,8 @@ class InputMarginalization:
         InputError: negative ``sigma`` or ``top_n`` < 1.
     """
 
-    def __init__(self, classifier, likelihood: LikelihoodModel, *, sigma: float = 1e-5, top_n: int | None = None,
-                 chunk_size: int = 4096, mlm_batch_size: int = 128, autocast: bool = True, incremental: bool = True):
+    def __init__(self, classifier, likelihood: LikelihoodModel, *, sigma: float = MarginalizationConfig.sigma,
+                 top_n: int | None = None, chunk_size: int = MarginalizationConfig.chunk_size, mlm_batch_size: int = 128, autocast: bool = True, incremental: bool = True):
         if sigma < 0 or not math.isfinite(sigma):
             raise InputError(f"sigma must be a finite number >= 0, got {sigma}")
         if top_n is not None and top_n < 1:
@@ -568,3 +572,38 @@ class InputMarginalization:
         pm = float((w * py).sum() / w.sum())
         p_t = float(p[t])
         return SpanOutput(tuple(span), float(weight_of_evidence(p_t, pm)), p_t, pm, K, t, time.perf_counter() - t0)
+
+
+# -- the registry's method class ----------------------------------------------------------------
+
+
+class Marginalization(AttributionMethod):
+    """``marginalization``: WoE (bits, Kim et al. 2020 eq. 1) of each token with p(y_c | x_−i)
+    from input marginalization over a likelihood model (eq. 2), truncated at σ (eq. 4) or to the
+    top n (§4.6). Scores (n,) per token, 0 at special tokens; ``n_candidates`` |Ṽ| and
+    ``dropped_mass`` per token. Config: :class:`~interp_engine.config.MarginalizationConfig`."""
+
+    name = "marginalization"
+    label = "Marginalization"
+    short_label = "Marg"
+    units = WOE_UNITS
+    description = "input marginalization with a likelihood model (Kim et al. 2020, eq. 1-4), WoE in bits"
+    slow = True
+    woe = True
+    needs_likelihood = True
+    config_class = MarginalizationConfig
+
+    def marginalizer(self) -> InputMarginalization:
+        cfg = self.config
+        return InputMarginalization(self.classifier, self.likelihood, sigma=cfg.sigma, top_n=cfg.top_n,
+                                    chunk_size=cfg.chunk_size)
+
+    def attribute(self, inputs, target=None, *, batch_size=None, progress=None, cancel=None):
+        t0 = time.perf_counter()
+        text = self.text_of(inputs)
+        m = self.marginalizer()
+        if batch_size:
+            m.chunk_size = int(batch_size)
+        out, enc = m.attribute(text, target, progress=progress, cancel=cancel)
+        return self.result(text, enc, out.scores, out.target, params=m.params, t0=t0, n_candidates=out.n_candidates,
+                           dropped_mass=out.dropped_mass)

@@ -21,8 +21,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 
 from ..errors import InputError, ModelLoadError
 from ..hashing import model_folder_hash
-from .bilstm import BiLSTMForSequenceClassification
-from .textcnn import TextCNNForSequenceClassification
+from .family import family_of
 from .tokenization import strip_invisible
 
 ProgressFn = Callable[[int, int, str], None]
@@ -135,12 +134,9 @@ class Classifier:
         self.device = resolve_device(device)
         self.model.to(self.device)
         cfg = model.config
-        if isinstance(model, TextCNNForSequenceClassification):
-            self.kind = "textcnn"
-        elif isinstance(model, BiLSTMForSequenceClassification):
-            self.kind = "bilstm"
-        else:
-            self.kind = "transformer"
+        #: the architecture's rules (:mod:`interp_engine.models.family`); ``kind`` is its name
+        self.family = family_of(model)
+        self.kind = self.family.name
         n = cfg.num_labels
         id2label = getattr(cfg, "id2label", None) or {}
         names = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(n)]
@@ -188,7 +184,7 @@ class Classifier:
 
     def _max_length(self) -> int:
         cfg = self.model.config
-        candidates = [getattr(cfg, "max_seq_length", None) if self.kind != "transformer" else None,
+        candidates = [getattr(cfg, "max_seq_length", None) if self.family.config_max_length else None,
                       getattr(cfg, "max_position_embeddings", None),
                       getattr(self.tokenizer, "model_max_length", None)]
         vals = [int(v) for v in candidates if isinstance(v, (int, float)) and 0 < v < 100_000]
@@ -208,7 +204,7 @@ class Classifier:
                 if not has_visible_text(text):
                     raise InputError("the sentence is empty: it has only spaces or invisible characters "
                                      "(zero-width, direction or control marks); type at least one word")
-        word_level = self.kind != "transformer"
+        word_level = self.family.word_level
         texts = [str(t) for t in texts]
         if word_level:
             # invisible format characters (zero-width space/joiners, soft hyphen, BOM, direction
@@ -264,7 +260,7 @@ class Classifier:
 
     def _kwargs(self, attention_mask: torch.Tensor) -> dict:
         kw = {"attention_mask": attention_mask}
-        if self.kind == "transformer" and "token_type_ids" in getattr(self.tokenizer, "model_input_names", []):
+        if self.family.token_type_ids and "token_type_ids" in getattr(self.tokenizer, "model_input_names", []):
             kw["token_type_ids"] = torch.zeros_like(attention_mask)
         return kw
 
@@ -290,28 +286,12 @@ class Classifier:
         and a backward row (the suffix [i, n-1]). Transformers: one row per layer, each location
         sees the whole sentence.
         """
-        cfg = self.model.config
-        if self.kind == "textcnn":
-            r = (cfg.kernel_size - 1) // 2
-            return [HiddenLayerSpec(f"conv{j}", j, slice(None), ("conv", j * r)) for j in range(1, len(cfg.conv_channels) + 1)]
-        if self.kind == "bilstm":
-            H = cfg.hidden_size
-            rows = []
-            for j in range(1, cfg.num_layers + 1):
-                if j == 1:
-                    rows.append(HiddenLayerSpec(f"lstm{j} →", j, slice(0, H), ("prefix",)))
-                    rows.append(HiddenLayerSpec(f"lstm{j} ←", j, slice(H, 2 * H), ("suffix",)))
-                else:  # an upper layer's input already mixes both directions
-                    rows.append(HiddenLayerSpec(f"lstm{j} →", j, slice(0, H), ("all",)))
-                    rows.append(HiddenLayerSpec(f"lstm{j} ←", j, slice(H, 2 * H), ("all",)))
-            return rows
-        n = int(getattr(cfg, "num_hidden_layers", 0) or 0)
-        return [HiddenLayerSpec(f"layer {j}", j, slice(None), ("all",)) for j in range(1, n + 1)]
+        return self.family.hidden_layers(self.model.config)
 
     @contextlib.contextmanager
     def grad_mode(self):
         """Context for gradient methods: autograd on, cuDNN RNNs off (their backward refuses eval mode)."""
-        with torch.enable_grad(), torch.backends.cudnn.flags(enabled=self.kind != "bilstm"):
+        with torch.enable_grad(), torch.backends.cudnn.flags(enabled=self.family.cudnn_backward):
             yield
 
     def predict_proba(

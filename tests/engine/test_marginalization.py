@@ -152,7 +152,9 @@ def test_uniform_and_prior_likelihoods(setup):
     x[:, 1] = allowed
     with torch.no_grad():
         q = torch.softmax(clf.logits(x, torch.ones_like(x)).double(), -1)[:, out.target].mean()
-    assert math.isclose(out.p_marginal[1], float(q), rel_tol=1e-9)
+    # float32 classifier forwards in batches of other sizes round differently in the last bits
+    # (and differently on other CPUs): a tolerance float32 can meet
+    assert math.isclose(out.p_marginal[1], float(q), rel_tol=1e-6)
 
 
 def test_vocabulary_mismatch_maps_by_string(setup):
@@ -191,7 +193,8 @@ def test_candidate_table_matches_heatmap(setup, tmp_path):
     tab = eng.candidate_table(SENT, 3, sigma=0.02)
     assert tab.token == "thin" and len(tab.candidates) == heat.n_candidates[3]
     assert (np.diff(tab.likelihood) <= 0).all()
-    assert math.isclose(tab.woe, heat.scores[3], abs_tol=1e-9)
+    # same candidates, other batch shapes: float32 rounding moves the WoE by ~1e-7 bits (CPU-dependent)
+    assert math.isclose(tab.woe, heat.scores[3], abs_tol=1e-5)
     assert heat.units == "bits (WoE, log2-odds)" and heat.seconds > 0
     assert set(heat.to_json()) >= {"n_candidates", "seconds", "dropped_mass"}
     with pytest.raises(InputError):
@@ -228,7 +231,7 @@ def test_span_equals_brute_force(setup):
             w = pa[a] * pb
             num += float((w * py).sum())
             den += float(w.sum())
-    assert math.isclose(out.p_marginal, num / den, rel_tol=1e-7)
+    assert math.isclose(out.p_marginal, num / den, rel_tol=1e-6)  # float32 forwards in other batch shapes
     assert out.n_candidates == int(allowed.sum()) ** 2
     with pytest.raises(InputError):
         m.attribute_span(SENT, [3])
@@ -257,7 +260,7 @@ def test_cancel_progress_and_oom_retry(setup, monkeypatch):
     # the generic path (the TextCNN incremental path has its own OOM test in test_marginalization_incremental.py)
     out, _ = InputMarginalization(clf, lik, sigma=0, chunk_size=64, incremental=False).attribute(SENT)
     assert max(s for s in sizes if s <= 16) == 16
-    np.testing.assert_allclose(out.scores, ref.scores, atol=1e-9)
+    np.testing.assert_allclose(out.scores, ref.scores, atol=1e-5)  # chunks of 16 vs 64: float32 rounding
 
 
 def test_bad_settings():

@@ -381,9 +381,12 @@ def test_input_optimization_splits_locations_on_oom(tmp_path, monkeypatch, arch)
     assert out.trace.shape == ref.trace.shape
     np.testing.assert_array_equal(out.steps_run, ref.steps_run)
     np.testing.assert_array_equal(out.converged, ref.converged)
-    np.testing.assert_allclose(out.x0, ref.x0, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(out.x_overall, ref.x_overall, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(out.trace, ref.trace, rtol=1e-4, atol=1e-5)
+    # 120 Adam steps on float32 forwards of 6, 3 or 1 locations: the batch shape changes the last bits
+    # and the steps amplify them (4e-5 seen on one CPU for the BiLSTM); mixing locations up would
+    # differ by O(1)
+    np.testing.assert_allclose(out.x0, ref.x0, rtol=1e-3, atol=2e-4)
+    np.testing.assert_allclose(out.x_overall, ref.x_overall, rtol=1e-3, atol=2e-4)
+    np.testing.assert_allclose(out.trace, ref.trace, rtol=1e-3, atol=2e-4)
     for f in ("activation_dot", "l2", "similarity"):
         np.testing.assert_allclose(getattr(out, f), getattr(ref, f), rtol=1e-4, atol=1e-5)
 
@@ -450,7 +453,6 @@ def test_cache_is_bounded_lru():
 
 
 def test_engine_cache_going_back_is_instant_and_model_change_invalidates(tmp_path, monkeypatch):
-    from interp_engine import engine as engine_mod
     from interp_engine.engine import Engine
 
     from interp_engine.hashing import model_folder_hash
@@ -461,8 +463,10 @@ def test_engine_cache_going_back_is_instant_and_model_change_invalidates(tmp_pat
     assert info.content_hash == eng.classifier.content_hash == model_folder_hash(tmp_path / "a")
     assert eng._cache_key(eng.classifier, "a good film", "grad", None)[0] == info.content_hash
     calls = []
-    real = engine_mod.gradient_scores
-    monkeypatch.setattr(engine_mod, "gradient_scores", lambda *a, **k: calls.append(1) or real(*a, **k))
+    from interp_engine.attribution import gradient as gradient_mod
+
+    real = gradient_mod.gradient_scores  # what the registry's Gradient method calls
+    monkeypatch.setattr(gradient_mod, "gradient_scores", lambda *a, **k: calls.append(1) or real(*a, **k))
     a1 = eng.attribute("a good film", "grad")
     eng.attribute("a bad film", "grad")
     a2 = eng.attribute("a good film", "grad")

@@ -1,0 +1,101 @@
+"""The base class of every token attribution method (the Captum pattern: a method is a class
+built on the model, with one ``attribute`` method). No Qt.
+
+A method declares, once, everything the app, the CLI, the figures and ``evaluate`` show of it:
+its key (:attr:`AttributionMethod.name`), display name (:attr:`label`), the abbreviation of
+tables (:attr:`short_label`), the units of its scores, whether it is slow (progress bar and
+Cancel), whether its scores are a weight of evidence (a token click then shows the candidate
+table) and the config dataclass of its parameters (:mod:`interp_engine.config`). The one table
+of methods is :mod:`interp_engine.attribution.registry`.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from ..inputs import TextInput
+from ..results import Prediction, TokenAttribution
+
+
+class AttributionMethod:
+    """Per-token attribution of one input to one class.
+
+    Args:
+        classifier: the :class:`~interp_engine.models.Classifier` to explain.
+        config: an instance of :attr:`config_class` (None: its defaults).
+        likelihood: the likelihood model p(x̃_i | x_−i) for methods with :attr:`needs_likelihood`.
+
+    Class attributes:
+        name: key used in requests, the CLI and sidecars. label: display name. short_label: table
+        header. units: what a score measures. description: one line for ``--help`` and tooltips.
+        slow: show progress and Cancel. woe: scores are WoE in bits (Kim et al. eq. 1).
+        needs_likelihood: the engine passes a likelihood model. config_class: parameters.
+    """
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    short_label: ClassVar[str] = ""
+    units: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    slow: ClassVar[bool] = False
+    woe: ClassVar[bool] = False
+    needs_likelihood: ClassVar[bool] = False
+    config_class: ClassVar[type | None] = None
+
+    def __init__(self, classifier, config=None, *, likelihood=None):
+        self.classifier = classifier
+        if config is None and self.config_class is not None:
+            config = self.config_class()
+        self.config = config
+        self.likelihood = likelihood
+
+    def attribute(self, inputs: TextInput | str, target: int | None = None, *, batch_size: int | None = None,
+                  progress=None, cancel=None) -> TokenAttribution:
+        """Attribution of every token of ``inputs`` to ``target`` (None: the predicted class).
+
+        Returns:
+            :class:`~interp_engine.results.TokenAttribution` with ``scores`` of shape (n,), n the
+            number of model tokens (special tokens score 0), in :attr:`units`.
+
+        Raises:
+            InputError: empty input or a target outside [0, C). Cancelled: ``cancel`` was set.
+        """
+        raise NotImplementedError
+
+    # -- helpers for subclasses ---------------------------------------------------------------
+    def text_of(self, inputs) -> str:
+        return TextInput.of(inputs).text
+
+    def result(self, text: str, enc, scores, target: int, *, probabilities=None, params: dict | None = None,
+               t0: float | None = None, **extra: Any) -> TokenAttribution:
+        """The :class:`TokenAttribution` of one encoded sentence (the prediction is computed when
+        ``probabilities`` is None)."""
+        c = self.classifier
+        p = probabilities
+        if p is None:
+            with torch.inference_mode():
+                p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask).double(), -1)[0].cpu().numpy()
+        p = np.asarray(p)
+        unk = c.tokenizer.unk_token_id
+        return TokenAttribution(
+            text=text,
+            tokens=tuple(enc.tokens[0]),
+            offsets=np.asarray(enc.offsets[0], dtype=np.int64).reshape(-1, 2),
+            special=np.asarray(enc.special[0], dtype=bool),
+            scores=np.asarray(scores, dtype=np.float64),
+            units=self.units,
+            method=self.name,
+            target=int(target),
+            prediction=Prediction(p, int(p.argmax()), c.class_names),
+            truncated=enc.truncated[0],
+            params=dict(params or {}),
+            seconds=(time.perf_counter() - t0) if t0 is not None else None,
+            unknown=(enc.input_ids[0, : len(enc.tokens[0])] == unk).cpu().numpy() if unk is not None else None,
+            **extra,
+        )
+
+
+__all__ = ["AttributionMethod"]

@@ -1,0 +1,349 @@
+"""The one home of every default value of every operation (no Qt).
+
+Each operation's parameters are a small frozen dataclass here. Requests
+(:mod:`interp_engine.requests`) take their field defaults from these classes, the CLI's argparse
+defaults and help texts read them (:func:`default`), and the GUI's spin boxes are initialised
+from them; no other module writes these numbers again.
+
+Sources of the paper values:
+
+* σ = 1e-5: Kim et al. 2020 (``004_137d387c767c1e08.txt``) §3.4, eq. 4 and Table 3 (adaptive
+  truncation of input marginalization).
+* λ1 = 0.004, λ2 = 0.02, Adam lr 2e-4, β = (0.9, 0.999): Yuan et al. 2019
+  (``001_e80f9d2c7d254978.txt``), eq. 6-7 and "Experimental Setup" (MR; AG News uses 0.002 / 0.01,
+  :data:`PAPER_LAMBDAS`).
+* x_max = 0.2 of AUC_rep: Kim et al. §3.5 (area up to 20 % of the tokens replaced).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from .errors import InputError
+
+#: λ1, λ2 of Yuan et al. ("Interpretation" paragraph of the Experimental Setup)
+PAPER_LAMBDAS = {"mr": (0.004, 0.02), "ag_news": (0.002, 0.01)}
+
+#: likelihood models p(x̃_i | x_−i) of input marginalization (Kim et al. §4.5)
+LIKELIHOODS = ("mlm", "uniform", "prior")
+#: replacement strategies of deletion curves (Kim et al. §3.5)
+STRATEGIES = ("mlm", "zero", "unk", "remove")
+#: 2-D projections of the neighbour scatter
+PROJECTIONS = ("tsne", "pca")
+#: training-set search modes (Lopes §4.2)
+SEARCH_MODES = ("phrase", "all")
+#: activation-similarity metrics (Lopes §4.1)
+SIMILARITY_METRICS = ("l2", "cosine")
+#: ``--device`` choices
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigMixin:
+    """``to_json()`` / ``from_json()`` for the frozen config dataclasses (tuples become lists and
+    back; unknown keys are refused with a clear message)."""
+
+    def to_json(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, d: dict | None):
+        d = dict(d or {})
+        names = {f.name: f for f in fields(cls)}
+        bad = sorted(set(d) - set(names))
+        if bad:
+            raise InputError(f"{cls.__name__}: unknown setting(s) {', '.join(bad)}")
+        out = {k: (tuple(v) if isinstance(v, list) and str(names[k].type).startswith("tuple") else v)
+               for k, v in d.items()}
+        return cls(**out)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class MarginalizationConfig(ConfigMixin):
+    """Input marginalization (Kim et al. 2020 §3.2-3.4, eq. 2-4).
+
+    Attributes:
+        likelihood: ``mlm`` (a masked LM), ``uniform`` or ``prior`` (unigram counts), §4.5.
+        sigma: likelihood threshold σ of eq. 4 (probability; 0 = every candidate); used when
+            ``top_n`` is None.
+        top_n: fixed truncation to the n most likely candidates (§4.6, Table 3) instead of σ.
+        max_per_step: multi-token spans (eq. 3): candidates kept per position and step.
+        chunk_size: substituted sentences per classifier forward (never changes the result).
+    """
+
+    likelihood: str = "mlm"
+    sigma: float = 1e-5
+    top_n: int | None = None
+    max_per_step: int = 64
+    chunk_size: int = 4096
+
+    def validate(self) -> "MarginalizationConfig":
+        if self.likelihood not in LIKELIHOODS:
+            raise InputError(f"unknown likelihood model {self.likelihood!r}; choose one of {', '.join(LIKELIHOODS)}")
+        if not self.sigma >= 0:
+            raise InputError(f"sigma must be >= 0, got {self.sigma}")
+        if self.top_n is not None and self.top_n < 1:
+            raise InputError(f"top-n must be >= 1, got {self.top_n}")
+        return self
+
+    def describe(self) -> str:
+        cut = f"top-{self.top_n}" if self.top_n is not None else f"σ = {self.sigma:g}"
+        return f"{self.likelihood} likelihood, {cut}"
+
+
+@dataclass(frozen=True)
+class ErasureConfig(ConfigMixin):
+    """Zero / [UNK] erasure (Kim et al. §4.3). chunk_size: erased copies per forward."""
+
+    chunk_size: int = 256
+
+
+@dataclass(frozen=True)
+class GradientConfig(ConfigMixin):
+    """Gradient and gradient × input (Yuan et al. eq. 2 / Li et al. 2015): no parameters that
+    change the result; ``batch_size`` sentences per backward."""
+
+    batch_size: int = 64
+
+
+@dataclass(frozen=True)
+class IntegratedGradientsConfig(ConfigMixin):
+    """Integrated gradients (Sundararajan et al. 2017) from the zero-embedding baseline.
+
+    Attributes:
+        n_steps: Riemann steps of the path integral. internal_batch_size: path points per forward.
+    """
+
+    n_steps: int = 50
+    internal_batch_size: int = 64
+
+
+@dataclass(frozen=True)
+class LimeConfig(ConfigMixin):
+    """LIME (Ribeiro et al. 2016; Lopes §2) with token-level features.
+
+    Attributes:
+        n_samples: perturbed sentences. seed: their random draw. perturbations_per_eval: per forward.
+    """
+
+    n_samples: int = 200
+    seed: int = 0
+    perturbations_per_eval: int = 50
+
+
+@dataclass(frozen=True)
+class HiddenConfig(ConfigMixin):
+    """Hidden-location saliency grid (Yuan et al. eq. 3). top: locations marked per layer."""
+
+    top: int = 3
+
+
+@dataclass(frozen=True)
+class OptimizationConfig(ConfigMixin):
+    """Input optimization of hidden locations (Yuan et al. eq. 5-7).
+
+    Attributes:
+        lambda1: weight of the L2 term ‖X̂0‖²₂ (eq. 6; MR 0.004, AG News 0.002).
+        lambda2: weight of the similarity term Sim(X̂0) (eq. 6-7; MR 0.02, AG News 0.01).
+        steps: maximum number of Adam steps.
+        lr: Adam learning rate (the paper: 2e-4).
+        betas: Adam (β1, β2) (the paper: 0.9, 0.999).
+        seed: seeds the Xavier initialisation of X0; every location starts from the same
+            generator state, so its result does not depend on the other locations in the batch.
+        tol: relative convergence tolerance: a location stops when its objective changed by
+            less than ``tol · (1 + |objective|)`` over the last ``patience`` steps.
+        patience: window of the convergence test (steps).
+    """
+
+    lambda1: float = PAPER_LAMBDAS["mr"][0]
+    lambda2: float = PAPER_LAMBDAS["mr"][1]
+    steps: int = 1000
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    seed: int = 0
+    tol: float = 1e-5
+    patience: int = 50
+
+    def validate(self) -> "OptimizationConfig":
+        """Return self; raise InputError for values the optimiser cannot use."""
+        if self.steps < 1:
+            raise InputError(f"steps must be >= 1, got {self.steps}")
+        if not self.lr > 0:
+            raise InputError(f"the learning rate must be > 0, got {self.lr}")
+        if self.lambda1 < 0 or self.lambda2 < 0:
+            raise InputError(f"λ1 and λ2 must be >= 0, got {self.lambda1}, {self.lambda2}")
+        if not (0 <= self.betas[0] < 1 and 0 <= self.betas[1] < 1):
+            raise InputError(f"Adam betas must lie in [0, 1), got {self.betas}")
+        if self.patience < 1:
+            raise InputError(f"patience must be >= 1, got {self.patience}")
+        return self
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+
+@dataclass(frozen=True)
+class NeighbourConfig(ConfigMixin):
+    """The neighbour scatter (Yuan et al. eq. 8, nearest words, t-SNE).
+
+    Attributes:
+        top: most salient locations per layer when none are chosen. layer: the grid row they come
+            from (-1: every row). k: nearest vocabulary words per location (cosine).
+        projection: ``tsne`` or ``pca``. perplexity: t-SNE's.
+    """
+
+    top: int = HiddenConfig.top
+    layer: int = 0
+    k: int = 10
+    projection: str = "tsne"
+    perplexity: float = 5.0
+
+
+@dataclass(frozen=True)
+class DeletionConfig(ConfigMixin):
+    """Deletion / insertion curves and their areas (Kim et al. §3.5).
+
+    Attributes:
+        strategy: replacement ``mlm`` (sampled from the masked LM), ``zero``, ``unk`` or ``remove``.
+        x_max: fraction of the word tokens replaced up to which the area (AUC_rep) is taken.
+        seed: seed of the MLM sampling. insertion: also compute insertion curves.
+        exclude_original: never sample the token being replaced.
+    """
+
+    strategy: str = "mlm"
+    x_max: float = 0.2
+    seed: int = 0
+    insertion: bool = False
+    exclude_original: bool = False
+
+
+@dataclass(frozen=True)
+class SearchConfig(ConfigMixin):
+    """Training-set token / n-gram search (Lopes §4.2).
+
+    Attributes:
+        mode: ``phrase`` (adjacent words in order) or ``all`` (every word anywhere).
+        limit: matches listed (the counts and the histogram cover all).
+        chosen_class: class of p(class) and of the histogram. bins: histogram bins.
+    """
+
+    mode: str = "phrase"
+    limit: int = 500
+    chosen_class: int = 1
+    bins: int = 10
+
+
+@dataclass(frozen=True)
+class SimilarityConfig(ConfigMixin):
+    """Activation similarity of a token span (Lopes §4.1).
+
+    Attributes:
+        k: nearest training n-grams. metric: ``l2`` or ``cosine``. layer: hidden layer name or
+            index (None: the last).
+    """
+
+    k: int = 20
+    metric: str = "l2"
+    layer: str | None = None
+
+
+@dataclass(frozen=True)
+class ActivationMaximizationConfig(ConfigMixin):
+    """Activation maximization (Lopes §3.1) next to corpus search (§3.2).
+
+    Attributes:
+        k: words listed. steps, lr: Adam on the input embedding. l2: weight of its L2 penalty. seed.
+    """
+
+    k: int = 10
+    steps: int = 300
+    lr: float = 0.01
+    l2: float = 0.01
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class PredictConfig(ConfigMixin):
+    """Dataset prediction: sentences per classifier forward."""
+
+    batch_size: int = 256
+
+
+@dataclass(frozen=True)
+class MatchingRateConfig(ConfigMixin):
+    """Matching rate (Yuan et al., "Evaluation of Interpretability").
+
+    Attributes:
+        k: most salient locations per sentence. m: nearest words per location. layer: grid row.
+    """
+
+    k: int = 3
+    m: int = 5
+    layer: int = 0
+
+
+@dataclass(frozen=True)
+class EvaluateConfig(ConfigMixin):
+    """Dataset-level evaluation (``interp-studio evaluate``).
+
+    Attributes:
+        methods: attribution methods compared. n: first N sentences (None: all). seed: MLM
+            replacement sampling. batch_size: sentences per classifier forward.
+    """
+
+    methods: tuple[str, ...] = ("marginalization", "zero", "unk", "grad", "grad_input")
+    n: int | None = None
+    seed: int = 0
+    batch_size: int = 512
+
+
+@dataclass(frozen=True)
+class DatasetConfig(ConfigMixin):
+    """How a dataset file is read: column names and the text encoding."""
+
+    text_column: str = "text"
+    label_column: str = "label"
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class AttributionConfig(ConfigMixin):
+    """What the heatmap shows when a model opens, and the side-by-side default.
+
+    Attributes:
+        method: the CLI's ``attribute --method`` default. gui_method: first method in the app.
+        compare: methods of the side-by-side view. export_methods: ``export --methods`` default.
+    """
+
+    method: str = "grad"
+    gui_method: str = "grad_input"
+    compare: tuple[str, ...] = ("marginalization", "unk", "grad_input", "integrated_gradients")
+    export_methods: tuple[str, ...] = ("grad_input",)
+
+
+def default(config_cls: type, name: str) -> Any:
+    """The default of field ``name`` of ``config_cls`` (for argparse and GUI widgets).
+
+    Raises:
+        AttributeError: no such field.
+    """
+    for f in fields(config_cls):
+        if f.name == name:
+            if not isinstance(f.default, dataclasses._MISSING_TYPE):
+                return f.default
+            return f.default_factory()  # type: ignore[misc]
+    raise AttributeError(f"{config_cls.__name__} has no field {name!r}")
+
+
+__all__ = [
+    "ActivationMaximizationConfig", "AttributionConfig", "DEVICES", "DatasetConfig", "DeletionConfig",
+    "ErasureConfig", "EvaluateConfig", "GradientConfig", "HiddenConfig", "IntegratedGradientsConfig", "LIKELIHOODS",
+    "LimeConfig", "MarginalizationConfig", "MatchingRateConfig", "NeighbourConfig", "OptimizationConfig",
+    "PAPER_LAMBDAS", "PROJECTIONS", "PredictConfig", "SEARCH_MODES", "SIMILARITY_METRICS", "STRATEGIES",
+    "SearchConfig", "SimilarityConfig", "default",
+]
