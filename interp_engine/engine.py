@@ -163,7 +163,7 @@ class Engine:
                 raise InputError(f"top-n must be >= 1, got {top_n}")
             self.top_n = int(top_n)
 
-    def likelihood_model(self, kind: str | None = None):
+    def likelihood_model(self, name: str | None = None):
         """The :class:`~interp_engine.attribution.likelihood.LikelihoodModel` for the open classifier.
 
         ``prior`` uses counts from :meth:`set_prior_data`, else ``unigram_prior.json`` in the MLM folder.
@@ -174,15 +174,15 @@ class Engine:
         from .attribution.likelihood import PriorLikelihood, UniformLikelihood, load_mlm_likelihood
 
         c = self.require_model()
-        kind = kind or self.likelihood
-        if kind not in LIKELIHOODS:
-            raise InputError(f"unknown likelihood model {kind!r}; choose one of {', '.join(LIKELIHOODS)}")
-        lik = self._lik_cache.get(kind)
+        name = name or self.likelihood
+        if name not in LIKELIHOODS:
+            raise InputError(f"unknown likelihood model {name!r}; choose one of {', '.join(LIKELIHOODS)}")
+        lik = self._lik_cache.get(name)
         if lik is not None and lik.classifier is c:
             return lik
-        if kind == "uniform":
+        if name == "uniform":
             lik = UniformLikelihood(c)
-        elif kind == "prior":
+        elif name == "prior":
             if self._mlm_path is None:
                 raise InputError("the prior likelihood needs training data (--data TRAIN) or an MLM folder with unigram_prior.json")
             lik = PriorLikelihood.from_dir(c, self._mlm_path)
@@ -191,7 +191,7 @@ class Engine:
                 raise InputError("marginalization with the mlm likelihood needs a masked LM: open one (--mlm DIR, "
                                  "train it with interp-studio train-mlm) or choose --likelihood uniform|prior")
             lik = load_mlm_likelihood(self._mlm_path, c)
-        self._lik_cache[kind] = lik
+        self._lik_cache[name] = lik
         return lik
 
     def _cut(self, sigma=None, top_n=None) -> tuple[float, int | None]:

@@ -23,3 +23,8 @@ def check_cancel(cancel) -> None:
     """Raise :class:`Cancelled` if ``cancel`` (a ``threading.Event`` or None) is set."""
     if cancel is not None and cancel.is_set():
         raise Cancelled("cancelled")
+
+
+class InterpWarning(UserWarning):
+    """Base class of the project's own warnings (e.g. missing font glyphs in a figure); tests
+    turn them into errors (``pyproject.toml`` ``filterwarnings``) unless a test expects one."""

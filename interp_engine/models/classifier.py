@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ from ..errors import InputError, ModelLoadError
 from ..hashing import model_folder_hash
 from .family import family_of
 from .tokenization import strip_invisible
+
+if TYPE_CHECKING:
+    from ..inputs import TextInput
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -73,6 +76,8 @@ class EncodedBatch:
             ((0, 0) for special tokens).
         special: per sentence, bool per token: True for [CLS]/[SEP]-like tokens.
         truncated: per sentence, True when the text was longer than the model's max length.
+        token_type_ids: (B, L) int64 segment index of each token (0 for a single text; the
+            second text of a pair is segment 1), or None for models without segments.
     """
 
     input_ids: torch.Tensor
@@ -81,6 +86,7 @@ class EncodedBatch:
     offsets: list[list[tuple[int, int]]]
     special: list[list[bool]]
     truncated: list[bool]
+    token_type_ids: torch.Tensor | None = None
 
     def lengths(self) -> list[int]:
         return [len(t) for t in self.tokens]
@@ -191,13 +197,23 @@ class Classifier:
         return min(vals) if vals else 512
 
     # -- tokenisation -----------------------------------------------------------------------
-    def encode(self, texts: Sequence[str], *, allow_empty: bool = False) -> EncodedBatch:
-        """Tokenise ``texts`` (truncating to ``max_length``) into a padded batch on the device.
+    def encode(self, texts: Sequence["str | TextInput"], *, allow_empty: bool = False) -> EncodedBatch:
+        """Tokenise ``texts`` (strings or single-text :class:`~interp_engine.inputs.TextInput`,
+        truncating to ``max_length``) into a padded batch on the device, with
+        ``token_type_ids`` (all 0: one segment) for families that have segments.
 
         Raises:
             InputError: a text has no token, or only spaces and invisible characters (zero-width,
-                direction or control marks), and ``allow_empty`` is False.
+                direction or control marks), and ``allow_empty`` is False; a pair of texts (this
+                build's models read one text).
         """
+        from ..inputs import TextInput
+
+        if any(isinstance(t, TextInput) for t in texts):
+            if any(isinstance(t, TextInput) and t.is_pair for t in texts):
+                raise InputError("this model reads one text, but a pair of texts was given "
+                                 "(premise and hypothesis): give one sentence")
+            texts = [t.text if isinstance(t, TextInput) else t for t in texts]
         tok = self.tokenizer
         if not allow_empty:
             for text in texts:
@@ -251,17 +267,23 @@ class Classifier:
             input_ids[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
             mask[b, : len(ids)] = 1
         truncated = [fl > len(ids) for fl, ids in zip(full_lengths, ids_list)]
-        return EncodedBatch(input_ids.to(self.device), mask.to(self.device), tokens, offsets, special, truncated)
+        types = torch.zeros_like(input_ids).to(self.device) if self._uses_token_types() else None
+        return EncodedBatch(input_ids.to(self.device), mask.to(self.device), tokens, offsets, special, truncated,
+                            token_type_ids=types)
 
     # -- forward passes ---------------------------------------------------------------------
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Word embeddings (B, L, D) of ``input_ids`` (B, L): the input of gradient methods."""
         return self.model.get_input_embeddings()(input_ids)
 
-    def _kwargs(self, attention_mask: torch.Tensor) -> dict:
+    def _uses_token_types(self) -> bool:
+        """The family has segments and the tokenizer gives ``token_type_ids`` (BERT-like)."""
+        return bool(self.family.token_type_ids) and "token_type_ids" in getattr(self.tokenizer, "model_input_names", [])
+
+    def _kwargs(self, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> dict:
         kw = {"attention_mask": attention_mask}
-        if self.family.token_type_ids and "token_type_ids" in getattr(self.tokenizer, "model_input_names", []):
-            kw["token_type_ids"] = torch.zeros_like(attention_mask)
+        if self._uses_token_types():
+            kw["token_type_ids"] = token_type_ids if token_type_ids is not None else torch.zeros_like(attention_mask)
         return kw
 
     def logits_from_embeds(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
