@@ -17,7 +17,12 @@ HEADLESS_COMMANDS = frozenset(SUBCOMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Options of the GUI (see ``interp-studio --help``)."""
+    """Options of the GUI (see ``interp-studio --help``); defaults from :mod:`interp_engine.config`,
+    the ``--method`` list from the attribution registry (read now, so plug-ins registered before
+    are listed)."""
+    from interp_engine.attribution import registry
+    from interp_engine.config import DEVICES, AttributionConfig, DatasetConfig
+
     p = argparse.ArgumentParser(
         prog="interp-studio",
         description="Interpret NLP text classifiers: attribution heatmaps and hidden-location saliency. "
@@ -27,22 +32,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="DIR", help="saved classifier folder to open")
     p.add_argument("--data", metavar="FILE", help="dataset file to open (.tsv, .csv, .jsonl, .parquet)")
     p.add_argument("--text", metavar="SENTENCE", help="sentence to explain first")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device (default: auto)")
-    p.add_argument("--text-column", default="text", help="dataset column with the sentences (default: text)")
-    p.add_argument("--label-column", default="label", help="dataset column with the labels (default: label)")
-    p.add_argument("--encoding", default="utf-8", help="text encoding of --data (default utf-8; e.g. cp1252)")
+    p.add_argument("--device", choices=DEVICES, default=DEVICES[0],
+                   help=f"compute device: {DEVICES[0]} (CUDA if available), {', '.join(DEVICES[1:])} "
+                        "(default: %(default)s)")
+    p.add_argument("--text-column", default=DatasetConfig.text_column,
+                   help="dataset column with the sentences (default: %(default)s)")
+    p.add_argument("--label-column", default=DatasetConfig.label_column,
+                   help="dataset column with the labels (default: %(default)s)")
+    p.add_argument("--encoding", default=DatasetConfig.encoding,
+                   help="text encoding of --data, e.g. cp1252 (default: %(default)s)")
     p.add_argument("--allow-pickle", action="store_true",
                    help="open --model even if its weights are only a pickle (pytorch_model.bin), read with "
                         "torch.load(weights_only=True); only for files you trust")
     p.add_argument("--method", metavar="NAME",
-                   help="attribution method of the heatmap (grad, grad_input, marginalization, zero, unk, "
-                        "integrated_gradients, lime)")
+                   help=f"attribution method of the heatmap: {', '.join(registry.names())} "
+                        f"(default: {AttributionConfig.gui_method})")
     p.add_argument("--compare", metavar="M1,M2,…",
                    help="start in side-by-side mode with these methods (comma-separated)")
     p.add_argument("--mlm", metavar="DIR", help="masked LM folder: the likelihood model of marginalization")
     p.add_argument("--screenshot", metavar="PNG",
                    help="open everything, wait until every panel shows its result, save the window to PNG and exit")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds --screenshot waits before failing (default: 300)")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds --screenshot waits before failing (default: %(default)s)")
     return p
 
 

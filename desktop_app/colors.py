@@ -1,4 +1,5 @@
-"""The diverging colour scale shared by every panel, and the top-location mark colours.
+"""The app's colours as Qt objects: the one palette of :mod:`interp_engine.figures.palette`
+(shared with the paper figures) converted to :class:`QColor` and a pyqtgraph colour map.
 
 Red = positive attribution (evidence for the target class), blue = negative (evidence against),
 white = 0. Scales are symmetric: a panel maps ``[-vmax, +vmax]`` with ``vmax = max|score|``
@@ -10,54 +11,34 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QColor
 
-#: colour stops from -vmax (index 0) to +vmax (last), RGB 0-255
-DIVERGING_STOPS = np.array(
-    [
-        (33, 102, 172),   # #2166ac  strong negative
-        (67, 147, 195),   # #4393c3
-        (146, 197, 222),  # #92c5de
-        (209, 229, 240),  # #d1e5f0
-        (255, 255, 255),  # white = 0
-        (253, 219, 199),  # #fddbc7
-        (244, 165, 130),  # #f4a582
-        (214, 96, 77),    # #d6604d
-        (178, 24, 43),    # #b2182b  strong positive
-    ],
-    dtype=float,
+from interp_engine.figures import palette as _palette
+from interp_engine.figures.palette import (  # noqa: F401 - re-exported: the panels import them from here
+    DIVERGING_STOPS,
+    MARK_COLOR_NAMES,
+    diverging_rgb,
+    format_score,
+    symmetric_limit,
 )
-_POS = np.linspace(0.0, 1.0, len(DIVERGING_STOPS))
+
+_POS = _palette.DIVERGING_POSITIONS
 
 #: outline colours of the best, second and third location of each layer
-MARK_COLOR_NAMES = ("red", "blue", "green")
-MARK_COLORS = (QColor(230, 0, 0), QColor(0, 60, 235), QColor(0, 165, 40))
+MARK_COLORS = tuple(QColor(*rgb) for rgb in _palette.MARK_RGB)
+#: the same as hex strings (rich-text legends)
+MARK_HEX = _palette.MARK_COLORS
 #: outline colour of a location that is not among the top 3
-OTHER_MARK_COLOR = QColor(0, 0, 0)
+OTHER_MARK_COLOR = QColor(*_palette.OTHER_MARK_RGB)
+#: neighbour-scatter locations ranked after the top 3
+EXTRA_MARK_COLORS = tuple(QColor(*rgb) for rgb in _palette.EXTRA_MARK_RGB)
+#: deletion-curve dock (one per method) and search-dock bars (one per gold label)
+CURVE_COLORS = tuple(QColor(c) for c in _palette.SCREEN_CURVE_COLORS)
+GOLD_COLORS = tuple(QColor(c) for c in _palette.SCREEN_GOLD_COLORS)
+#: the strong ends of the scale as hex (legends: "red = for, blue = against")
+POSITIVE_HEX = _palette.POSITIVE_HEX
+NEGATIVE_HEX = _palette.NEGATIVE_HEX
 #: colour of greyed-out special tokens ([CLS], [SEP], ...)
-SPECIAL_FILL = QColor(236, 236, 236)
-SPECIAL_TEXT = QColor(140, 140, 140)
-
-
-def symmetric_limit(values: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """``max|values|`` over the finite (and ``mask``-selected) entries; 0.0 if there are none."""
-    v = np.asarray(values, dtype=float)
-    if mask is not None:
-        v = v[np.asarray(mask, dtype=bool)]
-    v = v[np.isfinite(v)]
-    return float(np.abs(v).max()) if v.size else 0.0
-
-
-def diverging_rgb(values: np.ndarray | float, vmax: float) -> np.ndarray:
-    """RGB (…, 3) floats 0-255 for ``values`` on the symmetric scale ``[-vmax, vmax]``.
-
-    ``vmax <= 0`` (all scores zero) and non-finite values map to white.
-    """
-    v = np.asarray(values, dtype=float)
-    if vmax > 0:
-        t = np.clip((v / vmax + 1.0) / 2.0, 0.0, 1.0)
-    else:
-        t = np.full(v.shape, 0.5)
-    t = np.where(np.isfinite(t), t, 0.5)
-    return np.stack([np.interp(t, _POS, DIVERGING_STOPS[:, k]) for k in range(3)], axis=-1)
+SPECIAL_FILL = QColor(*_palette.SPECIAL_FILL_RGB)
+SPECIAL_TEXT = QColor(*_palette.SPECIAL_TEXT_RGB)
 
 
 def diverging_qcolor(value: float, vmax: float) -> QColor:
@@ -68,8 +49,8 @@ def diverging_qcolor(value: float, vmax: float) -> QColor:
 
 def text_color_on(background: QColor) -> QColor:
     """Black or white, whichever reads better on ``background`` (relative luminance)."""
-    lum = 0.2126 * background.redF() + 0.7152 * background.greenF() + 0.0722 * background.blueF()
-    return QColor(255, 255, 255) if lum < 0.5 else QColor(20, 20, 20)
+    dark = _palette.is_dark(background.redF(), background.greenF(), background.blueF())
+    return QColor(*(_palette.LIGHT_TEXT_RGB if dark else _palette.DARK_TEXT_RGB))
 
 
 def diverging_colormap():
@@ -79,8 +60,6 @@ def diverging_colormap():
     return pg.ColorMap(pos=_POS, color=DIVERGING_STOPS.astype(np.ubyte), name="interp-RdBu")
 
 
-def format_score(v: float) -> str:
-    """Compact tick/tooltip text for a score: 3 significant digits, no ``-0``."""
-    if v == 0 or not np.isfinite(v):
-        return "0" if v == 0 else str(v)
-    return f"{v:.3g}"
+__all__ = ["CURVE_COLORS", "DIVERGING_STOPS", "EXTRA_MARK_COLORS", "GOLD_COLORS", "MARK_COLORS", "MARK_COLOR_NAMES",
+           "MARK_HEX", "NEGATIVE_HEX", "OTHER_MARK_COLOR", "POSITIVE_HEX", "SPECIAL_FILL", "SPECIAL_TEXT",
+           "diverging_colormap", "diverging_qcolor", "diverging_rgb", "format_score", "symmetric_limit", "text_color_on"]

@@ -1,4 +1,11 @@
-"""Headless command line: ``interp-studio train|train-mlm|attribute|hidden ...`` (no Qt is imported).
+"""Headless command line: ``interp-studio train|train-mlm|attribute|hidden|search|evaluate|export``.
+
+Importing this module imports no Qt and no torch (``desktop_app.__main__`` reads
+:data:`SUBCOMMANDS` from it). :func:`build_parser` reads every default and help text from the
+config dataclasses (:mod:`interp_engine.config`, ``TrainConfig``, ``MLMConfig``) and the method
+choices from :mod:`interp_engine.attribution.registry` when it is called, so a method registered
+before it is offered. Each subcommand builds the operation's request
+(:mod:`interp_engine.requests`) and calls :meth:`interp_engine.engine.Engine.run`.
 
 Every user error (bad file, empty sentence, unknown model) prints ``error: <message>`` on
 stderr and exits with status 2, without a traceback unless ``--debug`` is given.
@@ -9,236 +16,478 @@ import argparse
 import json
 import sys
 import time
-from typing import Callable
+
+from .config import (
+    DEVICES,
+    PAPER_LAMBDAS,
+    LIKELIHOODS,
+    PROJECTIONS,
+    SEARCH_MODES,
+    SIMILARITY_METRICS,
+    STRATEGIES,
+    ActivationMaximizationConfig,
+    AttributionConfig,
+    DatasetConfig,
+    DeletionConfig,
+    EvaluateConfig,
+    HiddenConfig,
+    MarginalizationConfig,
+    MatchingRateConfig,
+    NeighbourConfig,
+    OptimizationConfig,
+    SearchConfig,
+    SimilarityConfig,
+)
 
 SUBCOMMANDS = ("train", "train-mlm", "attribute", "hidden", "search", "evaluate", "export")
 
+#: the metric of ``evaluate --metric`` that is not a faithfulness metric of :mod:`interp_engine.evaluation`
+MATCHING_RATE = ("matching_rate", "share of optimised hidden locations whose nearest words occur in their "
+                                  "receptive field (Yuan et al.)")
+
+
+def __getattr__(name: str):
+    """``EVALUATE_METRICS`` (``{metric: description}``) is read from :mod:`interp_engine.evaluation`
+    on first use, so that importing this module stays light."""
+    if name == "EVALUATE_METRICS":
+        return _evaluate_metrics()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _evaluate_metrics() -> dict[str, str]:
+    from .evaluation import FAITHFULNESS_METRICS
+
+    return {**{k: v[0] for k, v in FAITHFULNESS_METRICS.items()}, MATCHING_RATE[0]: MATCHING_RATE[1]}
+
+
+# -- progress ------------------------------------------------------------------------------------
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
+
 
 class _ProgressBar:
-    """A plain-text progress bar on stderr, redrawn at most every 0.2 s."""
+    """Progress on stderr, as ``progress(done, total, message)``.
 
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled and sys.stderr is not None
-        self._last = 0.0
+    When stderr is a terminal: a bar redrawn in place (``\\r``) at most every
+    :attr:`BAR_INTERVAL` seconds. Otherwise (a file, a pipe, a test's capture): a plain line
+    ``" 40% message"`` at most every :attr:`LINE_INTERVAL` seconds or :attr:`LINE_STEP` of the
+    work, plus a final line; with ``lines=False`` nothing at all (``train`` logs one line per
+    epoch itself).
+    """
+
+    BAR_INTERVAL = 0.2
+    LINE_INTERVAL = 5.0
+    LINE_STEP = 0.1
+
+    def __init__(self, enabled: bool = True, *, lines: bool = True, stream=None):
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = enabled and self.stream is not None
+        self.tty = self.enabled and _isatty(self.stream)
+        self.lines = lines
+        self._last = float("-inf")
+        self._last_frac = -1.0
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
-        if not self.enabled:
+        if not self.enabled or (not self.tty and not self.lines):
             return
         now = time.monotonic()
-        if done < total and now - self._last < 0.2:
+        frac = min(1.0, done / total) if total else 1.0
+        final = done >= total
+        if self.tty:
+            if not final and now - self._last < self.BAR_INTERVAL:
+                return
+            self._last = now
+            bar = "#" * int(30 * frac)
+            self.stream.write(f"\r[{bar:<30}] {100 * frac:5.1f}% {message:<30}")
+            if final:
+                self.stream.write("\n")
+            self.stream.flush()
             return
-        self._last = now
-        frac = done / total if total else 1.0
-        bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\r[{bar:<30}] {100 * frac:5.1f}% {message:<30}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        if frac < self._last_frac:  # a new phase (another total) started
+            self._last_frac = -1.0
+        if not final and now - self._last < self.LINE_INTERVAL and frac - self._last_frac < self.LINE_STEP:
+            return
+        if final and self._last_frac >= 1.0:  # this phase's final line is already out
+            return
+        self._last, self._last_frac = now, frac
+        self.stream.write(f"{100 * frac:3.0f}% {message}".rstrip() + "\n")
+        self.stream.flush()
 
 
-def _common(p: argparse.ArgumentParser, *, model: bool = False, data: bool = False) -> None:
-    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    if model:
+def _progress(args):
+    """The progress reporter of ``attribute``, ``hidden`` and ``search``: none with ``--json``,
+    else a :class:`_ProgressBar`."""
+    return None if getattr(args, "json", False) else _ProgressBar()
+
+
+def _esc(text: str) -> str:
+    """``text`` for an argparse help string (which is %-formatted)."""
+    return text.replace("%", "%%")
+
+
+# -- options -------------------------------------------------------------------------------------
+def _add(p, *flags, default=None, help: str, show_default: bool = True, **kw):
+    """``p.add_argument`` whose help ends with ``(default: X)`` when ``default`` is given (the
+    printed value is argparse's ``%(default)s``, i.e. the value the option really has)."""
+    if default is not None and show_default and not isinstance(default, bool) and "%(default)" not in help:
+        help = f"{help} (default: %(default)s)"
+    return p.add_argument(*flags, default=default, help=help, **kw)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    """``--device`` and ``--debug``, on every subcommand."""
+    _add(p, "--device", default=DEVICES[0], choices=DEVICES,
+         help=f"compute device: {DEVICES[0]} (CUDA if available), " + ", ".join(DEVICES[1:]))
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+
+def _open_flags(p: argparse.ArgumentParser, *, model: str | None = None, data: str | None = None,
+                model_required: bool = False, data_required: bool = False) -> None:
+    """The flags that open a model (``--model``, ``--allow-pickle``) and a dataset (``--data``,
+    ``--encoding``, ``--text-column``, ``--label-column``), the same on every subcommand that
+    opens one; ``model``/``data`` are the help texts of ``--model``/``--data`` (None: no such flag)."""
+    if model is not None:
+        p.add_argument("--model", metavar="DIR", required=model_required, help=model)
         p.add_argument("--allow-pickle", action="store_true",
                        help="open a model whose weights are only a pickle (pytorch_model.bin), read with "
                             "torch.load(weights_only=True); only for files you trust")
-    if data:
-        p.add_argument("--encoding", default="utf-8",
-                       help="text encoding of the data files (default utf-8; e.g. cp1252 for MR's originals)")
+    if data is not None:
+        p.add_argument("--data", metavar="FILE", required=data_required, help=data)
+        _add(p, "--encoding", default=DatasetConfig.encoding,
+             help="text encoding of the data files (e.g. cp1252 for MR's originals)")
+        _add(p, "--text-column", default=DatasetConfig.text_column, help="dataset column with the sentences")
+        _add(p, "--label-column", default=DatasetConfig.label_column, help="dataset column with the labels")
+
+
+class _RegistryNames(tuple):
+    """The attribution methods of the registry, as ``--method`` choices (shown in ``--help`` and
+    usage). Every name passes argparse's check: an unknown one is refused by the registry when
+    the command runs, with its message (``error: unknown attribution method ...``, status 2)."""
+
+    def __contains__(self, item) -> bool:  # noqa: D105
+        return True
+
+
+def _method_help() -> str:
+    from .attribution import registry
+
+    return registry.help_text()
+
+
+def _paper(i: int) -> str:
+    """The paper's value of λ1 (``i`` = 0) or λ2 (1) per dataset (Yuan et al.)."""
+    names = {"mr": "MR", "ag_news": "AG News"}
+    return "paper: " + ", ".join(f"{names.get(k, k)} {v[i]:g}" for k, v in PAPER_LAMBDAS.items())
+
+
+def _mlm_flag(p, help: str) -> None:
+    p.add_argument("--mlm", metavar="DIR", help=help)
+
+
+def _marginalization_flags(p, *, likelihood: bool = True, likelihood_default=MarginalizationConfig.likelihood) -> None:
+    if likelihood:
+        _add(p, "--likelihood", choices=LIKELIHOODS, default=likelihood_default,
+             help="likelihood model p(x~_i | x_-i) of marginalization (Kim et al. §4.5)"
+                  + ("" if likelihood_default is not None else
+                     f" (default: {MarginalizationConfig.likelihood} with --mlm, else uniform)"))
+    g = p.add_mutually_exclusive_group()
+    _add(g, "--sigma", type=float, default=MarginalizationConfig.sigma,
+         help="marginalization: likelihood threshold σ of adaptive truncation (Kim et al. eq. 4; 0 = every candidate)")
+    _add(g, "--top-n", type=int, default=MarginalizationConfig.top_n,
+         help="marginalization: fixed truncation to the n most likely candidates instead of --sigma")
+
+
+def _marginalization_config(args, likelihood: str | None = None) -> MarginalizationConfig:
+    return MarginalizationConfig(likelihood=likelihood or args.likelihood, sigma=args.sigma,
+                                 top_n=args.top_n).validate()
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand; defaults from the configs, methods from the registry (read now)."""
+    from .attribution import registry
+    from .export import FORMATS, export_figure
+    from .figures import STYLES, WIDTHS, FigureStyle
+    from .mlm import MLMConfig
+    from .training import ARCHITECTURES, TrainConfig
+
+    methods = _RegistryNames(registry.names())
     parser = argparse.ArgumentParser(prog="interp-studio", description="Interp Studio command line (headless)")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    # -- train ----------------------------------------------------------------------------------
     t = sub.add_parser("train", help="train a TextCNN or BiLSTM classifier and save it")
-    t.add_argument("--data", required=True, help="training data (TSV/CSV/JSONL/Parquet)")
-    t.add_argument("--test", help="test data; its accuracy is reported")
-    t.add_argument("--arch", choices=["textcnn", "bilstm"], default="textcnn")
-    t.add_argument("--out", required=True, help="output model directory")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--seed", type=int, default=1)
-    t.add_argument("--vectors", help="pre-trained word vectors (word2vec text/binary, GloVe, fastText .bin)")
-    t.add_argument("--vectors-format", choices=["word2vec", "word2vec-bin", "glove", "fasttext", "kv"])
-    t.add_argument("--max-length", type=int, help="max tokens (default: 99th percentile of training lengths)")
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--threads", type=int, default=1,
-                   help="CPU threads (default 1: a seed reproduces the same model; 0 = torch's default)")
-    t.add_argument("--text-column", default="text")
-    t.add_argument("--label-column", default="label")
-    t.add_argument("--json", action="store_true", help="last line: a JSON report")
-    _common(t, data=True)
+    _open_flags(t, data="training data (TSV/CSV/JSONL/Parquet)", data_required=True)
+    t.add_argument("--test", metavar="FILE", help="test data (same columns and encoding); its accuracy is reported")
+    _add(t, "--arch", choices=ARCHITECTURES, default=TrainConfig.arch, help="classifier architecture")
+    t.add_argument("--out", metavar="DIR", required=True, help="output model directory")
+    _add(t, "--epochs", type=int, default=TrainConfig.epochs,
+         help="training epochs (the epoch with the best validation accuracy is kept)")
+    _add(t, "--seed", type=int, default=TrainConfig.seed, help="seed of the split, the initialisation and the batches")
+    t.add_argument("--vectors", metavar="PATH",
+                   help="pre-trained word vectors (word2vec text/binary, GloVe, fastText .bin) for the embeddings "
+                        f"(default: {TrainConfig.embedding_dim}-dimensional word2vec vectors trained on the training "
+                        f"texts, {TrainConfig.w2v_epochs} epochs)")
+    t.add_argument("--vectors-format", choices=["word2vec", "word2vec-bin", "glove", "fasttext", "kv"],
+                   help="format of --vectors (default: from the file extension)")
+    t.add_argument("--max-length", type=int, metavar="L",
+                   help="max tokens (default: the 99th percentile of the training sentence lengths)")
+    _add(t, "--batch-size", type=int, default=TrainConfig.batch_size, help="sentences per training batch")
+    _add(t, "--lr", type=float, default=TrainConfig.lr, help="Adam learning rate")
+    _add(t, "--threads", type=int, default=TrainConfig.threads,
+         help="CPU threads (1: a seed reproduces the same model; 0 = torch's default)")
+    t.add_argument("--json", action="store_true", help="last line: a JSON report (epoch lines go to stderr)")
+    _common(t)
 
+    # -- train-mlm --------------------------------------------------------------------------------
     mt = sub.add_parser("train-mlm", help="train a word-level masked LM on a classifier's vocabulary (likelihood "
                                            "model of input marginalization, Kim et al. 2020)")
-    mt.add_argument("--data", required=True, help="training texts (the classifier's training set)")
-    mt.add_argument("--model", required=True, help="the classifier folder whose tokenizer is used")
-    mt.add_argument("--out", required=True, help="output folder of the masked LM")
-    mt.add_argument("--epochs", type=int, default=None, help="default: MLMConfig.epochs")
-    mt.add_argument("--seed", type=int, default=1)
-    mt.add_argument("--hidden-size", type=int, default=192)
-    mt.add_argument("--layers", type=int, default=3)
-    mt.add_argument("--heads", type=int, default=3)
-    mt.add_argument("--batch-size", type=int, default=64)
-    mt.add_argument("--lr", type=float, default=None, help="default: MLMConfig.lr")
-    mt.add_argument("--mask-prob", type=float, default=None, help="default: MLMConfig.mask_prob")
+    _open_flags(mt, model="the classifier folder whose tokenizer (and embeddings) the masked LM uses",
+                data="training texts (the classifier's training set)", model_required=True, data_required=True)
+    mt.add_argument("--out", metavar="DIR", required=True, help="output folder of the masked LM")
+    _add(mt, "--epochs", type=int, default=MLMConfig.epochs, help="training epochs")
+    _add(mt, "--seed", type=int, default=MLMConfig.seed, help="seed of the split, the masking and the initialisation")
+    _add(mt, "--hidden-size", type=int, default=MLMConfig.hidden_size,
+         help="hidden size of the BERT encoder (its feed-forward size is "
+              f"{MLMConfig.intermediate_size // MLMConfig.hidden_size}x this)")
+    _add(mt, "--layers", type=int, default=MLMConfig.num_layers, help="transformer layers")
+    _add(mt, "--heads", type=int, default=MLMConfig.num_heads, help="attention heads (must divide --hidden-size)")
+    _add(mt, "--batch-size", type=int, default=MLMConfig.batch_size, help="sentences per training batch")
+    _add(mt, "--lr", type=float, default=MLMConfig.lr, help="peak AdamW learning rate (one-cycle schedule)")
+    _add(mt, "--mask-prob", type=float, default=MLMConfig.mask_prob,
+         help="fraction of tokens selected for prediction (BERT's 80/10/10 recipe)")
     mt.add_argument("--random-init", action="store_true",
                     help="do not initialise the MLM's word embeddings from the classifier's")
-    mt.add_argument("--text-column", default="text")
-    mt.add_argument("--label-column", default="label")
-    mt.add_argument("--json", action="store_true", help="last line: a JSON report (held-out masked-token accuracy, perplexity)")
-    _common(mt, model=True, data=True)
+    mt.add_argument("--json", action="store_true",
+                    help="last line: a JSON report (held-out masked-token accuracy, perplexity)")
+    _common(mt)
 
+    # -- attribute --------------------------------------------------------------------------------
     a = sub.add_parser("attribute", help="per-token attribution of one sentence")
-    a.add_argument("--model", required=True)
-    a.add_argument("--text", required=True)
-    a.add_argument("--method", default="grad",
-                   help="grad | grad_input | marginalization | zero | unk | integrated_gradients | lime")
+    _open_flags(a, model="the classifier folder", model_required=True,
+                data="training texts to count the prior from (--likelihood prior)")
+    a.add_argument("--text", required=True, metavar="SENTENCE", help="the sentence to explain")
+    _add(a, "--method", default=AttributionConfig.method, choices=methods, metavar="NAME",
+         help=f"attribution method, one of {', '.join(methods)}; {_esc(_method_help())}")
     a.add_argument("--target", type=int, help="class to explain (default: the predicted class)")
-    a.add_argument("--mlm", help="masked LM folder: the likelihood model of marginalization (interp-studio train-mlm)")
-    a.add_argument("--likelihood", choices=["mlm", "uniform", "prior"], default="mlm",
-                   help="likelihood model p(x~_i | x_-i) of marginalization (default: mlm)")
-    g = a.add_mutually_exclusive_group()
-    g.add_argument("--sigma", type=float, help="likelihood threshold of adaptive truncation (default 1e-5; 0 = full)")
-    g.add_argument("--top-n", type=int, help="fixed truncation: the n most likely candidates")
-    a.add_argument("--data", help="training texts to count the prior from (--likelihood prior)")
-    a.add_argument("--json", action="store_true")
-    _common(a, model=True, data=True)
+    _mlm_flag(a, "masked LM folder: the likelihood model of marginalization (interp-studio train-mlm)")
+    _marginalization_flags(a)
+    a.add_argument("--json", action="store_true", help="print the attribution as one JSON object")
+    _common(a)
 
+    # -- hidden -----------------------------------------------------------------------------------
     h = sub.add_parser("hidden", help="saliency of every hidden location of every layer (Yuan et al. eq. 3)")
-    h.add_argument("--model", required=True)
-    h.add_argument("--text", required=True)
-    h.add_argument("--top", type=int, default=3)
-    h.add_argument("--target", type=int)
-    h.add_argument("--json", action="store_true")
+    _open_flags(h, model="the classifier folder", model_required=True)
+    h.add_argument("--text", required=True, metavar="SENTENCE", help="the sentence (ignored by --maximize)")
+    _add(h, "--top", type=int, default=HiddenConfig.top,
+         help="most salient locations listed per layer (and optimised by --optimize)")
+    h.add_argument("--target", type=int, help="class to explain (default: the predicted class)")
+    h.add_argument("--json", action="store_true", help="print the grid (and the optimization) as one JSON object")
     ho = h.add_argument_group("what the locations detect (Yuan et al. eq. 5-8)")
     ho.add_argument("--optimize", action="store_true",
                     help="optimise an input per selected location; add its k nearest words (cosine) and 2-D coordinates")
-    ho.add_argument("--k", type=int, default=10, help="neighbour words per location (default 10)")
-    ho.add_argument("--locations", help="explicit locations ROW:POS[,ROW:POS...] (default: --top of each --layers row)")
-    ho.add_argument("--layers", default="0", help="grid rows whose --top locations are optimised (default 0: the first)")
-    ho.add_argument("--lambda1", type=float, default=0.004, help="L2 weight λ1 (paper: MR 0.004, AG News 0.002)")
-    ho.add_argument("--lambda2", type=float, default=0.02, help="similarity weight λ2 (paper: MR 0.02, AG News 0.01)")
-    ho.add_argument("--steps", type=int, default=1000, help="max Adam steps (default 1000; stops early on convergence)")
-    ho.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (paper: 2e-4)")
-    ho.add_argument("--seed", type=int, default=0, help="seed of the Xavier initialisation and of t-SNE")
-    ho.add_argument("--projection", choices=("tsne", "pca"), default="tsne")
-    ho.add_argument("--perplexity", type=float, default=5.0)
-    ho.add_argument("--vectors", help="search neighbours in these word vectors (gensim formats) instead of the model's embeddings")
+    ho.add_argument("--k", type=int,
+                    help=f"neighbour words per location (default: {NeighbourConfig.k}; "
+                         f"--maximize: words listed, default {ActivationMaximizationConfig.k})")
+    ho.add_argument("--locations", metavar="ROW:POS[,ROW:POS...]",
+                    help="explicit locations (default: --top of each --layers row)")
+    _add(ho, "--layers", default=str(NeighbourConfig.layer), metavar="ROW[,ROW...]",
+         help="grid rows whose --top locations are optimised")
+    _add(ho, "--lambda1", type=float, default=OptimizationConfig.lambda1,
+         help=f"L2 weight λ1 ({_paper(0)})")
+    _add(ho, "--lambda2", type=float, default=OptimizationConfig.lambda2,
+         help=f"similarity weight λ2 ({_paper(1)})")
+    _add(ho, "--steps", type=int, default=OptimizationConfig.steps, help="max Adam steps (stops early on convergence)")
+    _add(ho, "--lr", type=float, default=OptimizationConfig.lr, help="Adam learning rate of the optimization")
+    ho.add_argument("--seed", type=int,
+                    help=f"seed of the Xavier initialisation and of t-SNE (default: {OptimizationConfig.seed}; "
+                         f"--maximize: of its random start, default {ActivationMaximizationConfig.seed})")
+    _add(ho, "--projection", choices=PROJECTIONS, default=NeighbourConfig.projection,
+         help="2-D projection of the neighbour words")
+    _add(ho, "--perplexity", type=float, default=NeighbourConfig.perplexity, help="t-SNE perplexity")
+    ho.add_argument("--vectors", metavar="PATH",
+                    help="search neighbours in these word vectors (gensim formats) instead of the model's embeddings")
     ho.add_argument("--maximize", metavar="UNIT",
                     help="activation maximization vs corpus search (Lopes §3) of a unit: class:C or ROW:CHANNEL "
                          "(grid row, channel); prints both top --k word lists and their overlap (--text is ignored)")
-    _common(h, model=True)
+    _common(h)
 
+    # -- search -----------------------------------------------------------------------------------
     s = sub.add_parser("search", help="training-set token/n-gram search, or activation similarity (Lopes et al. §4)")
-    s.add_argument("--data", required=True, help="dataset file (TSV/CSV/JSONL/Parquet)")
+    _open_flags(s, data="dataset file (TSV/CSV/JSONL/Parquet)", data_required=True,
+                model="classifier folder: adds predicted class and p(class) (cached per model)")
     s.add_argument("--query", help="word or phrase to find (case-sensitive, our word tokenizer)")
-    s.add_argument("--mode", choices=("phrase", "all"), default="phrase",
-                   help="phrase: adjacent words in order (default); all: every word anywhere")
-    s.add_argument("--model", help="classifier folder: adds predicted class and p(class) (cached per model)")
-    s.add_argument("--class", dest="chosen_class", type=int, default=1, help="class of p(class) and the histogram")
-    s.add_argument("--limit", type=int, default=20, help="list at most N matches (counts cover all)")
+    _add(s, "--mode", choices=SEARCH_MODES, default=SearchConfig.mode,
+         help="phrase: adjacent words in order; all: every word anywhere")
+    _add(s, "--class", dest="chosen_class", type=int, default=SearchConfig.chosen_class,
+         help="class of p(class) and the histogram")
+    s.add_argument("--limit", type=int, metavar="N",
+                   help=f"list at most N matches; the counts cover all (default: {SearchConfig.printed}; "
+                        f"--similar: the N nearest n-grams, default {SimilarityConfig.k})")
     s.add_argument("--similar", action="store_true", help="activation similarity of --text's --span instead")
-    s.add_argument("--text", help="sentence for --similar")
-    s.add_argument("--span", default="0:2", help="token span i:j of --text (end exclusive; default 0:2)")
+    s.add_argument("--text", metavar="SENTENCE", help="sentence for --similar")
+    _add(s, "--span", default=_span_default(), metavar="I:J", help="token span i:j of --text (end exclusive)")
     s.add_argument("--layer", help="hidden layer name or index (default: the last)")
-    s.add_argument("--metric", choices=("l2", "cosine"), default="l2")
-    s.add_argument("--json", action="store_true")
-    _common(s, model=True, data=True)
+    _add(s, "--metric", choices=SIMILARITY_METRICS, default=SimilarityConfig.metric, help="activation distance")
+    s.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    _common(s)
 
+    # -- evaluate ---------------------------------------------------------------------------------
+    metrics = _evaluate_metrics()
     ev = sub.add_parser("evaluate", help="dataset-level faithfulness of attribution methods (AUC_rep, AOPC, "
                                          "comprehensiveness, sufficiency: Kim et al. 2020 §3.5; IoT: §4.3) "
                                          "or matching rate")
-    ev.add_argument("--model", required=True, help="classifier folder")
-    ev.add_argument("--data", required=True, help="dataset file (TSV/CSV/JSONL/Parquet)")
-    ev.add_argument("--metric", required=True, choices=sorted(EVALUATE_METRICS),
-                    help="auc_rep | aopc | comprehensiveness | sufficiency | iot | matching_rate")
-    ev.add_argument("--methods", default="marginalization,zero,unk,grad,grad_input",
-                    help="comma-separated attribution methods (default: marginalization,zero,unk,grad,grad_input)")
-    ev.add_argument("--mlm", help="masked LM folder: likelihood model of marginalization and the sampler of AUC_rep")
+    _open_flags(ev, model="classifier folder", model_required=True, data="dataset file (TSV/CSV/JSONL/Parquet)",
+                data_required=True)
+    ev.add_argument("--metric", required=True, choices=sorted(metrics),
+                    help=_esc("; ".join(f"{k}: {v}" for k, v in metrics.items())))
+    _add(ev, "--methods", default=",".join(EvaluateConfig.methods), metavar="M1,M2,...",
+         help=f"comma-separated attribution methods, of {', '.join(methods)}")
+    _mlm_flag(ev, "masked LM folder: likelihood model of marginalization and the sampler of AUC_rep")
     ev.add_argument("--n", type=int, help="evaluate the first N sentences (default: all)")
-    ev.add_argument("--seed", type=int, default=0, help="seed of the MLM replacement sampling (default 0)")
-    ev.add_argument("--out", help="folder for per-sentence CSV, LaTeX table and PDF plot; a rerun resumes from it")
-    ev.add_argument("--strategy", choices=("mlm", "zero", "unk", "remove"), default=None,
-                    help="replacement strategy of the curves (default: mlm when --mlm is given, else zero)")
-    ev.add_argument("--x-max", type=float, default=0.2,
-                    help="fraction of tokens replaced up to which AUC_rep is integrated (default 0.2)")
-    ev.add_argument("--phrase-labels", help="word sentiment tags of --metric iot "
-                                            "(default: sst2/phrase_labels_5class.tsv beside --data)")
-    evg = ev.add_mutually_exclusive_group()
-    evg.add_argument("--sigma", type=float, help="marginalization's likelihood threshold (default 1e-5)")
-    evg.add_argument("--top-n", type=int, help="marginalization with the n most likely candidates instead of sigma")
+    _add(ev, "--seed", type=int, default=EvaluateConfig.seed,
+         help="seed of the MLM replacement sampling (matching_rate: of the input optimization)")
+    ev.add_argument("--out", metavar="DIR",
+                    help="folder for per-sentence CSV, LaTeX table and PDF plot; a rerun resumes from it")
+    ev.add_argument("--strategy", choices=STRATEGIES, default=None,
+                    help=f"replacement strategy of the curves (default: {DeletionConfig.strategy} when --mlm is "
+                         "given, else an error)")
+    _add(ev, "--x-max", type=float, default=DeletionConfig.x_max,
+         help="fraction of tokens replaced up to which AUC_rep and AOPC are taken")
+    ev.add_argument("--phrase-labels", metavar="FILE", help="word sentiment tags of --metric iot "
+                                                            "(default: phrase_labels_5class.tsv beside --data)")
+    _marginalization_flags(ev, likelihood=False)
     ev.add_argument("--exclude-original", action="store_true",
                     help="MLM strategy: never sample the token being replaced (default: sample from the full distribution)")
-    ev.add_argument("--batch-size", type=int, default=512, help="max sentences per classifier forward")
+    _add(ev, "--batch-size", type=int, default=EvaluateConfig.batch_size, help="max sentences per classifier forward")
     mr = ev.add_argument_group("matching_rate (Yuan et al.; --seed seeds the input optimization)")
-    mr.add_argument("--k", dest="mr_k", type=int, default=3, help="most salient locations per sentence (default 3)")
-    mr.add_argument("--m", dest="mr_m", type=int, default=5, help="nearest words per location (default 5)")
-    mr.add_argument("--layer", dest="mr_layer", type=int, default=0, help="grid row (default 0: the first hidden layer)")
-    mr.add_argument("--lambda1", type=float, default=0.004, help="L2 weight (paper: MR 0.004, AG News 0.002)")
-    mr.add_argument("--lambda2", type=float, default=0.02, help="similarity weight (paper: MR 0.02, AG News 0.01)")
-    mr.add_argument("--steps", type=int, default=1000, help="max Adam steps per location (default 1000)")
-    mr.add_argument("--opt-lr", type=float, default=2e-4, help="Adam learning rate of the optimization (paper: 2e-4)")
-    ev.add_argument("--text-column", default="text")
-    ev.add_argument("--label-column", default="label")
+    _add(mr, "--k", dest="mr_k", type=int, default=MatchingRateConfig.k, help="most salient locations per sentence")
+    _add(mr, "--m", dest="mr_m", type=int, default=MatchingRateConfig.m, help="nearest words per location")
+    _add(mr, "--layer", dest="mr_layer", type=int, default=MatchingRateConfig.layer,
+         help="grid row (0: the first hidden layer)")
+    _add(mr, "--lambda1", type=float, default=OptimizationConfig.lambda1,
+         help=f"L2 weight ({_paper(0)})")
+    _add(mr, "--lambda2", type=float, default=OptimizationConfig.lambda2,
+         help=f"similarity weight ({_paper(1)})")
+    _add(mr, "--steps", type=int, default=OptimizationConfig.steps, help="max Adam steps per location")
+    _add(mr, "--opt-lr", type=float, default=OptimizationConfig.lr, help="Adam learning rate of the optimization")
     ev.add_argument("--json", action="store_true", help="print a JSON object: mean, standard error and n per method")
     _common(ev)
 
+    # -- export -----------------------------------------------------------------------------------
+    style = FigureStyle()
     x = sub.add_parser("export", help="a panel's figure for a paper (PDF/SVG/PNG/LaTeX) with a JSON sidecar, "
                                       "or remake one from its sidecar")
     x.add_argument("--from-sidecar", metavar="FILE.json", help="recompute and redraw the figure a sidecar describes "
                                                                "(refused if the model changed, unless --force)")
-    x.add_argument("--model", help="classifier folder (with --from-sidecar: instead of the recorded path)")
-    x.add_argument("--text", help="the sentence (search: the query when --query is not given)")
-    x.add_argument("--panel", choices=("heatmap", "grid", "scatter", "deletion", "search"), default="heatmap")
-    x.add_argument("--format", choices=("pdf", "svg", "png", "tex"), help="default: --out's suffix")
-    x.add_argument("--out", help="output file (with --from-sidecar: default the recorded figure file)")
-    x.add_argument("--methods", default="grad_input",
-                   help="heatmap: comma-separated attribution methods; several = rows on one shared colour scale")
-    x.add_argument("--style", choices=("paper", "colorblind", "greyscale"), default="paper")
-    x.add_argument("--width", default="single", help="single (3.3 in), double (6.9 in) or inches")
-    x.add_argument("--font", default="DejaVu Sans", help="font family or name (default: DejaVu Sans)")
-    x.add_argument("--font-size", type=float, default=8.0, help="points (default 8)")
-    x.add_argument("--dpi", type=float, default=300, help="PNG resolution (default 300)")
-    x.add_argument("--no-colorbar", action="store_true")
+    _open_flags(x, model="classifier folder (with --from-sidecar: instead of the recorded path)",
+                data="dataset file (search panel; prior counts)")
+    x.add_argument("--text", metavar="SENTENCE", help="the sentence (search: the query when --query is not given)")
+    _add(x, "--panel", choices=_PANELS, default=_PANELS[0], help="which panel's figure")
+    x.add_argument("--format", choices=FORMATS, help="output format (default: --out's suffix)")
+    x.add_argument("--out", metavar="PATH", help="output file (with --from-sidecar: default the recorded figure file)")
+    _add(x, "--methods", default=",".join(AttributionConfig.export_methods), metavar="M1,M2,...",
+         help=f"heatmap and deletion panels: comma-separated attribution methods, of {', '.join(methods)}; "
+              "several = heatmap rows on one shared colour scale")
+    _add(x, "--style", choices=STYLES, default=style.palette, help="colour palette")
+    _add(x, "--width", default=style.width,
+         help=f"figure width: {' or '.join(f'{k} ({v} in)' for k, v in WIDTHS.items())}, or inches")
+    _add(x, "--font", default=style.font_family, help="font family or name")
+    _add(x, "--font-size", type=float, default=style.font_size, help="font size in points")
+    _add(x, "--dpi", type=float, default=_signature_default(export_figure, "dpi"), help="PNG resolution")
+    x.add_argument("--no-colorbar", action="store_true", help="draw no colour bar")
     x.add_argument("--target", type=int, help="class to explain (default: the predicted class)")
-    x.add_argument("--mlm", help="masked LM folder (marginalization)")
-    x.add_argument("--likelihood", choices=["mlm", "uniform", "prior"], help="likelihood model of marginalization")
-    xg = x.add_mutually_exclusive_group()
-    xg.add_argument("--sigma", type=float, help="marginalization threshold")
-    xg.add_argument("--top-n", type=int, help="marginalization: fixed n most likely candidates")
-    x.add_argument("--data", help="dataset file (search panel; prior counts)")
+    _mlm_flag(x, "masked LM folder (marginalization; the deletion panel's mlm strategy)")
+    _marginalization_flags(x, likelihood_default=None)
     x.add_argument("--query", help="search panel: word or phrase (default: --text)")
-    x.add_argument("--mode", choices=("phrase", "all"), default="phrase", help="search panel match mode")
-    x.add_argument("--class", dest="chosen_class", type=int, default=1, help="search panel: class of p(class)")
-    x.add_argument("--top", type=int, default=3, help="grid: top locations marked per layer")
-    x.add_argument("--strategy", choices=("mlm", "zero", "unk", "remove"),
-                   help="deletion panel: replacement strategy (default: mlm with --mlm, else zero)")
-    x.add_argument("--x-max", type=float, default=0.2, help="deletion panel: fraction replaced (0.2 = AUC_rep)")
-    x.add_argument("--seed", type=int, default=0, help="seed set before computing (recorded in the sidecar)")
+    _add(x, "--mode", choices=SEARCH_MODES, default=SearchConfig.mode, help="search panel: match mode")
+    _add(x, "--class", dest="chosen_class", type=int, default=SearchConfig.chosen_class,
+         help="search panel: class of p(class)")
+    _add(x, "--top", type=int, default=HiddenConfig.top,
+         help="grid: top locations marked per layer (scatter: locations of the first row optimised)")
+    x.add_argument("--strategy", choices=STRATEGIES,
+                   help=f"deletion panel: replacement strategy (default: {DeletionConfig.strategy} with --mlm, "
+                        "else zero)")
+    _add(x, "--x-max", type=float, default=DeletionConfig.x_max,
+         help="deletion panel: fraction of the tokens replaced up to which the area is taken (AUC_rep: "
+              f"{DeletionConfig.x_max})")
+    _add(x, "--seed", type=int, default=DeletionConfig.seed,
+         help="seed set before computing (deletion: of the MLM sampling; recorded in the sidecar)")
     x.add_argument("--no-sidecar", action="store_true", help="do not write FILE.json beside the figure")
     x.add_argument("--force", action="store_true", help="--from-sidecar: remake even if the model changed")
-    x.add_argument("--text-column", default="text")
-    x.add_argument("--label-column", default="label")
     _common(x)
     return parser
 
 
+#: ``export --panel`` choices (the first is the default)
+_PANELS = ("heatmap", "grid", "scatter", "deletion", "search")
+
+
+def _span_default() -> str:
+    """``search --span`` default: :class:`~interp_engine.requests.SimilarityRequest`'s span, as ``i:j``."""
+    from .config import default
+    from .requests import SimilarityRequest
+
+    return ":".join(str(v) for v in default(SimilarityRequest, "span"))
+
+
+def _signature_default(fn, name: str):
+    import inspect
+
+    return inspect.signature(fn).parameters[name].default
+
+
+def _methods_of(value: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in value.split(",") if m.strip())
+
+
+# -- opening things through requests -------------------------------------------------------------
+def _engine(args):
+    from .engine import Engine
+
+    return Engine(args.device)
+
+
+def _load_model(eng, args):
+    from .requests import LoadModelRequest
+
+    return eng.run(LoadModelRequest(path=str(args.model), allow_pickle=args.allow_pickle))
+
+
+def _load_dataset(eng, args, path=None):
+    from .requests import LoadDatasetRequest
+
+    return eng.run(LoadDatasetRequest(path=str(path or args.data), text_column=args.text_column,
+                                      label_column=args.label_column, encoding=args.encoding))
+
+
+def _load_mlm(eng, args):
+    from .requests import LoadMLMRequest
+
+    return eng.run(LoadMLMRequest(path=str(args.mlm)))
+
+
+def _dataset_kwargs(args) -> dict:
+    return dict(text_column=args.text_column, label_column=args.label_column, encoding=args.encoding)
+
+
+# -- train, train-mlm ------------------------------------------------------------------------------
 def _cmd_train(args) -> int:
     from .data import load_dataset
     from .training import TrainConfig, train_classifier
 
-    kw = dict(text_column=args.text_column, label_column=args.label_column, encoding=args.encoding)
+    kw = _dataset_kwargs(args)
     train = load_dataset(args.data, **kw)
     test = load_dataset(args.test, **kw) if args.test else None
     cfg = TrainConfig(arch=args.arch, epochs=args.epochs, seed=args.seed, vectors=args.vectors,
                       vectors_format=args.vectors_format, max_length=args.max_length,
                       batch_size=args.batch_size, lr=args.lr, threads=args.threads or None)
-    log = (lambda s: print(s, file=sys.stderr)) if args.json else print
+    log = (lambda s: print(s, file=sys.stderr, flush=True)) if args.json else (lambda s: print(s, flush=True))
+    # not on a terminal, the epoch lines are the progress (one line per epoch, no bar updates)
     report = train_classifier(train, args.out, test=test, config=cfg, device=args.device,
-                              progress=_ProgressBar(), log=log)
+                              progress=_ProgressBar(lines=False), log=log)
     if report.test_accuracy is not None:
         print(f"test accuracy: {report.test_accuracy:.4f} ({report.n_test} sentences)", file=sys.stderr if args.json else sys.stdout)
     print(f"saved to {report.out_dir} (best epoch {report.best_epoch}, validation accuracy {report.validation_accuracy:.4f}, "
@@ -258,15 +507,15 @@ def _cmd_train_mlm(args) -> int:
     from .data import load_dataset
     from .mlm import MLMConfig, train_mlm
 
-    data = load_dataset(args.data, text_column=args.text_column, label_column=args.label_column,
-                        encoding=args.encoding)
-    given = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("mask_prob", args.mask_prob)) if v is not None}
-    cfg = MLMConfig(seed=args.seed, hidden_size=args.hidden_size, num_layers=args.layers, num_heads=args.heads,
-                    intermediate_size=4 * args.hidden_size, batch_size=args.batch_size,
-                    init_from_classifier=not args.random_init, **given)
-    log = (lambda s: print(s, file=sys.stderr)) if args.json else print
-    rep = train_mlm(data.texts, args.model, args.out, config=cfg, device=args.device, progress=_ProgressBar(), log=log,
-                    allow_pickle=args.allow_pickle)
+    data = load_dataset(args.data, **_dataset_kwargs(args))
+    # the feed-forward size follows --hidden-size in MLMConfig's proportion (BERT's 4x)
+    ffn = MLMConfig.intermediate_size * args.hidden_size // MLMConfig.hidden_size
+    cfg = MLMConfig(epochs=args.epochs, seed=args.seed, hidden_size=args.hidden_size, num_layers=args.layers,
+                    num_heads=args.heads, intermediate_size=ffn, batch_size=args.batch_size, lr=args.lr,
+                    mask_prob=args.mask_prob, init_from_classifier=not args.random_init)
+    log = (lambda s: print(s, file=sys.stderr, flush=True)) if args.json else (lambda s: print(s, flush=True))
+    rep = train_mlm(data.texts, args.model, args.out, config=cfg, device=args.device,
+                    progress=_ProgressBar(lines=False), log=log, allow_pickle=args.allow_pickle)
     print(f"saved to {rep.out_dir}: held-out masked-token accuracy {rep.heldout_accuracy:.4f}, perplexity "
           f"{rep.heldout_perplexity:.1f} ({rep.n_heldout} sentences, {rep.seconds:.1f} s)",
           file=sys.stderr if args.json else sys.stdout)
@@ -275,20 +524,22 @@ def _cmd_train_mlm(args) -> int:
     return 0
 
 
+# -- attribute -------------------------------------------------------------------------------------
 def _cmd_attribute(args) -> int:
-    from .engine import Engine
+    from .requests import AttributionRequest, PriorRequest
 
-    eng = Engine(args.device)
-    eng.load_model(args.model, allow_pickle=args.allow_pickle)
+    eng = _engine(args)
+    _load_model(eng, args)
+    configs = {}
     if args.method == "marginalization":
         if args.mlm:
-            eng.load_mlm(args.mlm)
+            _load_mlm(eng, args)
         if args.likelihood == "prior" and args.data:
-            from .data import load_dataset
-
-            eng.set_prior_data(load_dataset(args.data, encoding=args.encoding).texts)
-        eng.set_marginalization(likelihood=args.likelihood, sigma=args.sigma, top_n=args.top_n)
-    res = eng.attribute(args.text, args.method, args.target, progress=None if args.json else _ProgressBar())
+            _load_dataset(eng, args)
+            eng.run(PriorRequest())  # counted from the open dataset
+        configs["marginalization"] = _marginalization_config(args)
+    req = AttributionRequest(text=args.text, method=args.method, target=args.target, configs=configs)
+    res = eng.run(req, progress=_progress(args))
     if args.json:
         print(json.dumps(res.to_json()))
     else:
@@ -303,14 +554,15 @@ def _cmd_attribute(args) -> int:
     return 0
 
 
+# -- hidden ----------------------------------------------------------------------------------------
 def _cmd_hidden(args) -> int:
-    from .engine import Engine
+    from .requests import HiddenSaliencyRequest
 
-    eng = Engine(args.device)
-    eng.load_model(args.model, allow_pickle=args.allow_pickle)
+    eng = _engine(args)
+    _load_model(eng, args)
     if args.maximize:
         return _maximize(eng, args)
-    res = eng.hidden_saliency(args.text, args.target, args.top)
+    res = eng.run(HiddenSaliencyRequest(text=args.text, target=args.target, top=args.top))
     scatter = _optimize_locations(eng, args) if args.optimize else None
     if args.json:
         out = res.to_json()
@@ -337,6 +589,7 @@ def _cmd_hidden(args) -> int:
 def _maximize(eng, args) -> int:
     """``hidden --maximize UNIT``: Lopes §3.1 activation maximization next to §3.2 corpus search."""
     from .errors import InputError
+    from .requests import ActivationMaximizationRequest
 
     parts = args.maximize.split(":")
     try:
@@ -345,7 +598,9 @@ def _maximize(eng, args) -> int:
             raise ValueError
     except (ValueError, IndexError):
         raise InputError(f"--maximize must be class:C or ROW:CHANNEL, got {args.maximize!r}") from None
-    res = eng.activation_maximization(unit, k=args.k, seed=args.seed)
+    given = {k: v for k, v in (("k", args.k), ("seed", args.seed)) if v is not None}
+    res = eng.run(ActivationMaximizationRequest(unit=unit, config=ActivationMaximizationConfig(**given)),
+                  progress=_progress(args))
     if args.json:
         print(json.dumps(res.to_json()))
     else:
@@ -359,13 +614,16 @@ def _maximize(eng, args) -> int:
 
 
 def _optimize_locations(eng, args):
-    """``hidden --optimize``: the neighbour scatter of the selected locations (Yuan eq. 5-8)."""
+    """``hidden --optimize``: the neighbour scatter of the selected locations (Yuan eq. 5-8), a
+    :class:`~interp_engine.requests.NeighbourScatterRequest` (several ``--layers`` rows, which a
+    request cannot name, go through the engine's keyword method)."""
     from .errors import InputError
+    from .requests import NeighbourScatterRequest
 
     locations = layers = None
     try:
         if args.locations:
-            locations = [tuple(int(v) for v in item.split(":")) for item in args.locations.split(",") if item.strip()]
+            locations = tuple(tuple(int(v) for v in item.split(":")) for item in args.locations.split(",") if item.strip())
             if any(len(t) != 2 for t in locations):
                 raise ValueError
         else:
@@ -374,21 +632,32 @@ def _optimize_locations(eng, args):
         raise InputError("--locations must look like ROW:POS[,ROW:POS...] and --layers like 0[,1...]") from None
     if args.vectors:
         eng.load_neighbour_vectors(args.vectors)
-    return eng.neighbour_scatter(args.text, locations, top=args.top, layers=layers, target=args.target,
-                                 lambda1=args.lambda1, lambda2=args.lambda2, steps=args.steps, lr=args.lr,
-                                 seed=args.seed, k=args.k, projection=args.projection, perplexity=args.perplexity,
-                                 progress=None if args.json else _ProgressBar())
+    k = NeighbourConfig.k if args.k is None else args.k
+    seed = OptimizationConfig.seed if args.seed is None else args.seed
+    opt = OptimizationConfig(lambda1=args.lambda1, lambda2=args.lambda2, steps=args.steps, lr=args.lr, seed=seed)
+    progress = _progress(args)
+    if layers is not None and (len(layers) != 1 or layers[0] < 0):  # not one row a request can name
+        return eng.neighbour_scatter(args.text, None, top=args.top, layers=layers, target=args.target,
+                                     lambda1=opt.lambda1, lambda2=opt.lambda2, steps=opt.steps, lr=opt.lr,
+                                     seed=opt.seed, k=k, projection=args.projection, perplexity=args.perplexity,
+                                     progress=progress)
+    nb = NeighbourConfig(top=args.top, layer=layers[0] if layers else NeighbourConfig.layer, k=k,
+                         projection=args.projection, perplexity=args.perplexity)
+    req = NeighbourScatterRequest(text=args.text, locations=locations, target=args.target, neighbours=nb,
+                                  optimization=opt)
+    return eng.run(req, progress=progress)
 
 
+# -- search ----------------------------------------------------------------------------------------
 def _cmd_search(args) -> int:
-    from .engine import Engine
     from .errors import InputError
+    from .requests import SearchRequest, SimilarityRequest
 
-    eng = Engine(args.device)
-    eng.load_dataset(args.data, encoding=args.encoding)
-    bar = None if args.json else _ProgressBar()
+    eng = _engine(args)
+    _load_dataset(eng, args)
+    bar = _progress(args)
     if args.model:
-        eng.load_model(args.model, allow_pickle=args.allow_pickle)
+        _load_model(eng, args)
     if args.similar:
         if not args.model or not args.text:
             raise InputError("--similar needs --model DIR and --text SENTENCE")
@@ -396,7 +665,9 @@ def _cmd_search(args) -> int:
             i, j = (int(x) for x in args.span.split(":"))
         except ValueError:
             raise InputError(f"--span must look like i:j, got {args.span!r}") from None
-        res = eng.similar(args.text, (i, j), layer=args.layer, k=args.limit, metric=args.metric, progress=bar)
+        k = SimilarityConfig.k if args.limit is None else args.limit
+        res = eng.run(SimilarityRequest(text=args.text, span=(i, j), layer=args.layer, k=k, metric=args.metric),
+                      progress=bar)
         if args.json:
             print(json.dumps(res.to_json()))
         else:
@@ -407,7 +678,9 @@ def _cmd_search(args) -> int:
         return 0
     if not args.query:
         raise InputError("give --query TEXT (or --similar with --text)")
-    res = eng.search(args.query, mode=args.mode, limit=args.limit, chosen_class=args.chosen_class, progress=bar)
+    limit = SearchConfig.printed if args.limit is None else args.limit
+    res = eng.run(SearchRequest(query=args.query, mode=args.mode, limit=limit, chosen_class=args.chosen_class),
+                  progress=bar)
     if args.json:
         print(json.dumps(res.to_json()))
     else:
@@ -425,47 +698,42 @@ def _cmd_search(args) -> int:
     return 0
 
 
-def _evaluate_faithfulness(args) -> dict:
-    """auc_rep / aopc / comprehensiveness / sufficiency / iot: see :mod:`interp_engine.evaluation`."""
-    from .evaluation import evaluate_from_args
+# -- evaluate --------------------------------------------------------------------------------------
+def evaluate_request_of(args):
+    """The :class:`~interp_engine.requests.EvaluateRequest` of parsed ``evaluate`` arguments."""
+    from .requests import EvaluateRequest
 
-    return evaluate_from_args(args, progress=_ProgressBar())
-
-
-def _evaluate_matching_rate(args) -> dict:
-    """matching_rate (Yuan et al. "Evaluation of Interpretability"): see :func:`interp_engine.neighbours.matching_rate`."""
-    from .engine import Engine
-
-    eng = Engine(args.device)
-    eng.load_model(args.model, allow_pickle=getattr(args, "allow_pickle", False))
-    data = eng.load_dataset(args.data, text_column=args.text_column, label_column=args.label_column)
-    texts = list(data.texts)[: args.n] if args.n else list(data.texts)
-    res = eng.matching_rate(texts, k=args.mr_k, m=args.mr_m, layer=args.mr_layer, lambda1=args.lambda1,
-                            lambda2=args.lambda2, steps=args.steps, lr=args.opt_lr, seed=args.seed,
-                            progress=None if args.json else _ProgressBar())
-    return res.to_json()
-
-
-def _evaluate_not_implemented(args) -> dict:
-    from .errors import InputError
-
-    raise InputError(f"--metric {args.metric}: not implemented yet")
-
-
-#: ``evaluate --metric NAME`` -> function(args) returning the JSON object (one entry per metric;
-#: matching_rate is plugged in by its own module)
-EVALUATE_METRICS: dict[str, Callable[[argparse.Namespace], dict]] = {
-    "auc_rep": _evaluate_faithfulness,
-    "aopc": _evaluate_faithfulness,
-    "comprehensiveness": _evaluate_faithfulness,
-    "sufficiency": _evaluate_faithfulness,
-    "iot": _evaluate_faithfulness,
-    "matching_rate": _evaluate_matching_rate,
-}
+    methods = _methods_of(args.methods)
+    configs = {}
+    if "marginalization" in methods:
+        configs["marginalization"] = MarginalizationConfig(sigma=args.sigma, top_n=args.top_n).validate()
+    return EvaluateRequest(
+        metric=args.metric,
+        evaluate=EvaluateConfig(methods=methods, n=args.n, seed=args.seed, batch_size=args.batch_size),
+        deletion=DeletionConfig(x_max=args.x_max, exclude_original=args.exclude_original),
+        strategy=args.strategy, configs=configs,
+        matching_rate=MatchingRateConfig(k=args.mr_k, m=args.mr_m, layer=args.mr_layer),
+        optimization=OptimizationConfig(lambda1=args.lambda1, lambda2=args.lambda2, steps=args.steps,
+                                        lr=args.opt_lr, seed=args.seed),
+        out=args.out, phrase_labels=args.phrase_labels)
 
 
 def _cmd_evaluate(args) -> int:
-    report = EVALUATE_METRICS[args.metric](args)
+    """Every metric: an :class:`~interp_engine.requests.EvaluateRequest` run on the opened model,
+    masked LM and dataset (:func:`interp_engine.evaluation.evaluate_request`)."""
+    from .errors import InputError
+
+    if args.n is not None and args.n < 1:  # before opening anything
+        raise InputError(f"--n must be >= 1, got {args.n}")
+    req = evaluate_request_of(args)
+    eng = _engine(args)
+    _load_model(eng, args)
+    if args.mlm:
+        _load_mlm(eng, args)
+    _load_dataset(eng, args)
+    # the faithfulness metrics report progress on stderr even with --json (stdout holds the JSON)
+    quiet = args.json and args.metric == MATCHING_RATE[0]
+    report = eng.run(req, progress=None if quiet else _ProgressBar())
     if args.json:
         print(json.dumps(report))
     else:
@@ -477,9 +745,71 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+# -- export ----------------------------------------------------------------------------------------
+def _compute_figure(req, eng, seed: int, progress):
+    """``eng.run(req)`` with ``random``, NumPy and torch seeded with ``seed`` first, exactly as
+    ``export --from-sidecar`` recomputes it (:func:`interp_engine.sidecar.recompute`: a heatmap's
+    methods one by one, each after seeding), so that the remade figure has the same bytes."""
+    try:
+        from .sidecar import recompute
+    except ImportError:  # pragma: no cover - a build without the sidecar module
+        recompute = None
+    if recompute is not None:
+        return recompute(req, eng, seed=seed, progress=progress)
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    torch.manual_seed(seed)
+    return eng.run(req, progress=progress)
+
+
+def export_request_of(args):
+    """The request of ``export --panel ...``: the panel's own request type (a heatmap of several
+    methods: a :class:`~interp_engine.requests.CompareRequest`). Raises InputError for a missing
+    ``--text``/``--data``/``--query`` or bad marginalization settings."""
+    from . import requests as rq
+    from .errors import InputError
+
+    methods = _methods_of(args.methods)
+    configs = {}
+    if "marginalization" in methods and args.panel in ("heatmap", "deletion"):
+        likelihood = args.likelihood or (MarginalizationConfig.likelihood if args.mlm else "uniform")
+        configs["marginalization"] = _marginalization_config(args, likelihood)
+    if args.panel == "search":
+        if not args.data:
+            raise InputError("the search histogram needs --data FILE (and --model for p(class))")
+        q = args.query or args.text
+        if not q:
+            raise InputError("the search histogram needs --query WORDS (or --text)")
+        return rq.SearchRequest(query=q, mode=args.mode, chosen_class=args.chosen_class, limit=SearchConfig.limit)
+    what = {"heatmap": "the heatmap", "grid": "the grid", "deletion": "the deletion curves",
+            "scatter": "the neighbour scatter"}[args.panel]
+    if not args.text:
+        raise InputError(f"{what} needs --text SENTENCE")
+    if args.panel == "heatmap":
+        if len(methods) == 1:
+            return rq.AttributionRequest(text=args.text, method=methods[0], target=args.target, configs=configs)
+        return rq.CompareRequest(text=args.text, methods=methods, target=args.target, configs=configs)
+    if args.panel == "grid":
+        return rq.HiddenSaliencyRequest(text=args.text, target=args.target, top=args.top)
+    if args.panel == "deletion":
+        strategy = args.strategy or (DeletionConfig.strategy if args.mlm else "zero")
+        return rq.DeletionCurvesRequest(text=args.text, methods=methods, target=args.target, configs=configs,
+                                        deletion=DeletionConfig(strategy=strategy, x_max=args.x_max, seed=args.seed))
+    return rq.NeighbourScatterRequest(text=args.text, target=args.target, neighbours=NeighbourConfig(top=args.top),
+                                      optimization=OptimizationConfig(seed=args.seed))
+
+
 def _cmd_export(args) -> int:
-    """``interp-studio export``: see :mod:`interp_engine.export`."""
+    """``interp-studio export``: the panel's request through :meth:`Engine.run`, then
+    :func:`interp_engine.export.export_figure` (see :mod:`interp_engine.export`)."""
+    import dataclasses
     import warnings
+    from pathlib import Path
 
     from . import export
     from .errors import InputError
@@ -489,7 +819,7 @@ def _cmd_export(args) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out, side = export.remake(args.from_sidecar, args.out, model_path=args.model,
-                                      device=None if args.device == "auto" else args.device, force=args.force)
+                                      device=None if args.device == DEVICES[0] else args.device, force=args.force)
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
         print(f"remade {out}" + (f" (sidecar {side})" if side else ""))
@@ -497,61 +827,30 @@ def _cmd_export(args) -> int:
     if not args.model or not args.out:
         raise InputError("export needs --model DIR and --out PATH (or --from-sidecar FILE.json)")
     fmt = export.format_of(args.out, args.format)
-    from pathlib import Path
-
     if not Path(args.out).expanduser().parent.is_dir():  # before minutes of computing
         raise InputError(f"cannot write {args.out}: folder {Path(args.out).expanduser().parent} does not exist")
     style = FigureStyle(palette=args.style, width=args.width, font_family=args.font, font_size=args.font_size,
                         colorbar=not args.no_colorbar)
-    from .engine import Engine
-
-    eng = Engine(args.device)
-    eng.load_model(args.model)
+    eng = _engine(args)
+    info = _load_model(eng, args)
     if args.mlm:
-        eng.load_mlm(args.mlm)
+        _load_mlm(eng, args)
     if args.data:
-        eng.load_dataset(args.data, text_column=args.text_column, label_column=args.label_column)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    if args.panel == "heatmap":
-        if not args.text:
-            raise InputError("the heatmap needs --text SENTENCE")
-        if "marginalization" in methods:
-            if args.likelihood == "prior" and args.data:
-                eng.set_prior_data(eng.dataset.texts)
-            eng.set_marginalization(likelihood=args.likelihood or ("mlm" if args.mlm else "uniform"),
-                                    sigma=args.sigma, top_n=args.top_n)
-        p = eng._marginalizer().params if "marginalization" in methods else {}
-        req = {"panel": "heatmap", "text": args.text, "methods": methods, "target": args.target,
-               "likelihood": p.get("likelihood"), "sigma": p.get("sigma"), "top_n": p.get("top_n")}
-    elif args.panel == "grid":
-        if not args.text:
-            raise InputError("the grid needs --text SENTENCE")
-        req = {"panel": "grid", "text": args.text, "target": args.target, "top": args.top}
-    elif args.panel == "search":
-        if not args.data:
-            raise InputError("the search histogram needs --data FILE (and --model for p(class))")
-        q = args.query or args.text
-        if not q:
-            raise InputError("the search histogram needs --query WORDS (or --text)")
-        req = {"panel": "search", "query": q, "mode": args.mode, "chosen_class": args.chosen_class, "limit": 200}
-    elif args.panel == "deletion":
-        if not args.text:
-            raise InputError("the deletion curves need --text SENTENCE")
-        if "marginalization" in methods:
-            eng.set_marginalization(likelihood=args.likelihood or ("mlm" if args.mlm else "uniform"),
-                                    sigma=args.sigma, top_n=args.top_n)
-        p = eng._marginalizer().params if "marginalization" in methods else {}
-        req = {"panel": "deletion", "text": args.text, "methods": methods, "target": args.target,
-               "strategy": args.strategy or ("mlm" if args.mlm else "zero"), "x_max": args.x_max, "seed": args.seed,
-               "likelihood": p.get("likelihood"), "sigma": p.get("sigma"), "top_n": p.get("top_n")}
-    else:
-        req = {"panel": args.panel, "text": args.text, "target": args.target, "methods": methods}
-    result = export.compute(req, eng, seed=args.seed, progress=_ProgressBar())
-    prov = export.Provenance(model_path=args.model, model_hash=eng.classifier.content_hash,  # hashed at load
-                             mlm_path=args.mlm, dataset_path=args.data,
-                             text_column=args.text_column, label_column=args.label_column,
-                             device=args.device, seed=args.seed, likelihood=req.get("likelihood"),
-                             sigma=req.get("sigma"), top_n=req.get("top_n"))
+        _load_dataset(eng, args)
+    req = export_request_of(args)
+    marg = (getattr(req, "configs", None) or {}).get("marginalization")
+    if marg is not None and marg.likelihood == "prior" and args.data:
+        from .requests import PriorRequest
+
+        eng.run(PriorRequest())  # the unigram prior, counted from the open dataset
+    result = _compute_figure(req, eng, args.seed, _ProgressBar())
+    prov = dict(model_path=args.model, model_hash=info.content_hash,  # hashed at load
+                mlm_path=args.mlm, dataset_path=args.data, text_column=args.text_column,
+                label_column=args.label_column, device=args.device, seed=args.seed,
+                likelihood=marg.likelihood if marg else None, sigma=marg.sigma if marg else None,
+                top_n=marg.top_n if marg else None)
+    known = {f.name for f in dataclasses.fields(export.Provenance)}  # the settings it still records apart
+    prov = export.Provenance(**{k: v for k, v in prov.items() if k in known})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out, side = export.export_figure(result, args.out, fmt=fmt, style=style, dpi=args.dpi, provenance=prov,

@@ -228,12 +228,14 @@ class SearchConfig(ConfigMixin):
 
     Attributes:
         mode: ``phrase`` (adjacent words in order) or ``all`` (every word anywhere).
-        limit: matches listed (the counts and the histogram cover all).
+        limit: matches listed in the app's table and figures (the counts and the histogram
+            cover all). printed: matches ``interp-studio search`` prints on a terminal.
         chosen_class: class of p(class) and of the histogram. bins: histogram bins.
     """
 
     mode: str = "phrase"
     limit: int = 500
+    printed: int = 20
     chosen_class: int = 1
     bins: int = 10
 

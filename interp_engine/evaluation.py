@@ -386,46 +386,6 @@ def _plot(report: dict, path: Path) -> None:
     fig.savefig(path, format="pdf")
 
 
-def evaluate_from_args(args, progress=None) -> dict:
-    """``interp-studio evaluate`` for the faithfulness metrics: open the model, MLM and data from the
-    parsed ``args`` and run :func:`evaluate`. Raises InputError/ModelLoadError/DatasetError."""
-    from .data import load_dataset
-    from .engine import Engine
-
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    strategy = args.strategy or ("mlm" if args.mlm else None)
-    if strategy is None and args.metric != "iot":
-        raise InputError("AUC_rep samples replacements from a masked LM: give --mlm DIR (interp-studio train-mlm), "
-                         "or choose --strategy zero|unk|remove")
-    if args.n is not None and args.n < 1:
-        raise InputError(f"--n must be >= 1, got {args.n}")
-    eng = Engine(args.device)
-    eng.load_model(args.model)
-    if args.mlm:
-        eng.load_mlm(args.mlm)
-    if "marginalization" in methods:
-        if not args.mlm and getattr(args, "likelihood", "mlm") == "mlm":
-            raise InputError("marginalization needs a masked LM: give --mlm DIR")
-        eng.set_marginalization(sigma=args.sigma, top_n=getattr(args, "top_n", None))
-    data = load_dataset(args.data, text_column=args.text_column, label_column=args.label_column)
-    texts = list(data.texts)
-    labels = None if data.labels is None else [int(v) for v in data.labels]
-    if args.n is not None:
-        texts = texts[: args.n]
-        labels = labels[: args.n] if labels else None
-    tags = None
-    if args.metric == "iot":
-        path = args.phrase_labels or str(Path(args.data).expanduser().parent / "phrase_labels_5class.tsv")
-        tags = load_word_tags(path)
-    settings = {"model": str(Path(args.model).expanduser().resolve()), "data": str(Path(args.data).expanduser().resolve()),
-                "mlm": str(Path(args.mlm).expanduser().resolve()) if args.mlm else None,
-                "sigma": eng.sigma, "top_n": eng.top_n}
-    return evaluate(eng, texts, metric=args.metric, methods=methods, labels=labels, strategy=strategy or "zero",
-                    x_max=args.x_max, seed=args.seed, out=args.out, tags=tags,
-                    exclude_original=getattr(args, "exclude_original", False), batch_size=args.batch_size,
-                    settings=settings, progress=progress)
-
-
 def evaluate_request(engine, request, *, progress=None, cancel=None) -> dict:
     """Run an :class:`~interp_engine.requests.EvaluateRequest` on the engine's open model, masked LM
     and dataset (the first ``request.evaluate.n`` rows): the faithfulness metrics through

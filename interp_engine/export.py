@@ -10,9 +10,12 @@ its sidecar. No Qt.
 - Every export writes ``<figure>.json`` beside the figure (:func:`sidecar_path`): the panel, the
   method(s) and their parameters, the model's path and content hash (:func:`model_folder_hash`:
   weights + config + tokenizer files), the masked LM and dataset used, the sentence, the target,
-  the seed, the style and the app version. :func:`remake` recomputes the result from the model and
-  renders the figure again; it refuses (:class:`ModelChangedError`) when the model folder's hash
-  differs from the recorded one, unless ``force=True``.
+  the seed, the style and the app version, and the request that computes the result
+  (``request.to_json()`` of :mod:`interp_engine.requests`, see :mod:`interp_engine.sidecar`).
+  :func:`remake` runs that request again (``engine.run(Request.from_json(...))``, older
+  ``{"panel": ...}`` requests converted first) and renders the figure again; it refuses
+  (:class:`ModelChangedError`) when the model folder's hash differs from the recorded one, unless
+  ``force=True``.
 """
 from __future__ import annotations
 
@@ -25,11 +28,13 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
-from .errors import InputError, InterpError
+from .config import DatasetConfig
+from .errors import InputError, InterpError, InterpWarning
 from .figures import FigureStyle, heatmap_latex, panel_of, render
 from .hashing import MODEL_FILE_SUFFIXES, model_folder_hash  # noqa: F401 - re-exported; the one definition
+from .sidecar import legacy_request, parameters_of, recompute, request_for, sidecar_request, uses_prior  # noqa: F401
 
 FORMATS = ("pdf", "svg", "png", "tex")
 PANELS = ("heatmap", "grid", "scatter", "deletion", "search")
@@ -163,8 +168,8 @@ class Provenance:
     mlm_path: str | None = None
     mlm_hash: str = ""
     dataset_path: str | None = None
-    text_column: str = "text"
-    label_column: str = "label"
+    text_column: str = DatasetConfig.text_column
+    label_column: str = DatasetConfig.label_column
     device: str = "cpu"
     seed: int = 0
     likelihood: str | None = None
@@ -175,50 +180,6 @@ class Provenance:
 
 def _first(result):
     return result[0] if isinstance(result, (list, tuple)) else result
-
-
-def request_of(result, options: Mapping[str, Any] | None = None, provenance: "Provenance | None" = None) -> dict:
-    """What to recompute to get ``result`` again: the panel and the engine call's arguments.
-
-    Heatmap: text, methods, target, marginalization settings. Grid: text, target, top. Search:
-    query, mode, class, limit. Deletion curves and the scatter: their results' own ``request``
-    dict (or ``params``) when they carry one.
-    """
-    panel = panel_of(result)
-    r0 = _first(result)
-    if panel == "heatmap":
-        results = list(result) if isinstance(result, (list, tuple)) else [result]
-        params = [dict(r.params or {}) for r in results]
-        marg = next((p for r, p in zip(results, params) if r.method == "marginalization"), {})
-        return {"panel": "heatmap", "text": r0.text, "methods": [r.method for r in results], "target": int(r0.target),
-                "likelihood": marg.get("likelihood"), "sigma": marg.get("sigma"), "top_n": marg.get("top_n")}
-    if panel == "grid":
-        top = max((len(t) for t in r0.top_locations), default=3)
-        return {"panel": "grid", "text": r0.text, "target": int(r0.target), "top": int(top)}
-    if panel == "search":
-        return {"panel": "search", "query": r0.query, "mode": r0.mode, "chosen_class": int(r0.chosen_class),
-                "limit": int(len(r0.rows)) if len(r0.rows) < r0.n_matches else max(int(len(r0.rows)), 200),
-                "bins": int(len(r0.hist_edges) - 1)}
-    if panel == "deletion":
-        params = dict(getattr(r0, "params", {}) or {})
-        prov = provenance or Provenance()
-        return {"panel": "deletion", "text": r0.text, "methods": list(r0.methods), "strategy": r0.strategy,
-                "x_max": float(r0.x_max), "seed": int(r0.seed or 0), "target": int(r0.target),
-                "insertion": r0.p_insertion is not None, "exclude_original": bool(params.get("exclude_original", False)),
-                "likelihood": prov.likelihood, "sigma": prov.sigma, "top_n": prov.top_n}
-    if panel == "scatter":
-        params = dict(getattr(r0, "params", {}) or {})
-        return {"panel": "scatter", "text": r0.text, "target": int(r0.target),
-                "locations": [[int(loc.layer), int(loc.position)] for loc in r0.locations],
-                "ranks": [int(loc.rank) for loc in r0.locations], "projection": str(r0.projection),
-                **{k: _jsonable(params[k]) for k in ("lambda1", "lambda2", "steps", "lr", "seed", "k", "perplexity",
-                                                     "vectors") if k in params}}
-    req = getattr(r0, "request", None)
-    if callable(req):
-        req = req()
-    if req is None:
-        req = dict(getattr(r0, "params", {}) or {})
-    return {"panel": panel, **_jsonable(dict(req))}
 
 
 def _jsonable(obj):
@@ -239,19 +200,22 @@ def _jsonable(obj):
 
 def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fmt: str, dpi: float,
                   style: FigureStyle, options: Mapping[str, Any] | None = None) -> dict:
-    """The sidecar dict of an exported figure (see the module docstring)."""
-    req = request_of(result, options, provenance)
+    """The sidecar dict of an exported figure (see the module docstring); its ``request`` is
+    :func:`~interp_engine.sidecar.request_for` ``(result).to_json()``."""
+    request = request_for(result, provenance)
+    panel = panel_of(result)
     r0 = _first(result)
     method: Any
-    if req["panel"] == "heatmap":
-        method = req["methods"][0] if len(req["methods"]) == 1 else list(req["methods"])
-        params = [_jsonable(dict(r.params or {})) for r in (result if isinstance(result, (list, tuple)) else [result])]
-        parameters = params[0] if len(params) == 1 else dict(zip(req["methods"], params))
+    if panel == "heatmap":
+        rows = list(result) if isinstance(result, (list, tuple)) else [result]
+        methods = [r.method for r in rows]
+        method = methods[0] if len(methods) == 1 else methods
+        params = [_jsonable(dict(r.params or {})) for r in rows]
+        parameters = params[0] if len(params) == 1 else dict(zip(methods, params))
     else:
-        method = {"grid": "hidden_saliency", "search": "token_search", "scatter": "input_optimization"}.get(req["panel"], getattr(r0, "method", req["panel"]))
-        if req["panel"] == "deletion":
-            method = list(req["methods"])
-        parameters = {k: v for k, v in req.items() if k not in ("panel", "text")}
+        method = {"grid": "hidden_saliency", "search": "token_search", "scatter": "input_optimization",
+                  "deletion": list(getattr(r0, "methods", ()))}[panel]
+        parameters = parameters_of(request, r0)
     mh = provenance.model_hash or (model_folder_hash(provenance.model_path) if provenance.model_path else "")
     ds = None
     if provenance.dataset_path:
@@ -268,7 +232,7 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
         "sidecar_version": SIDECAR_VERSION,
         "app": "Interp Studio",
         "app_version": app_version(),
-        "panel": req["panel"],
+        "panel": panel,
         "method": method,
         "parameters": parameters,
         "model": {"path": str(Path(provenance.model_path).expanduser().resolve()) if provenance.model_path else "",
@@ -280,7 +244,7 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
         "target": getattr(r0, "target", None),
         "seed": int(provenance.seed),
         "device": provenance.device,
-        "request": req,
+        "request": request.to_json(),
         "figure": {"file": Path(figure_path).name, "format": fmt, "dpi": float(dpi), "style": style.to_json(),
                    "options": dict(options or {})},
         **({"extra": dict(provenance.extra)} if provenance.extra else {}),
@@ -288,7 +252,7 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
 
 
 # -- export ----------------------------------------------------------------------------------
-class MissingGlyphsWarning(UserWarning):
+class MissingGlyphsWarning(InterpWarning):
     """Some characters of a figure have no glyph in the chosen or any fallback font."""
 
 
@@ -392,85 +356,7 @@ def export_all(results: Mapping[str, Any], folder: str | Path, stem: str, *, fmt
     return paths
 
 
-# -- recomputing -----------------------------------------------------------------------------
-def _seed(seed: int) -> None:
-    import random
-
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % (2 ** 32))
-    torch.manual_seed(seed)
-
-
-def compute(request: Mapping[str, Any], engine, *, seed: int = 0, progress=None, cancel=None):
-    """Recompute a panel's result with an :class:`~interp_engine.engine.Engine` that has the model
-    (and MLM / dataset) open. ``request``: :func:`request_of`'s dict.
-
-    Raises:
-        InputError: unknown panel, or a panel whose engine call this build lacks.
-    """
-    panel = request.get("panel")
-    _seed(seed)
-    if panel == "heatmap":
-        kw = {k: request.get(k) for k in ("likelihood", "sigma", "top_n")}
-        if kw["top_n"] is not None:
-            kw["sigma"] = None
-        out = []
-        for m in request["methods"]:
-            extra = kw if m == "marginalization" else {}
-            _seed(seed)
-            out.append(engine.attribute(request["text"], m, request.get("target"), progress=progress, cancel=cancel,
-                                        **extra))
-        return out[0] if len(out) == 1 else out
-    if panel == "grid":
-        return engine.hidden_saliency(request["text"], request.get("target"), int(request.get("top", 3)))
-    if panel == "search":
-        return engine.search(request["query"], mode=request.get("mode", "phrase"), limit=request.get("limit", 200),
-                             chosen_class=int(request.get("chosen_class", 1)), bins=int(request.get("bins", 10)),
-                             progress=progress, cancel=cancel)
-    if panel == "deletion":
-        kw = {k: request.get(k) for k in ("likelihood", "sigma", "top_n")}
-        if kw["top_n"] is not None:
-            kw["sigma"] = None
-        return engine.deletion_curves(request["text"], list(request["methods"]), strategy=request.get("strategy", "mlm"),
-                                      x_max=float(request.get("x_max", 0.2)), seed=int(request.get("seed", 0)),
-                                      target=request.get("target"), insertion=bool(request.get("insertion", False)),
-                                      exclude_original=bool(request.get("exclude_original", False)), progress=progress,
-                                      cancel=cancel, **kw)
-    if panel == "scatter":
-        fn = getattr(engine, "neighbour_scatter", None)
-        if fn is None:
-            raise InputError("this build cannot recompute the neighbour scatter")
-        vec = request.get("vectors", "model")
-        if vec not in (None, "model"):
-            raise InputError(f"the scatter used the word vectors {vec!r}: remake it in the app after loading them "
-                             "(only the model's own embeddings are reloaded from a sidecar)")
-        kw = {k: request[k] for k in ("lambda1", "lambda2", "steps", "lr", "seed", "k", "perplexity") if k in request}
-        res = fn(request["text"], [tuple(x) for x in request["locations"]], target=request.get("target"),
-                 projection=request.get("projection", "tsne"), progress=progress, cancel=cancel, **kw)
-        ranks = request.get("ranks")
-        if ranks and len(ranks) == len(res.locations) and any(int(a) != loc.rank for a, loc in zip(ranks, res.locations)):
-            from dataclasses import replace
-
-            res = replace(res, locations=tuple(replace(loc, rank=int(a)) for a, loc in zip(ranks, res.locations)))
-        return res
-    fn = _EXTRA_COMPUTE.get(str(panel))
-    if fn is None:
-        raise InputError(f"cannot recompute a {panel!r} figure in this build")
-    return fn(request, engine, progress=progress, cancel=cancel)
-
-
-#: recompute functions of panels added by other modules: ``{panel: fn(request, engine, progress=, cancel=)}``
-_EXTRA_COMPUTE: dict[str, Callable] = {}
-
-
-def register_compute(panel: str, fn: Callable) -> None:
-    """Let :func:`compute` recompute ``panel`` results with ``fn(request, engine, progress=, cancel=)``."""
-    _EXTRA_COMPUTE[panel] = fn
-
-
+# -- remaking ---------------------------------------------------------------------------------
 def read_sidecar(path: str | Path) -> dict:
     """Read and check a sidecar. Raises InputError for a missing or malformed file."""
     p = Path(path).expanduser()
@@ -522,6 +408,7 @@ def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: st
     sp = Path(sidecar).expanduser()
     meta = read_sidecar(sp)
     mpath = check_model(meta, model_path=model_path, force=force)
+    request = sidecar_request(meta)
     if engine is None:
         from .engine import Engine
 
@@ -546,18 +433,19 @@ def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: st
             if not force:
                 raise ModelChangedError(msg + "; use --force to remake it anyway")
             warnings.warn(msg, stacklevel=2)
-        engine.load_dataset(dp, text_column=ds.get("text_column", "text"), label_column=ds.get("label_column", "label"))
-        req = meta["request"]
-        if req.get("panel") in ("heatmap", "deletion") and req.get("likelihood") == "prior":
+        engine.load_dataset(dp, text_column=ds.get("text_column", DatasetConfig.text_column),
+                            label_column=ds.get("label_column", DatasetConfig.label_column))
+        if uses_prior(request):
             engine.set_prior_data(engine.dataset.texts)  # the app counts the prior on the open dataset
-    result = compute(meta["request"], engine, seed=int(meta.get("seed", 0)), progress=progress)
+    result = recompute(request, engine, seed=int(meta.get("seed", 0)), progress=progress)
     fig = meta["figure"]
     target = Path(out).expanduser() if out else sp.with_name(fig["file"])
     # the engine hashed the folder (model_folder_hash) when it loaded it: not read a third time
     prov = Provenance(model_path=mpath, model_hash=engine.classifier.content_hash, seed=int(meta.get("seed", 0)),
                       mlm_path=(mlm or {}).get("path"), mlm_hash=mlm_hash,
                       dataset_path=(ds or {}).get("path"),
-                      text_column=(ds or {}).get("text_column", "text"), label_column=(ds or {}).get("label_column", "label"),
+                      text_column=(ds or {}).get("text_column", DatasetConfig.text_column),
+                      label_column=(ds or {}).get("label_column", DatasetConfig.label_column),
                       device=str(meta.get("device", "cpu")))
     fmt = format_of(target, fig["format"] if not out else None)
     return export_figure(result, target, fmt=fmt, style=FigureStyle.from_json(fig.get("style")),
@@ -565,5 +453,5 @@ def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: st
 
 
 __all__ = ["FORMATS", "PANELS", "ModelChangedError", "Provenance", "atomic_write", "figure_bytes", "encode",
-           "export_figure", "export_all", "build_sidecar", "sidecar_path", "read_sidecar", "remake", "compute",
-           "model_folder_hash", "request_of", "register_compute", "app_version"]
+           "export_figure", "export_all", "build_sidecar", "sidecar_path", "read_sidecar", "remake", "recompute",
+           "model_folder_hash", "request_for", "legacy_request", "sidecar_request", "app_version"]

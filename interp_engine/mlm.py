@@ -177,6 +177,9 @@ def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | P
         texts: training sentences (the classifier's training set).
         classifier_dir: a saved classifier; its tokenizer (and max length) is used and saved.
         config: :class:`MLMConfig`.
+        progress: ``progress(done, total, message)`` per batch; log: ``log(str)``, called once per
+            epoch with one line (held-out accuracy and perplexity, elapsed seconds; computing them
+            costs one pass over the held-out split), the progress of a run whose output goes to a file.
 
     Returns:
         :class:`MLMReport` (also written to ``out_dir/mlm_training.json``).
@@ -246,7 +249,7 @@ def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | P
                 progress(step, total, f"MLM epoch {ep + 1}/{cfg.epochs}")
         if log is not None:
             acc, ppl, _ = _evaluate(model, ids, held, allowed, tok.mask_token_id, pad, dev, cfg.seed + 1, cfg.mask_prob)
-            log(f"epoch {ep + 1}: last batch loss {float(loss.detach()):.3f}, held-out accuracy {acc:.4f}, "
+            log(f"epoch {ep + 1}/{cfg.epochs}: last batch loss {float(loss.detach()):.3f}, held-out accuracy {acc:.4f}, "
                 f"perplexity {ppl:.1f} ({time.perf_counter() - t0:.0f} s)")
 
     acc, ppl, count = _evaluate(model, ids, held, allowed, tok.mask_token_id, pad, dev, cfg.seed + 1, cfg.mask_prob)

@@ -30,6 +30,10 @@ from .models.tokenization import build_word_tokenizer, pre_tokenize
 from .vectors import embedding_matrix, load_vectors, train_word2vec
 
 
+#: classifier architectures of :class:`TrainConfig` ``arch`` (``interp-studio train --arch``)
+ARCHITECTURES = ("textcnn", "bilstm")
+
+
 @dataclass
 class TrainConfig:
     """Hyper-parameters of :func:`train_classifier` (defaults are the CLI's defaults).
@@ -43,7 +47,7 @@ class TrainConfig:
     epoch changed). None keeps torch's setting (faster, not reproducible across machines).
     """
 
-    arch: str = "textcnn"
+    arch: str = ARCHITECTURES[0]
     epochs: int = 10
     seed: int = 1
     batch_size: int = 64
@@ -131,8 +135,11 @@ def train_classifier(
     Args:
         train: labelled training data. test: optional labelled test data (accuracy reported).
         config: hyper-parameters. device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
-        progress: ``progress(done, total, message)`` per batch. cancel: ``threading.Event``.
-        log: optional ``log(str)`` for one line per epoch.
+        progress: ``progress(done, total, message)`` per batch (``message``: ``epoch e/E``).
+            cancel: ``threading.Event``.
+        log: optional ``log(str)``, called once per epoch with one line (``epoch e/E: train loss
+            ..., validation accuracy ... (elapsed s)``): the progress of a run whose output goes
+            to a file.
 
     Returns:
         a :class:`TrainReport` (also written to ``out_dir/training.json``).
@@ -152,8 +159,8 @@ def train_classifier(
 
 
 def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log) -> TrainReport:
-    if cfg.arch not in ("textcnn", "bilstm"):
-        raise InputError(f"unknown architecture {cfg.arch!r}: choose textcnn or bilstm")
+    if cfg.arch not in ARCHITECTURES:
+        raise InputError(f"unknown architecture {cfg.arch!r}: choose {' or '.join(ARCHITECTURES)}")
     if train.labels is None:
         raise InputError(f"{train.path}: the training data has no label column")
     if test is not None and test.labels is None:
@@ -237,7 +244,8 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
         val_acc = evaluate_accuracy(model, val_ids, val_y, device)
         history.append({"epoch": epoch, "train_loss": loss_sum / max(1, len(fit_ids)), "validation_accuracy": val_acc})
         if log is not None:
-            log(f"epoch {epoch}: train loss {loss_sum / max(1, len(fit_ids)):.4f}, validation accuracy {val_acc:.4f}")
+            log(f"epoch {epoch}/{cfg.epochs}: train loss {loss_sum / max(1, len(fit_ids)):.4f}, "
+                f"validation accuracy {val_acc:.4f} ({time.perf_counter() - t0:.0f} s)")
         if val_acc > best[0]:
             best = (val_acc, epoch, copy.deepcopy(model.state_dict()))
     model.load_state_dict(best[2])

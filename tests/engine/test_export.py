@@ -214,8 +214,11 @@ def test_deletion_curves_export_and_remake(tmp_path, model, capsys):
                  "grad,unk,marginalization", "--strategy", "zero", "--x-max", "0.5", "--out", str(out)]) == 0
     meta = json.loads(export.sidecar_path(out).read_text())
     assert meta["panel"] == "deletion" and meta["method"] == ["grad", "unk", "marginalization"]
-    assert meta["request"]["strategy"] == "zero" and meta["request"]["x_max"] == 0.5
-    assert meta["request"]["likelihood"] == "uniform"  # marginalization's settings travel with the request
+    assert meta["request"]["type"] == "deletion_curves"
+    assert meta["request"]["deletion"]["strategy"] == "zero" and meta["request"]["deletion"]["x_max"] == 0.5
+    # marginalization's settings travel with the request
+    assert meta["request"]["configs"]["marginalization"]["likelihood"] == "uniform"
+    assert meta["parameters"]["strategy"] == "zero" and meta["parameters"]["likelihood"] == "uniform"
     assert "AUC@50%" in out.read_text()  # the area up to x_max (AUC_rep is the one at 20%)
     again = tmp_path / "again.svg"
     export.remake(export.sidecar_path(out), again)
@@ -235,7 +238,9 @@ def test_neighbour_scatter_export_and_remake(tmp_path, model):
     res = eng.neighbour_scatter(TEXT, steps=20, k=5, projection="pca")
     out, side = export.export_figure(res, tmp_path / "sc.svg", provenance=export.Provenance(model_path=str(model)))
     meta = json.loads(side.read_text())
-    assert meta["panel"] == "scatter" and meta["request"]["steps"] == 20 and meta["request"]["k"] == 5
+    assert meta["panel"] == "scatter" and meta["request"]["type"] == "neighbours"
+    assert meta["request"]["optimization"]["steps"] == 20 and meta["request"]["neighbours"]["k"] == 5
+    assert meta["parameters"]["steps"] == 20 and meta["parameters"]["k"] == 5 and meta["parameters"]["vectors"] == "model"
     assert meta["request"]["locations"] == [[loc.layer, loc.position] for loc in res.locations]
     assert res.locations[0].words[0] in out.read_text()
     again, _ = export.remake(side, tmp_path / "again.svg")
