@@ -615,8 +615,7 @@ def _maximize(eng, args) -> int:
 
 def _optimize_locations(eng, args):
     """``hidden --optimize``: the neighbour scatter of the selected locations (Yuan eq. 5-8), a
-    :class:`~interp_engine.requests.NeighbourScatterRequest` (several ``--layers`` rows, which a
-    request cannot name, go through the engine's keyword method)."""
+    :class:`~interp_engine.requests.NeighbourScatterRequest`."""
     from .errors import InputError
     from .requests import NeighbourScatterRequest
 
@@ -636,15 +635,9 @@ def _optimize_locations(eng, args):
     seed = OptimizationConfig.seed if args.seed is None else args.seed
     opt = OptimizationConfig(lambda1=args.lambda1, lambda2=args.lambda2, steps=args.steps, lr=args.lr, seed=seed)
     progress = _progress(args)
-    if layers is not None and (len(layers) != 1 or layers[0] < 0):  # not one row a request can name
-        return eng.neighbour_scatter(args.text, None, top=args.top, layers=layers, target=args.target,
-                                     lambda1=opt.lambda1, lambda2=opt.lambda2, steps=opt.steps, lr=opt.lr,
-                                     seed=opt.seed, k=k, projection=args.projection, perplexity=args.perplexity,
-                                     progress=progress)
-    nb = NeighbourConfig(top=args.top, layer=layers[0] if layers else NeighbourConfig.layer, k=k,
-                         projection=args.projection, perplexity=args.perplexity)
-    req = NeighbourScatterRequest(text=args.text, locations=locations, target=args.target, neighbours=nb,
-                                  optimization=opt)
+    nb = NeighbourConfig(top=args.top, k=k, projection=args.projection, perplexity=args.perplexity)
+    req = NeighbourScatterRequest(text=args.text, locations=locations, layers=tuple(layers) if layers else None,
+                                  target=args.target, neighbours=nb, optimization=opt)
     return eng.run(req, progress=progress)
 
 

@@ -675,7 +675,9 @@ def _run_neighbours(e: Engine, r: "rq.NeighbourScatterRequest", progress, cancel
     nb, opt = r.neighbours, r.optimization
     layers = None
     if r.locations is None:
-        layers = [nb.layer] if nb.layer >= 0 else list(range(len(e.require_model().hidden_layers())))
+        rows = r.layers if r.layers is not None else (nb.layer,)
+        n_rows = len(e.require_model().hidden_layers())
+        layers = list(dict.fromkeys(j for row in rows for j in ([row] if row >= 0 else range(n_rows))))
     res = e.neighbour_scatter(r.input.text, [tuple(x) for x in r.locations] if r.locations is not None else None,
                               top=nb.top, layers=layers, target=r.target, lambda1=opt.lambda1, lambda2=opt.lambda2,
                               steps=opt.steps, lr=opt.lr, seed=opt.seed, k=nb.k, projection=nb.projection,

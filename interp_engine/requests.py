@@ -318,7 +318,8 @@ class NeighbourScatterRequest(_InputRequest):
 
     Attributes:
         locations: (grid row, location) pairs, or None for the ``neighbours.top`` most salient
-            locations of grid row ``neighbours.layer`` (-1: of every row).
+            locations of the grid rows ``layers`` (None: row ``neighbours.layer``, -1 = every row).
+        layers: grid rows whose top locations are optimised when ``locations`` is None.
         ranks: optional mark colour rank per explicit location (the grid's red/blue/green).
         neighbours: k, projection, perplexity, top, layer. optimization: λ1, λ2, steps, lr, seed.
     """
@@ -326,6 +327,7 @@ class NeighbourScatterRequest(_InputRequest):
     input: TextInput | None = None
     text: str | None = None
     locations: tuple[tuple[int, int], ...] | None = None
+    layers: tuple[int, ...] | None = None
     ranks: tuple[int, ...] | None = None
     target: int | None = None
     neighbours: NeighbourConfig = field(default_factory=NeighbourConfig)
@@ -336,7 +338,8 @@ class NeighbourScatterRequest(_InputRequest):
         "input": TextInput.from_json, "neighbours": NeighbourConfig.from_json,
         "optimization": OptimizationConfig.from_json,
         "locations": lambda v: None if v is None else tuple(tuple(int(a) for a in x) for x in v),
-        "ranks": lambda v: None if v is None else tuple(int(a) for a in v)}
+        "ranks": lambda v: None if v is None else tuple(int(a) for a in v),
+        "layers": lambda v: None if v is None else tuple(int(a) for a in v)}
 
     def describe(self) -> str:
         n = len(self.locations) if self.locations is not None else self.neighbours.top
