@@ -13,6 +13,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
+from interp_engine.attribution import registry
+
 from ..colors import diverging_qcolor
 
 #: rows shown at most (the rest of a long tail carries little likelihood)
@@ -117,7 +119,7 @@ class CandidateTablePanel(QWidget):
         lay.addWidget(self.span_label)
         lay.addWidget(self.header)
         lay.addWidget(self.view, 1)
-        self.show_message("Click a token of the heatmap (method: Marginalization) to see what the likelihood "
+        self.show_message(f"Click a token of the heatmap (method: {registry.label('marginalization')}) to see what the likelihood "
                           "model would put in its place. Shift-click a neighbour to marginalize 2–3 tokens jointly.")
 
     @property

@@ -20,10 +20,11 @@ from typing import Sequence
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from ..colors import SPECIAL_FILL, SPECIAL_TEXT, diverging_qcolor, format_score, symmetric_limit, text_color_on
+from ..colors import format_score, symmetric_limit
+from .token_boxes import display_token, paint_token_box, scaled_font, token_fill
 
 MIXED_UNITS_LABEL = "mixed units: each row's unit in its label"
 
@@ -56,12 +57,11 @@ class MethodComparisonView(QWidget):
     GAP_X = 3
     GAP_Y = 6
     MAX_CHARS = 20
+    FONT_SCALE = 1.15
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        font = QFont(self.font())
-        font.setPointSizeF(max(font.pointSizeF(), 9.0) * 1.15)
-        self.setFont(font)
+        self.setFont(scaled_font(self.font(), self.FONT_SCALE))
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self._results: tuple = ()
@@ -110,9 +110,7 @@ class MethodComparisonView(QWidget):
     def cell_color(self, row: int, col: int) -> QColor:
         """Fill colour of (method ``row``, token ``col``) on the shared scale."""
         r = self._results[row]
-        if r.special[col]:
-            return QColor(SPECIAL_FILL)
-        return diverging_qcolor(float(r.scores[col]), self._vmax)
+        return token_fill(float(r.scores[col]), self._vmax, bool(r.special[col]))
 
     def cell_rect(self, row: int, col: int) -> QRectF:
         x0, w = self._col_x[col]
@@ -126,8 +124,7 @@ class MethodComparisonView(QWidget):
         return None
 
     def _display(self, tok: str) -> str:
-        tok = tok if tok.strip() else "␣"
-        return tok if len(tok) <= self.MAX_CHARS else tok[: self.MAX_CHARS - 1] + "…"
+        return display_token(tok, self.MAX_CHARS)
 
     def _relayout(self) -> None:
         fm = QFontMetricsF(self.font())
@@ -159,7 +156,6 @@ class MethodComparisonView(QWidget):
             p.setOpacity(0.35)
         bold = QFont(self.font())
         bold.setBold(True)
-        border = QPen(QColor(190, 190, 190), 1.0)
         for row, res in enumerate(self._results):
             y = self.MARGIN + row * (self._row_h + self.GAP_Y)
             p.setFont(bold)
@@ -167,20 +163,8 @@ class MethodComparisonView(QWidget):
             p.drawText(QRectF(self.MARGIN, y, self._label_w - 8, self._row_h),
                        int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), self._names[row])
             for col, tok in enumerate(res.tokens):
-                r = self.cell_rect(row, col)
-                fill = self.cell_color(row, col)
-                p.setPen(border)
-                p.setBrush(fill)
-                p.drawRoundedRect(r, 3, 3)
-                if res.special[col]:
-                    f = QFont(self.font())
-                    f.setItalic(True)
-                    p.setFont(f)
-                    p.setPen(SPECIAL_TEXT)
-                else:
-                    p.setFont(self.font())
-                    p.setPen(text_color_on(fill))
-                p.drawText(r, int(Qt.AlignmentFlag.AlignCenter), self._display(tok))
+                paint_token_box(p, self.cell_rect(row, col), self._display(tok), self.cell_color(row, col),
+                                bool(res.special[col]), self.font())
         p.end()
 
     def tooltip_text(self, row: int, col: int) -> str:

@@ -5,9 +5,19 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QHBoxLayout, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -18,7 +28,10 @@ class DatasetTableModel(QAbstractTableModel):
     Predictions are optional and arrive later (:meth:`set_predictions`).
     """
 
-    COLUMNS = ("Sentence", "Gold", "Predicted", "Confidence")
+    #: short headers: at the dock's default width every column stays visible (tooltips: the long names)
+    COLUMNS = ("Sentence", "Gold", "Pred.", "Conf.")
+    COLUMN_TIPS = ("The sentence (hover a row for all of it)", "Gold label", "The model's predicted class",
+                   "Confidence: the model's probability of its predicted class")
     TEXT, GOLD, PRED, CONF = range(4)
 
     def __init__(self, parent=None):
@@ -91,6 +104,8 @@ class DatasetTableModel(QAbstractTableModel):
             if orientation == Qt.Orientation.Horizontal:
                 return self.COLUMNS[section]
             return str(section + 1)
+        if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal:
+            return self.COLUMN_TIPS[section]
         return None
 
     def _gold(self, row: int) -> str:
@@ -134,8 +149,11 @@ class DatasetTableModel(QAbstractTableModel):
                 if self._conf is None or not np.isfinite(self._conf[row]):
                     return -1.0
                 return float(self._conf[row])
-        elif role == Qt.ItemDataRole.ToolTipRole and col == self.TEXT:
-            return self._texts[row]
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            if col == self.TEXT:
+                return self._texts[row]
+            if col in (self.GOLD, self.PRED):  # a long class name may be elided
+                return self._gold(row) if col == self.GOLD else self._predicted(row)
         elif role == Qt.ItemDataRole.ForegroundRole and col == self.PRED and self._wrong(row):
             return QColor(200, 0, 0)
         elif role == Qt.ItemDataRole.TextAlignmentRole and col == self.CONF:
@@ -145,6 +163,27 @@ class DatasetTableModel(QAbstractTableModel):
     def _wrong(self, row: int) -> bool:
         return (self._compare and self._pred is not None and self._labels is not None
                 and self._pred[row] >= 0 and self._pred[row] != self._labels[row])
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that never widens its dock: text that does not fit ends in "…"
+    (:meth:`text` is the whole text)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(text, parent)
+        self.setWordWrap(False)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(20)
+
+    def elided_text(self) -> str:
+        """What is painted at the current width."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, max(self.contentsRect().width(), 0))
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setPen(self.palette().color(self.foregroundRole()))
+        p.drawText(self.contentsRect(), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), self.elided_text())
+        p.end()
 
 
 class DatasetListPanel(QWidget):
@@ -184,17 +223,20 @@ class DatasetListPanel(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         hh = self.view.horizontalHeader()
-        # the sentence gets a readable width (scroll for the rest); label columns fit their contents
-        hh.setSectionResizeMode(DatasetTableModel.TEXT, QHeaderView.ResizeMode.Interactive)
-        hh.resizeSection(DatasetTableModel.TEXT, 230)
+        # label columns fit their contents, the sentence takes the rest (elided, its tooltip shows
+        # all of it): every column stays visible at the dock's default width, no sideways scrolling
         hh.setStretchLastSection(False)
+        hh.setMinimumSectionSize(20)
+        hh.setSectionResizeMode(DatasetTableModel.TEXT, QHeaderView.ResizeMode.Stretch)
         for c in (DatasetTableModel.GOLD, DatasetTableModel.PRED, DatasetTableModel.CONF):
-            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.Fixed)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.viewport().installEventFilter(self)
         self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
 
-        self.summary_label = QLabel("No dataset open (File → Open Dataset…).")
+        self.summary_label = ElidedLabel("No dataset open (File → Open Dataset…).")
         self.summary_label.setObjectName("datasetSummary")
-        self.summary_label.setWordWrap(True)
 
         top = QHBoxLayout()
         top.addWidget(self.filter_edit)
@@ -205,16 +247,50 @@ class DatasetListPanel(QWidget):
         lay.addWidget(self.summary_label)
         self._status = ""
 
+    # -- column widths ----------------------------------------------------------------------
+    #: the sentence keeps at least this fraction of the table's width (px at least MIN_TEXT_PX)
+    MIN_TEXT_FRACTION = 0.3
+    MIN_TEXT_PX = 60
+    CELL_PAD = 12
+
+    def fit_columns(self) -> None:
+        """Size the label columns to their contents (class names, "0.000"), shrunk (elided) only
+        when the sentence would get less than :attr:`MIN_TEXT_FRACTION` of the width."""
+        fm = self.view.fontMetrics()
+        hm = self.view.horizontalHeader().fontMetrics()
+        m = self.model
+
+        def width(texts, col) -> int:
+            return int(max([fm.horizontalAdvance(t) for t in texts] + [hm.horizontalAdvance(m.COLUMNS[col])])) + self.CELL_PAD
+
+        gold = width(m._gold_names or ("…",), m.GOLD)
+        pred = width(m._pred_names or ("…",), m.PRED)
+        conf = width(("0.000", "…"), m.CONF)
+        avail = self.view.viewport().width()
+        room = avail - conf - max(self.MIN_TEXT_PX, self.MIN_TEXT_FRACTION * avail)
+        if gold + pred > room > 0:
+            gold = pred = max(int(room / 2), 24)
+        hh = self.view.horizontalHeader()
+        for col, w in ((m.GOLD, gold), (m.PRED, pred), (m.CONF, conf)):
+            hh.resizeSection(col, w)
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.view.viewport() and event.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return super().eventFilter(obj, event)
+
     # -- content ----------------------------------------------------------------------------
     def set_dataset(self, texts: Sequence[str], labels, gold_names: Sequence[str], name: str = "") -> None:
         """Show a dataset's sentences (gold names: display name of each label index)."""
         self.model.set_dataset(texts, labels, gold_names)
+        self.fit_columns()
         self._name = name
         self._status = ""
         self._update_summary()
 
     def set_predictions(self, predicted, confidence, class_names, comparable: bool = True) -> None:
         self.model.set_predictions(predicted, confidence, class_names, comparable)
+        self.fit_columns()
         self._status = ""
         self._update_summary()
 
@@ -227,7 +303,8 @@ class DatasetListPanel(QWidget):
         n = self.model.rowCount()
         if n == 0 and not getattr(self, "_name", ""):
             return
-        parts = [f"{n} sentences" + (f" in {self._name}" if getattr(self, "_name", "") else "")]
+        name = getattr(self, "_name", "")
+        parts = [f"{n} sentences"]
         shown = self.proxy.rowCount()
         if shown != n:
             parts.append(f"{shown} shown")
@@ -236,7 +313,9 @@ class DatasetListPanel(QWidget):
             parts.append(f"accuracy {100 * acc:.1f}%")
         if self._status:
             parts.append(self._status)
+        # one line: the file name (and anything cut off) in the tooltip
         self.summary_label.setText(" · ".join(parts))
+        self.summary_label.setToolTip(" · ".join([f"{n} sentences" + (f" in {name}" if name else "")] + parts[1:]))
 
     # -- selection --------------------------------------------------------------------------
     def select_row(self, source_row: int) -> None:

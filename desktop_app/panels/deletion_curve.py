@@ -26,17 +26,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from interp_engine.attribution import registry
+from interp_engine.config import STRATEGIES, DeletionConfig
 from interp_engine.results import area_label
 
-#: (strategy key, label) in combo order
-STRATEGY_ITEMS = (("mlm", "MLM sample"), ("zero", "zero / [PAD]"), ("unk", "[UNK]"), ("remove", "removal"))
+from .labels import class_name, esc as _esc
+
+#: combo text of each replacement strategy
+STRATEGY_LABELS = {"mlm": "MLM sample", "zero": "zero / [PAD]", "unk": "[UNK]", "remove": "removal"}
+#: (strategy key, label) in combo order (:data:`interp_engine.config.STRATEGIES`)
+STRATEGY_ITEMS = tuple((k, STRATEGY_LABELS.get(k, k)) for k in STRATEGIES)
+#: the strategy used when no masked LM is open (needs nothing)
+NO_MLM_STRATEGY = "zero"
+#: horizontal padding of the x range, as a fraction of it
+X_PADDING = 0.03
 NO_MLM_TIP = ("Sampling replacements needs a masked LM: open one (File → Open Masked LM…, "
               "or interp-studio train-mlm to train one).")
 #: one colour per method (colour-blind-safe Okabe-Ito order)
 CURVE_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-METHOD_LABELS = {"marginalization": "Marginalization", "zero": "Zero erasure", "unk": "[UNK] erasure",
-                 "grad": "Gradient", "grad_input": "Gradient × input", "integrated_gradients": "Integrated gradients",
-                 "lime": "LIME"}
 
 
 class DeletionCurvePanel(QWidget):
@@ -65,10 +72,11 @@ class DeletionCurvePanel(QWidget):
         self.range_spin.setObjectName("deletionRangeSpin")
         self.range_spin.setRange(5, 100)
         self.range_spin.setSingleStep(5)
-        self.range_spin.setValue(20)
+        x_max = round(100 * DeletionConfig.x_max)
+        self.range_spin.setValue(x_max)
         self.range_spin.setSuffix(" %")
         self.range_spin.setToolTip("Fraction of the tokens replaced on the x-axis; the legend's area is "
-                                   "taken over this range (20% = AUC_rep)")
+                                   f"taken over this range ({x_max}% = AUC_rep, the default)")
         self.status_label = QLabel("")
         self.status_label.setObjectName("deletionStatus")
         self.status_label.setStyleSheet("color: #555;")
@@ -87,9 +95,15 @@ class DeletionCurvePanel(QWidget):
             ax = self.plot.getAxis(name)
             ax.setPen(pg.mkPen("k"))
             ax.setTextPen(pg.mkPen("k"))
-        # the legend sits below the x-axis, in the plot's own layout: it never hides a curve
-        self.legend = pg.LegendItem(colCount=1, labelTextColor="k", verSpacing=-6)
-        self.plot.getPlotItem().layout.addItem(self.legend, 4, 1)
+            ax.enableAutoSIPrefix(False)  # a probability is never shown as "(×0.001)"
+        # the legend is a label below the plot: it wraps at the dock's width and never hides a curve
+        self.legend_label = QLabel()
+        self.legend_label.setObjectName("deletionLegend")
+        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        self.legend_label.setWordWrap(True)
+        self.legend_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.legend_label.setMinimumWidth(40)
+        self._legend: list[tuple[str, str]] = []
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.message_label = QLabel("Select a sentence to see how fast its prediction falls when the most "
                                     "attributed tokens are replaced.")
@@ -111,6 +125,7 @@ class DeletionCurvePanel(QWidget):
         lay.addLayout(row)
         lay.addWidget(self.status_label)
         lay.addWidget(self.stack, 1)
+        lay.addWidget(self.legend_label)
 
         self.set_mlm_available(False)
         self.strategy_combo.currentIndexChanged.connect(self._emit_settings)
@@ -148,9 +163,9 @@ class DeletionCurvePanel(QWidget):
                 item.setToolTip("" if self._mlm else NO_MLM_TIP)
                 self.strategy_combo.setItemData(0, None if self._mlm else NO_MLM_TIP, Qt.ItemDataRole.ToolTipRole)
             if not self._mlm and self.strategy() == "mlm":
-                self.strategy_combo.setCurrentIndex(1)
+                self.strategy_combo.setCurrentIndex(self.strategy_combo.findData(NO_MLM_STRATEGY))
             elif self._mlm:
-                self.strategy_combo.setCurrentIndex(0)
+                self.strategy_combo.setCurrentIndex(max(0, self.strategy_combo.findData(DeletionConfig.strategy)))
         finally:
             self._quiet = False
 
@@ -170,47 +185,56 @@ class DeletionCurvePanel(QWidget):
         """Draw ``result`` (:class:`~interp_engine.results.DeletionCurves`)."""
         self._result = result
         self.plot.clear()
-        self.legend.clear()
+        self._legend = []
         self.curves.clear()
         x = np.asarray(result.x, dtype=np.float64) * 100
         name = area_label(result.x_max, result.strategy)
         for i, m in enumerate(result.methods):
             color = CURVE_COLORS[i % len(CURVE_COLORS)]
             p = np.asarray(result.p_deletion[i], dtype=np.float64)
-            tips = [f"{METHOD_LABELS.get(m, m)}: original sentence, p = {p[0]:.4f}"]
+            label = registry.label(m)
+            tips = [f"{label}: original sentence, p = {p[0]:.4f}"]
             for k in range(1, len(p)):
                 pos = int(result.order[i, k - 1])
                 rep = result.replacements[i][k - 1] if k - 1 < len(result.replacements[i]) else ""
                 what = f"“{result.tokens[pos]}” removed" if result.strategy == "remove" else f"“{result.tokens[pos]}” → “{rep}”"
-                tips.append(f"{METHOD_LABELS.get(m, m)}, step {k} ({x[k]:.0f}%): {what}, p = {p[k]:.4f}")
+                tips.append(f"{label}, step {k} ({x[k]:.0f}%): {what}, p = {p[k]:.4f}")
             item = self.plot.plot(x, p, pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
                                   symbolBrush=color, symbolPen=color)
-            self.legend.addItem(item, f"{METHOD_LABELS.get(m, m)}  {name} {result.auc[i]:.4f}")
+            self._legend.append((color, f"{label}  {name} {result.auc[i]:.4f}"))
             hover = pg.ScatterPlotItem(x=x, y=p, data=tips, brush=color, pen=color, size=7, hoverable=True,
                                        hoverSize=10, tip=lambda x, y, data: str(data))
             self.plot.addItem(hover)
             self.curves[m] = item
-        self.plot.setXRange(0, 100 * result.x_max, padding=0.03)
+        # x: the whole computed curve (its last point lies at ceil(x_max · n) / n >= x_max)
+        x_end = max(float(x[-1]) if x.size else 0.0, 100 * result.x_max)
+        self.plot.setXRange(0, x_end, padding=X_PADDING)
         # y: the curves' own range, never beyond [0, 1]
         lo = float(np.nanmin(result.p_deletion)) if result.p_deletion.size else 0.0
         hi = float(np.nanmax(result.p_deletion)) if result.p_deletion.size else 1.0
         span = max(hi - lo, 0.02)
         self.plot.setYRange(max(0.0, lo - 0.05 * span), min(1.0, hi + 0.05 * span), padding=0.02)
-        cls = result.class_names[result.target] if result.target < len(result.class_names) else str(result.target)
-        self.plot.setLabel("left", f"p({cls})")
-        from interp_engine.faithfulness import STRATEGY_NAMES
-
+        self.plot.setLabel("left", f"p({class_name(result.class_names, result.target)})")
         seed = f" · seed {result.seed}" if result.seed is not None else ""
-        self.status_label.setText(f"{result.n_words} tokens · {STRATEGY_NAMES.get(result.strategy, result.strategy)}{seed}"
+        self.status_label.setText(f"{result.n_words} tokens · {STRATEGY_LABELS.get(result.strategy, result.strategy)}{seed}"
                                   " · lower = more faithful")
         self.status_label.setToolTip("Tokens are replaced in decreasing order of attribution; the area is the mean "
-                                     "p(class) over the x-range (Kim et al. 2020 §3.5: AUC_rep at 20%)")
+                                     "p(class) over the x-range (Kim et al. 2020 §3.5: AUC_rep at "
+                                     f"{round(100 * DeletionConfig.x_max)}%)")
         self.stack.setCurrentWidget(self.plot)
+        self._show_legend()
         self.plot.setOpacity(1.0)
+        self.legend_label.setEnabled(True)
+
+    def _show_legend(self) -> None:
+        rows = [f"<span style='color:{c}'><b>━●━</b></span>&nbsp;{_esc(t).replace('  ', '&nbsp;&nbsp;')}"
+                for c, t in self._legend]
+        self.legend_label.setText("<br>".join(rows))
+        self.legend_label.setVisible(bool(rows) and self.stack.currentWidget() is self.plot)
 
     def legend_texts(self) -> list[str]:
         """The legend's labels (for tests and screen readers)."""
-        return [label.text for _sample, label in self.legend.items]
+        return [t for _c, t in self._legend]
 
     def set_computing(self, message: str = "computing…") -> None:
         """A new result is on its way: the old curves stay, faded."""
@@ -218,14 +242,17 @@ class DeletionCurvePanel(QWidget):
         if self._result is None:
             self.message_label.setText("Computing the deletion curves…")
             self.stack.setCurrentWidget(self.message_label)
+            self.legend_label.hide()
         else:
             self.plot.setOpacity(0.35)
+            self.legend_label.setEnabled(False)
 
     def show_message(self, message: str) -> None:
         """Replace the plot by ``message`` (the result is dropped)."""
         self._result = None
         self.plot.clear()
-        self.legend.clear()
+        self._legend = []
+        self._show_legend()
         self.curves.clear()
         self.status_label.clear()
         self.message_label.setText(message)

@@ -17,22 +17,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QStackedWidget,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QStackedWidget, QToolButton, QVBoxLayout, QWidget
+
+from interp_engine.config import NeighbourConfig
 
 from ..colors import MARK_COLORS
+from .label_placement import place_labels, view_box_mapping
+from .labels import class_name, esc as _esc
+from .neighbour_form import NeighbourForm
 
 #: colours of selected locations beyond a layer's top three (rank 3, 4, ...)
 EXTRA_COLORS = (QColor(230, 120, 0), QColor(140, 50, 190), QColor(0, 150, 160), QColor(150, 90, 40),
@@ -44,10 +36,6 @@ def location_color(rank: int) -> QColor:
     if 0 <= rank < len(MARK_COLORS):
         return QColor(MARK_COLORS[rank])
     return QColor(EXTRA_COLORS[(max(rank, 3) - 3) % len(EXTRA_COLORS)])
-
-
-def _esc(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class NeighbourScatterPanel(QWidget):
@@ -69,6 +57,12 @@ class NeighbourScatterPanel(QWidget):
     sigLocationClicked = Signal(int, int)
     sigClearSelection = Signal()
 
+    #: marker sizes (px) of a neighbour word and of a location's x_overall
+    WORD_SIZE = 9
+    STAR_SIZE = 20
+    CAPTION = ("● colour = the location (its mark in the saliency grid: red 1st, blue 2nd, green 3rd) whose "
+               "neighbour a word is · ★ = that location's x_overall")
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._result = None
@@ -84,63 +78,16 @@ class NeighbourScatterPanel(QWidget):
         self.title_label.setTextFormat(Qt.TextFormat.RichText)
         self.title_label.setWordWrap(True)
 
-        # -- parameter form -------------------------------------------------------------------
-        self.lambda1_spin = self._dspin(0.0, 10.0, 0.004, 4, 0.001, "λ1: weight of the L2 term ‖X̂0‖² (Yuan eq. 6; MR 0.004, AG News 0.002)")
-        self.lambda2_spin = self._dspin(0.0, 10.0, 0.02, 4, 0.005, "λ2: weight of the similarity term Sim(X̂0) (eq. 6-7; MR 0.02, AG News 0.01)")
-        self.steps_spin = QSpinBox()
-        self.steps_spin.setRange(1, 100000)
-        self.steps_spin.setValue(1000)
-        self.steps_spin.setSingleStep(100)
-        self.steps_spin.setToolTip("Adam steps (lr 2e-4, β = 0.9, 0.999); stops early when the objective converges")
-        self.k_spin = QSpinBox()
-        self.k_spin.setRange(1, 100)
-        self.k_spin.setValue(10)
-        self.k_spin.setToolTip("nearest vocabulary words per location (cosine similarity to x_overall, eq. 8)")
-        self.perplexity_spin = self._dspin(1.0, 100.0, 5.0, 1, 1.0, "t-SNE perplexity (capped at (points − 1) / 3)")
-        self.projection_combo = QComboBox()
-        self.projection_combo.addItem("t-SNE", "tsne")
-        self.projection_combo.addItem("PCA (faster)", "pca")
-        self.projection_combo.currentIndexChanged.connect(
-            lambda _i: self.perplexity_spin.setEnabled(self.projection() == "tsne"))
-        self.selection_combo = QComboBox()
-        self.selection_combo.addItem("most salient", "top")
-        self.selection_combo.addItem("clicked cells", "cells")
-        self.selection_combo.setToolTip("Which hidden locations to interpret")
-        self.top_spin = QSpinBox()
-        self.top_spin.setRange(1, 10)
-        self.top_spin.setValue(3)
-        self.top_spin.setToolTip("m: the m most salient locations of the layer (the paper: 3)")
+        # -- parameter form (every value from interp_engine.config) ----------------------------
+        self.form_widget = NeighbourForm(small)
+        self.form_widget.setObjectName("neighbourForm")
+        f = self.form_widget
+        self.lambda1_spin, self.lambda2_spin, self.steps_spin = f.lambda1_spin, f.lambda2_spin, f.steps_spin
+        self.k_spin, self.perplexity_spin, self.projection_combo = f.k_spin, f.perplexity_spin, f.projection_combo
+        self.selection_combo, self.top_spin, self.layer_combo = f.selection_combo, f.top_spin, f.layer_combo
+        self.selection_label, self.clear_button = f.selection_label, f.clear_button
         self._n_layers = 0
-        self.layer_combo = QComboBox()
-        self.layer_combo.setToolTip("the layer whose most salient locations are interpreted (the paper: the first)")
-        self.selection_label = QLabel()
-        self.selection_label.setObjectName("neighbourSelection")
-        self.selection_label.setFont(small)
-        self.selection_label.setWordWrap(True)
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setToolTip("Forget the cells clicked in the grid")
         self.clear_button.clicked.connect(self._clear_selection)
-
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.setVerticalSpacing(3)
-        form.setHorizontalSpacing(6)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("λ1 (L2)", self.lambda1_spin)
-        form.addRow("λ2 (Sim)", self.lambda2_spin)
-        form.addRow("Steps", self.steps_spin)
-        form.addRow("k words", self.k_spin)
-        form.addRow("Projection", self.projection_combo)
-        form.addRow("Perplexity", self.perplexity_spin)
-        form.addRow("Locations", self.selection_combo)
-        sel = QHBoxLayout()
-        sel.addWidget(QLabel("top"))
-        sel.addWidget(self.top_spin)
-        sel.addWidget(self.layer_combo, 1)
-        form.addRow("", sel)
-        srow = QHBoxLayout()
-        srow.addWidget(self.selection_label, 1)
-        srow.addWidget(self.clear_button)
         self.selection_combo.currentIndexChanged.connect(lambda _i: self._update_selection_widgets())
 
         self.compute_button = QPushButton("Compute")
@@ -181,6 +128,10 @@ class NeighbourScatterPanel(QWidget):
         self.scatter.sigClicked.connect(self._on_clicked)
         pi.addItem(self.scatter)
         self._lines: list[pg.PlotDataItem] = []
+        self._label_specs: list[dict] = []
+        self._label_rects: dict[int, tuple] = {}
+        pi.getViewBox().sigResized.connect(self._place_labels)
+        pi.getViewBox().sigRangeChanged.connect(self._place_labels)
 
         self.message_label = QLabel()
         self.message_label.setObjectName("neighbourMessage")
@@ -191,6 +142,11 @@ class NeighbourScatterPanel(QWidget):
         self.stack.addWidget(self.message_label)
         self.stack.addWidget(self.plot)
 
+        self.caption_label = QLabel(self.CAPTION)
+        self.caption_label.setObjectName("neighbourCaption")
+        self.caption_label.setWordWrap(True)
+        self.caption_label.setFont(small)
+        self.caption_label.setStyleSheet("color: #555;")
         self.legend_label = QLabel()
         self.legend_label.setObjectName("neighbourLegend")
         self.legend_label.setTextFormat(Qt.TextFormat.RichText)
@@ -217,17 +173,10 @@ class NeighbourScatterPanel(QWidget):
         left.setContentsMargins(0, 0, 0, 0)
         left.addLayout(head)
         left.addWidget(self.stack, 1)
+        left.addWidget(self.caption_label)
         left.addWidget(self.legend_label)
         left.addWidget(self.note_label)
         left.addLayout(buttons)
-        right = QVBoxLayout()
-        right.setContentsMargins(0, 0, 0, 0)
-        right.addLayout(form)
-        right.addLayout(srow)
-        right.addStretch(1)
-        self.form_widget = QWidget()
-        self.form_widget.setObjectName("neighbourForm")
-        self.form_widget.setLayout(right)
         self.form_widget.setFixedWidth(190)
         self.form_widget.hide()
         lay = QHBoxLayout(self)
@@ -242,16 +191,6 @@ class NeighbourScatterPanel(QWidget):
     def _toggle_form(self, shown: bool) -> None:
         self.form_widget.setVisible(shown)
         self.params_button.setText("Parameters ◂" if shown else "Parameters ▸")
-
-    @staticmethod
-    def _dspin(lo, hi, value, decimals, step, tip) -> QDoubleSpinBox:
-        s = QDoubleSpinBox()
-        s.setRange(lo, hi)
-        s.setDecimals(decimals)
-        s.setSingleStep(step)
-        s.setValue(value)
-        s.setToolTip(tip)
-        return s
 
     # -- parameters -----------------------------------------------------------------------------
     def projection(self) -> str:
@@ -279,8 +218,7 @@ class NeighbourScatterPanel(QWidget):
     def set_parameters(self, **kw) -> None:
         """Set form values by name (``lambda1``, ``lambda2``, ``steps``, ``k``, ``perplexity``,
         ``projection``, ``top``, ``layer``, ``selection``)."""
-        spins = {"lambda1": self.lambda1_spin, "lambda2": self.lambda2_spin, "steps": self.steps_spin,
-                 "k": self.k_spin, "perplexity": self.perplexity_spin, "top": self.top_spin}
+        spins = self.form_widget.spins()
         for name, v in kw.items():
             if name in spins:
                 spins[name].setValue(v)
@@ -303,7 +241,8 @@ class NeighbourScatterPanel(QWidget):
         if len(names) > 1:
             self.layer_combo.addItem("all layers")
         if names:
-            self.layer_combo.setCurrentIndex(cur if 0 <= cur < self.layer_combo.count() else 0)
+            first = NeighbourConfig.layer if 0 <= NeighbourConfig.layer < len(names) else 0
+            self.layer_combo.setCurrentIndex(cur if 0 <= cur < self.layer_combo.count() else first)
         self._n_layers = len(names)
         self.layer_combo.blockSignals(False)
 
@@ -381,6 +320,7 @@ class NeighbourScatterPanel(QWidget):
         self._result = None
         self._clear_plot()
         self.legend_label.clear()
+        self.caption_label.hide()
         self.note_label.clear()
         self.message_label.setText(message)
         self.stack.setCurrentWidget(self.message_label)
@@ -396,6 +336,7 @@ class NeighbourScatterPanel(QWidget):
         for ln in self._lines:
             pi.removeItem(ln)
         self._labels, self._lines, self._points = [], [], []
+        self._label_specs, self._label_rects = [], {}
         self.scatter.clear()
 
     def points(self) -> list[dict]:
@@ -413,36 +354,31 @@ class NeighbourScatterPanel(QWidget):
         label_font.setPointSizeF(max(label_font.pointSizeF() * 0.9, 7.0))
         target_font = QFont(label_font)
         target_font.setBold(True)
-        placed: dict[tuple[str, float, float], int] = {}
+        words: dict[tuple[str, float, float], dict] = {}  # one label per drawn word position
+        targets: list[dict] = []
         for loc in result.locations:
             color = location_color(loc.rank)
             tx, ty = (float(v) for v in loc.target_coords)
-            for w, s, (x, y) in zip(loc.words, loc.similarities, loc.coords):
+            for j, (w, s, (x, y)) in enumerate(zip(loc.words, loc.similarities, loc.coords)):
                 x, y = float(x), float(y)
                 self._points.append({"kind": "word", "word": w, "cosine": float(s), "layer": loc.layer,
                                      "location": loc.position, "rank": loc.rank, "color": color, "xy": (x, y)})
-                spots.append({"pos": (x, y), "size": 9, "symbol": "o", "brush": pg.mkBrush(color),
+                spots.append({"pos": (x, y), "size": self.WORD_SIZE, "symbol": "o", "brush": pg.mkBrush(color),
                               "pen": pg.mkPen("w", width=0.8), "data": len(self._points) - 1})
                 key = (w, round(x, 6), round(y, 6))
-                if key in placed:  # a word shared by several locations: one label
-                    continue
-                placed[key] = 1
-                t = pg.TextItem(w, color=color, anchor=(0, 1))
-                t.setFont(label_font)
-                t.setPos(x, y)
-                pi.addItem(t)
-                self._labels.append(t)
+                if key in words:  # a word shared by several locations: its dot on top is the last one's
+                    words[key]["color"] = color
+                    words[key]["order"] = min(words[key]["order"], j)
+                else:
+                    words[key] = {"text": w, "xy": (x, y), "color": color, "order": j,
+                                  "radius": self.WORD_SIZE / 2, "font": label_font, "z": 4}
             self._points.append({"kind": "target", "word": f"x_overall {loc.layer_name}@{loc.position}",
                                  "cosine": 1.0, "layer": loc.layer, "location": loc.position, "rank": loc.rank,
                                  "color": color, "xy": (tx, ty)})
-            spots.append({"pos": (tx, ty), "size": 20, "symbol": "star", "brush": pg.mkBrush(color),
+            spots.append({"pos": (tx, ty), "size": self.STAR_SIZE, "symbol": "star", "brush": pg.mkBrush(color),
                           "pen": pg.mkPen("k", width=1.2), "data": len(self._points) - 1})
-            t = pg.TextItem(f"{loc.layer_name}@{loc.position}", color=color, anchor=(0, 0))
-            t.setFont(target_font)
-            t.setPos(tx, ty)
-            t.setZValue(6)
-            pi.addItem(t)
-            self._labels.append(t)
+            targets.append({"text": f"{loc.layer_name}@{loc.position}", "xy": (tx, ty), "color": color, "order": -1,
+                            "radius": self.STAR_SIZE / 2, "font": target_font, "z": 6})
             # dashed lines from the target to its neighbours (Yuan et al. Fig. 2)
             for x, y in loc.coords:
                 ln = pg.PlotDataItem([tx, float(x)], [ty, float(y)],
@@ -451,19 +387,27 @@ class NeighbourScatterPanel(QWidget):
                 ln.setZValue(1)
                 pi.addItem(ln)
                 self._lines.append(ln)
+        # placement priority: the stars, then each location's nearest words first
+        self._label_specs = targets + sorted(words.values(), key=lambda d: d["order"])
+        for spec in self._label_specs:
+            t = pg.TextItem(spec["text"], color=spec["color"], anchor=(0, 0))
+            t.setFont(spec["font"])
+            t.textItem.document().setDocumentMargin(1)
+            t.setPos(*spec["xy"])
+            t.setZValue(spec["z"])
+            pi.addItem(t)
+            spec["item"] = t
+            self._labels.append(t)
         self.scatter.setData(spots)
         self.scatter.setOpacity(1.0)
         xy = np.array([p["xy"] for p in self._points]) if self._points else np.zeros((1, 2))
         (x0, y0), (x1, y1) = xy.min(0), xy.max(0)
-        mid = (x0 + x1) / 2
-        for t in self._labels:  # labels right of their point on the left half, left of it on the right half
-            a = t.anchor
-            t.setAnchor((1 if t.pos().x() > mid else 0, a.y()))
         dx, dy = max(x1 - x0, 1e-6), max(y1 - y0, 1e-6)
         pi.getViewBox().setRange(xRange=(x0 - 0.2 * dx, x1 + 0.2 * dx), yRange=(y0 - 0.1 * dy, y1 + 0.12 * dy),
                                  padding=0.0)
+        self._place_labels()
         names = result.prediction.class_names
-        tname = names[result.target] if 0 <= result.target < len(names) else str(result.target)
+        tname = class_name(names, result.target)
         proj = "t-SNE" if result.projection == "tsne" else "PCA"
         p = result.params
         self.title_label.setText(
@@ -478,7 +422,7 @@ class NeighbourScatterPanel(QWidget):
             words = ", ".join(_esc(w) for w in loc.words[:5])
             span = " ".join(result.tokens[lo : hi + 1])
             span = span if len(span) <= 40 else span[:39] + "…"
-            legend.append(f"<span style='color:{c}'>★ <b>{_esc(loc.layer_name)}@{loc.position}</b></span> "
+            legend.append(f"<span style='color:{c}'>● ★ <b>{_esc(loc.layer_name)}@{loc.position}</b></span> "
                           f"“{_esc(span)}”: <i>{words}</i>")
             tips.append(f"{loc.layer_name}@{loc.position}: tokens {lo}–{hi}, objective {loc.objective_trace[-1]:.4g} "
                         f"({state}); a·a′ {loc.activation_dot:.4g}, ‖X̂0‖² {loc.l2:.4g}, Sim {loc.similarity:.4g}")
@@ -489,7 +433,37 @@ class NeighbourScatterPanel(QWidget):
         # the grid already explains conv / LSTM receptive fields; for transformers say it here too
         self.note_label.setText(note if "whole sentence" in note else "")
         self.note_label.setVisible("whole sentence" in note)
+        self.caption_label.show()
         self.stack.setCurrentWidget(self.plot)
+
+    # -- label placement ------------------------------------------------------------------------
+    def _place_labels(self, *_args) -> None:
+        """Put every label next to its point where it overlaps no other label and no marker
+        (greedy, stars first); a label with no free place is hidden (hover its point)."""
+        specs = getattr(self, "_label_specs", [])
+        self._label_rects = {}
+        m = view_box_mapping(self.plot.getPlotItem().getViewBox()) if specs else None
+        if m is None:
+            return
+        to_px, to_data, (w, h) = m
+        markers = []
+        for p in self._points:
+            px, py = to_px(*p["xy"])
+            r = (self.STAR_SIZE if p["kind"] == "target" else self.WORD_SIZE) / 2 + 1
+            markers.append((px - r, py - r, 2 * r, 2 * r))
+        sizes = [(s["item"].textItem.boundingRect().width(), s["item"].textItem.boundingRect().height()) for s in specs]
+        rects = place_labels([to_px(*s["xy"]) for s in specs], sizes, [s["radius"] + 1 for s in specs],
+                             markers, bounds=(0.0, 0.0, w, h))
+        for i, (s, rect) in enumerate(zip(specs, rects)):
+            s["item"].setVisible(rect is not None)
+            if rect is not None:
+                s["item"].setPos(*to_data(rect[0], rect[1]))
+                self._label_rects[i] = tuple(float(v) for v in rect)
+
+    def label_rects(self) -> dict[str, tuple]:
+        """``{label text: (left, top, width, height)}`` in view-box pixels of every label shown."""
+        specs = getattr(self, "_label_specs", [])
+        return {specs[i]["text"]: r for i, r in getattr(self, "_label_rects", {}).items()}
 
     # -- interaction ----------------------------------------------------------------------------
     def _tip(self, x=None, y=None, data=None):

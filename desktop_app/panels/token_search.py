@@ -31,6 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from interp_engine.config import SEARCH_MODES, SearchConfig
+
+#: combo text of each search mode (:data:`interp_engine.config.SEARCH_MODES` order)
+MODE_LABELS = {"phrase": "phrase", "all": "all words"}
 #: colours of the gold-label histograms (cycled)
 GOLD_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
 HTML_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -121,8 +125,9 @@ class TokenSearchPanel(QWidget):
         self.search_button.setObjectName("searchButton")
         self.mode_combo = QComboBox()
         self.mode_combo.setObjectName("searchModeCombo")
-        self.mode_combo.addItem("phrase", "phrase")
-        self.mode_combo.addItem("all words", "all")
+        for key in SEARCH_MODES:
+            self.mode_combo.addItem(MODE_LABELS.get(key, key), key)
+        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(SearchConfig.mode)))
         self.mode_combo.setToolTip("phrase: the words adjacent and in order; all words: anywhere in the sentence")
         self.class_combo = QComboBox()
         self.class_combo.setObjectName("searchClassCombo")
@@ -212,12 +217,13 @@ class TokenSearchPanel(QWidget):
 
     def mode(self) -> str:
         """``"phrase"`` (adjacent, in order) or ``"all"`` (every word, anywhere)."""
-        return self.mode_combo.currentData() or "phrase"
+        return self.mode_combo.currentData() or SearchConfig.mode
 
     def chosen_class(self) -> int:
-        """Class index whose probability the histogram shows (default: class 1, e.g. positive)."""
+        """Class index whose probability the histogram shows (default: ``SearchConfig.chosen_class``,
+        class 1, e.g. positive)."""
         c = self.class_combo.currentData()
-        return int(c) if c is not None else 1
+        return int(c) if c is not None else SearchConfig.chosen_class
 
     def set_class_names(self, names) -> None:
         """Fill the histogram-class selector, keeping the choice when the classes are unchanged."""
@@ -228,7 +234,8 @@ class TokenSearchPanel(QWidget):
         self.class_combo.clear()
         for i, n in enumerate(names):
             self.class_combo.addItem(n, i)
-        self.class_combo.setCurrentIndex(1 if len(names) > 1 else 0)
+        first = SearchConfig.chosen_class
+        self.class_combo.setCurrentIndex(first if 0 <= first < len(names) else 0)
         self.class_combo.blockSignals(False)
 
     def _activate(self, table: QTableWidget, index: QModelIndex) -> None:

@@ -26,7 +26,9 @@ def cell(p, row, col):
 def test_rows_and_columns_before_and_after_predictions(panel):
     assert panel.proxy.rowCount() == 4
     assert [panel.model.headerData(c, Qt.Orientation.Horizontal) for c in range(4)] == \
-        ["Sentence", "Gold", "Predicted", "Confidence"]
+        ["Sentence", "Gold", "Pred.", "Conf."]  # short headers, the long names in their tooltips
+    tips = [panel.model.headerData(c, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole) for c in range(4)]
+    assert "predicted" in tips[2] and "Confidence" in tips[3]
     assert cell(panel, 0, 1) == "positive" and cell(panel, 0, 2) == "…"
     panel.set_predictions(np.array([1, 1, 1, -1]), np.array([0.9, 0.6, 0.8, np.nan]), ("negative", "positive"))
     assert [cell(panel, r, 2) for r in range(4)] == ["positive", "positive", "positive", "—"]
@@ -65,3 +67,38 @@ def test_selecting_a_row_emits_source_row_and_text(panel, qtbot):
     with qtbot.waitSignal(panel.sigSentenceSelected) as blocker:
         panel.select_row(3)
     assert blocker.args == [3, "terrible"] and panel.filter_edit.text() == ""
+
+
+def test_every_column_fits_the_default_dock_width(qtbot):
+    p = DatasetListPanel()
+    qtbot.addWidget(p)
+    p.resize(260, 400)  # the dock's default width
+    p.show()
+    qtbot.waitExposed(p)
+    texts = [f"Shot in eleven days, Borrowed Thunder turns out to be painfully flat {i}." for i in range(600)]
+    p.set_dataset(texts, np.arange(600) % 2, ("negative", "positive"), "test.tsv")
+    p.set_predictions(np.arange(600) % 2, np.full(600, 0.874), ("negative", "positive"))
+    qtbot.wait(20)
+    hh, vp = p.view.horizontalHeader(), p.view.viewport().width()
+    widths = [hh.sectionSize(c) for c in range(4)]
+    assert sum(widths) <= vp + 1  # no sideways scrolling: gold, predicted and confidence are on screen
+    assert hh.sectionViewportPosition(DatasetTableModel.CONF) + widths[3] <= vp + 1
+    assert not p.view.horizontalScrollBar().isVisible()
+    assert widths[0] >= 0.25 * vp  # the sentence keeps a readable share (elided, the tooltip has it all)
+    assert widths[3] >= p.view.fontMetrics().horizontalAdvance("0.874")  # the confidence is never cut
+    # a wide dock: the label columns get their full contents, the sentence the rest
+    p.resize(700, 400)
+    qtbot.wait(20)
+    fm = p.view.fontMetrics()
+    assert hh.sectionSize(DatasetTableModel.GOLD) >= fm.horizontalAdvance("negative")
+    assert sum(hh.sectionSize(c) for c in range(4)) <= p.view.viewport().width() + 1
+
+
+def test_footer_stays_on_one_line(panel):
+    panel.resize(260, 300)
+    panel.set_predictions(np.array([1, 1, 1, 0]), np.array([0.9, 0.6, 0.8, 0.7]), ("negative", "positive"))
+    lab = panel.summary_label
+    assert not lab.wordWrap() and "\n" not in lab.text()
+    assert lab.sizeHint().height() <= lab.fontMetrics().height() + 8  # one line high
+    assert "d.tsv" in lab.toolTip() and "accuracy" in lab.toolTip()  # the file name is in the tooltip
+    assert lab.fontMetrics().horizontalAdvance(lab.elided_text()) <= max(lab.contentsRect().width(), 1)

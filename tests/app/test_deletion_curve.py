@@ -9,19 +9,24 @@ from desktop_app.panels.deletion_curve import NO_MLM_TIP, DeletionCurvePanel, ar
 from interp_engine.results import DeletionCurves
 
 
-def make_curves(x_max=0.2, methods=("marginalization", "zero"), strategy="mlm") -> DeletionCurves:
-    tokens = ("a", "good", "film", "with", "great", "acting", "and", "fun", "plot", "twists")
+TEN = ("a", "good", "film", "with", "great", "acting", "and", "fun", "plot", "twists")
+
+
+def make_curves(x_max=0.2, methods=("marginalization", "zero"), strategy="mlm", tokens=TEN, p0=0.9,
+                drop=(0.3, 0.1)) -> DeletionCurves:
     n = len(tokens)
     K = int(np.ceil(x_max * n - 1e-9))
     x = np.arange(K + 1) / n
-    p = np.array([[0.9 - 0.3 * k for k in range(K + 1)], [0.9 - 0.1 * k for k in range(K + 1)]])[: len(methods)]
+    p = np.array([[p0 - drop[0] * k for k in range(K + 1)], [p0 - drop[1] * k for k in range(K + 1)]])[: len(methods)]
     p = np.clip(p, 0, 1)
     auc = np.array([0.675, 0.825])[: len(methods)]
-    order = np.array([[1, 4, 7, 5, 2, 0, 3, 6, 8, 9], [4, 1, 2, 0, 3, 5, 6, 7, 8, 9]])[: len(methods)]
+    order = np.array([list(np.roll(np.arange(n), -1)), list(np.roll(np.arange(n), -4))])[: len(methods)]
+    if n == 10:
+        order = np.array([[1, 4, 7, 5, 2, 0, 3, 6, 8, 9], [4, 1, 2, 0, 3, 5, 6, 7, 8, 9]])[: len(methods)]
     reps = tuple(tuple(f"w{m}{k}" for k in range(K)) for m in range(len(methods)))
     return DeletionCurves(text=" ".join(tokens), tokens=tokens, methods=tuple(methods), strategy=strategy, target=1,
                           class_names=("negative", "positive"), x=x, p_deletion=p, auc=auc, x_max=x_max, order=order,
-                          replacements=reps, p_original=0.9, n_words=n, seed=0 if strategy == "mlm" else None)
+                          replacements=reps, p_original=p0, n_words=n, seed=0 if strategy == "mlm" else None)
 
 
 @pytest.fixture
@@ -42,7 +47,7 @@ def test_curves_and_legend(panel):
     np.testing.assert_allclose(x, [0, 10, 20])
     np.testing.assert_allclose(y, [0.9, 0.6, 0.3])
     texts = panel.legend_texts()
-    assert texts == ["Marginalization  AUC_rep 0.6750", "Zero erasure  AUC_rep 0.8250"]
+    assert texts == ["Marginalization  AUC_rep 0.6750", "Erasure (zero)  AUC_rep 0.8250"]  # registry labels
     assert panel.plot.getAxis("left").labelText == "p(positive)"
     (x0, x1), _ = panel.plot.viewRange()
     assert x0 <= 0 and 20 <= x1 < 25
@@ -99,3 +104,42 @@ def test_messages_and_computing(panel):
     panel.show_message("Could not compute the deletion curves:\nboom")
     assert panel.current_result() is None and panel.curves == {}
     assert "boom" in panel.message_label.text() and panel.stack.currentWidget() is panel.message_label
+
+
+def test_axis_shows_probabilities_without_si_prefix(panel):
+    # p close to 1 with tiny differences: pyqtgraph's auto SI prefix showed "p(1) (×0.001)", ticks 999.x
+    panel.set_result(make_curves(p0=0.99995, drop=(0.0001, 0.00002)))
+    left = panel.plot.getAxis("left")
+    assert left.autoSIPrefix is False and left.autoSIPrefixScale == 1.0
+    assert "×" not in left.labelString() and "x0.001" not in left.labelString()
+    _, (y0, y1) = panel.plot.viewRange()
+    assert -0.001 <= y0 < y1 <= 1.001  # probabilities on their own 0-1 scale (a little padding only)
+
+
+def test_x_range_covers_the_whole_curve(panel):
+    # 14 tokens, 20 %: ceil(0.2 · 14) = 3 replacements, the last point at 21.4 % (beyond x_max)
+    tokens = tuple(f"w{i}" for i in range(14))
+    r = make_curves(tokens=tokens, p0=0.9, drop=(0.2, 0.1))
+    assert r.x[-1] * 100 > 100 * r.x_max
+    panel.set_result(r)
+    (x0, x1), _ = panel.plot.viewRange()
+    last = float(r.x[-1]) * 100
+    assert x0 < 0 and x1 > last  # the last point, with a little padding on both sides
+    assert x1 < last * 1.2
+
+
+def test_legend_wraps_inside_a_narrow_dock(qtbot):
+    p = DeletionCurvePanel()
+    qtbot.addWidget(p)
+    p.resize(260, 420)
+    p.show()
+    qtbot.waitExposed(p)
+    p.set_result(make_curves(methods=("integrated_gradients", "grad_input")))
+    qtbot.wait(20)
+    lab = p.legend_label
+    assert not lab.isHidden() and lab.wordWrap()
+    assert "Integrated gradients" in lab.text() and "Gradient × input" in lab.text()
+    assert lab.geometry().right() <= p.width()  # no legend cut off at the dock's right edge
+    assert lab.sizeHint().width() <= p.width() or lab.heightForWidth(lab.width()) > 0
+    p.show_message("gone")
+    assert lab.isHidden()

@@ -151,3 +151,97 @@ def test_computing_and_messages(panel):
     assert panel.view.token_count() == 4  # the old result stays (faded) until the new one arrives
     panel.show_message("Could not explain")
     assert panel.view.token_count() == 0 and panel.result is None
+
+
+# -- the panel after the split: registry labels, config-built forms, layout fixes ------------------
+def test_method_labels_come_from_the_registry(qtbot):
+    from desktop_app.panels.heatmap import WOE_METHODS, friendly_method_name
+    from interp_engine.attribution import registry
+    from interp_engine.attribution.base import AttributionMethod
+
+    assert friendly_method_name("zero") == registry.label("zero") == "Erasure (zero)"
+    assert set(WOE_METHODS) == set(registry.woe_methods()) and "marginalization" in WOE_METHODS
+
+    class Fake(AttributionMethod):
+        name, label, units, woe = "fake_woe", "Fake evidence", "bits", True
+
+    registry.register(Fake)
+    try:
+        assert "fake_woe" in WOE_METHODS and friendly_method_name("fake_woe") == "Fake evidence"
+        p = SentenceHeatmapPanel()  # no methods given: every registered one, read now
+        qtbot.addWidget(p)
+        texts = [p.method_combo.itemText(i) for i in range(p.method_combo.count())]
+        assert "Fake evidence" in texts and "Erasure (zero)" in texts
+        assert p.method() == "grad_input"  # AttributionConfig.gui_method
+    finally:
+        registry.unregister("fake_woe")
+    assert "fake_woe" not in WOE_METHODS
+
+
+def test_settings_forms_are_built_from_the_configs(qtbot):
+    from interp_engine.config import LIKELIHOODS, IntegratedGradientsConfig, MarginalizationConfig
+
+    p = SentenceHeatmapPanel({"grad": "g", "marginalization": "bits", "integrated_gradients": "ig"})
+    qtbot.addWidget(p)
+    form = p.marginalization_form
+    assert list(form.editors) == ["likelihood", "sigma", "top_n"]  # speed-only fields get no editor
+    assert [form.likelihood_combo.itemData(i) for i in range(form.likelihood_combo.count())] == list(LIKELIHOODS)
+    assert form.sigma() == MarginalizationConfig.sigma and form.sigma_edit.text() == f"{MarginalizationConfig.sigma:g}"
+    assert form.findChild(type(form.sigma_edit), "sigmaEdit") is form.sigma_edit
+    cfg = p.marginalization_settings()
+    assert isinstance(cfg, MarginalizationConfig) and cfg.top_n is None and cfg.likelihood == "uniform"
+    assert cfg.max_per_step == MarginalizationConfig.max_per_step
+    # integrated gradients: its own form, its steps from the config
+    p.set_method("integrated_gradients")
+    ig = p.method_forms["integrated_gradients"]
+    assert not ig.isHidden() and form.isHidden()
+    assert ig.editors["n_steps"].value() == IntegratedGradientsConfig.n_steps
+    with qtbot.waitSignal(p.sigSettingsChanged):
+        ig.editors["n_steps"].setValue(20)
+    assert p.method_config() == IntegratedGradientsConfig(n_steps=20)
+    p.set_method("grad")
+    assert ig.isHidden() and "grad" not in p.method_forms  # nothing to set for the gradient
+
+
+def test_token_view_takes_only_the_height_it_needs(panel, qtbot):
+    panel.set_result(attribution())
+    qtbot.wait(20)
+    need = panel.view.content_height() + 2 * panel.scroll.frameWidth()
+    assert abs(panel.scroll.height() - need) <= 4  # the old layout stretched it to most of the panel
+    assert panel.scroll.height() < 0.4 * panel.height()
+    # the caption and the colour bar sit right below the tokens
+    assert panel.colorbar.geometry().top() - panel.stack.geometry().bottom() < 80
+    # a long sentence: the view grows with it
+    short = panel.scroll.height()
+    panel.set_result(attribution(tokens=[f"word{i}" for i in range(24)], scores=np.linspace(-1, 1, 24)))
+    qtbot.wait(20)
+    assert panel.scroll.height() > short + 30
+    assert abs(panel.scroll.height() - (panel.view.content_height() + 2 * panel.scroll.frameWidth())) <= 4
+
+
+def test_caption_keeps_the_scale_unit_unbroken(panel):
+    from desktop_app.panels.heatmap import SCALE_UNIT
+
+    panel.set_result(attribution())
+    text = panel.scale_label.text()
+    assert SCALE_UNIT in text and " " not in SCALE_UNIT and "±max" in SCALE_UNIT
+    assert "\u2060|\u2060score\u2060|" in SCALE_UNIT  # word joiners: no break after a "|"
+
+
+def test_digit_class_names_read_class_n(panel):
+    import dataclasses
+
+    from interp_engine.results import Prediction
+
+    a = dataclasses.replace(attribution(target=0), prediction=Prediction(np.array([0.874, 0.126]), 0, ("0", "1")))
+    panel.set_class_names(("0", "1"))
+    assert [panel.target_combo.itemText(i) for i in range(3)] == ["predicted", "class 0", "class 1"]
+    panel.set_result(a)
+    text = panel.prediction_label.text().replace("\u00a0", " ")
+    assert "Predicted: <b>class 0</b>" in text and "explaining: <b>class 0</b>" in text
+    assert "class 0: 0.874" in text and "class 1: 0.126" in text
+    assert "“class 0”" in panel.scale_label.text()
+    # real names stay as they are, in the same labelled list
+    panel.set_result(attribution())
+    text = panel.prediction_label.text().replace("\u00a0", " ")
+    assert "negative: 0.200" in text and "positive: 0.800" in text and "class" not in text

@@ -2,6 +2,8 @@
 target stars, hover text, clicks, parameter form, busy state."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -130,3 +132,88 @@ def test_busy_progress_cancel(panel, qtbot):
 def test_location_color_cycles():
     assert location_color(0) == MARK_COLORS[0] and location_color(2) == MARK_COLORS[2]
     assert location_color(3) != location_color(4)
+
+
+def crowded():
+    """Three locations whose words crowd one corner and share words (same coordinates)."""
+    rng = np.random.default_rng(7)
+    vocab = ["Avoid", "walked", "depressingly", "ingratiating", "flat", "lame", "bland", "shallow", "muddled",
+             "Skip", "check", "stuff", "dull", "tired", "limp"]
+    xy = {w: rng.normal(scale=0.6, size=2) for w in vocab}
+    locs = []
+    for rank, words in enumerate([vocab[:10], vocab[3:13], ["Avoid", "flat"] + vocab[8:15]]):
+        loc = location(0, 2 + rank, rank, words, seed=rank)
+        locs.append(dataclasses.replace(loc, coords=np.array([xy[w] for w in words]),
+                                        target_coords=np.array([0.1 * rank, 0.05 * rank])))
+    return scatter(locs)
+
+
+def _scene_rects(panel):
+    vb = panel.plot.getPlotItem().getViewBox()
+    o = vb.sceneBoundingRect().topLeft()
+    out = {}
+    for t in panel._labels:
+        if t.isVisible():
+            r = t.textItem.mapRectToScene(t.textItem.boundingRect())
+            out[t.toPlainText()] = (r.left() - o.x(), r.top() - o.y(), r.width(), r.height())
+    return out
+
+
+def test_crowded_labels_never_overlap_each_other_or_the_points(panel, qtbot):
+    from desktop_app.panels.label_placement import intersects
+
+    panel.set_result(crowded())
+    qtbot.wait(20)
+    rects = panel.label_rects()
+    assert len(rects) >= 5  # most labels are placed ...
+    scene = _scene_rects(panel)
+    assert set(scene) == set(rects)  # ... the others are hidden (their points keep their tooltips)
+    for name, r in rects.items():  # the labels are where the placement put them
+        assert scene[name] == pytest.approx(r, abs=1.0)
+    vals = list(rects.values())
+    assert not any(intersects(a, b) for i, a in enumerate(vals) for b in vals[i + 1:])
+    # no label covers a marker (its own or another point's): labels sit next to their points
+    vb = panel.plot.getPlotItem().getViewBox()
+    (xa, xb), (ya, yb) = vb.viewRange()
+    for p in panel.points():
+        px = (p["xy"][0] - xa) / (xb - xa) * vb.width()
+        py = (yb - p["xy"][1]) / (yb - ya) * vb.height()
+        assert not any(r[0] < px < r[0] + r[2] and r[1] < py < r[1] + r[3] for r in vals), p["word"]
+    # a resize re-places them, still without overlaps
+    panel.resize(500, 380)
+    qtbot.wait(20)
+    vals = list(panel.label_rects().values())
+    assert vals and not any(intersects(a, b) for i, a in enumerate(vals) for b in vals[i + 1:])
+
+
+def test_word_labels_are_coloured_like_their_dots_with_a_caption(panel):
+    res = crowded()
+    panel.set_result(res)
+    top_color = {}  # the dot drawn last at a position is the one seen
+    for p in panel.points():
+        if p["kind"] == "word":
+            top_color[(p["word"], round(p["xy"][0], 6), round(p["xy"][1], 6))] = p["color"]
+    for spec in panel._label_specs:
+        if spec["order"] >= 0:
+            key = (spec["text"], round(spec["xy"][0], 6), round(spec["xy"][1], 6))
+            assert spec["item"].color.name() == top_color[key].name(), spec["text"]
+    cap = panel.caption_label
+    assert not cap.isHidden() and "colour" in cap.text() and "location" in cap.text() and "grid" in cap.text()
+    # words exactly as in the vocabulary, in the plot and in the list below it
+    assert "Avoid" in {t.toPlainText() for t in panel._labels} and "avoid" not in {t.toPlainText() for t in panel._labels}
+    assert "Avoid" in panel.legend_label.text() and "avoid" not in panel.legend_label.text()
+    panel.show_message("nothing")
+    assert cap.isHidden()
+
+
+def test_form_starts_at_the_config_defaults(panel):
+    from interp_engine.config import PAPER_LAMBDAS, NeighbourConfig, OptimizationConfig
+
+    p = panel.parameters()
+    assert (p["lambda1"], p["lambda2"], p["steps"]) == (OptimizationConfig.lambda1, OptimizationConfig.lambda2,
+                                                        OptimizationConfig.steps)
+    assert (p["k"], p["perplexity"], p["projection"], p["top"]) == (NeighbourConfig.k, NeighbourConfig.perplexity,
+                                                                    NeighbourConfig.projection, NeighbourConfig.top)
+    tip = panel.lambda1_spin.toolTip()
+    assert f"default {OptimizationConfig.lambda1:g}" in tip and f"AG News {PAPER_LAMBDAS['ag_news'][0]:g}" in tip
+    assert f"lr {OptimizationConfig.lr:g}" in panel.steps_spin.toolTip()

@@ -71,7 +71,7 @@ def test_similar_tab(panel):
 
 
 def test_heatmap_token_click_fills_query(qtbot):
-    from desktop_app.controller import TokenSearchController
+    from desktop_app.controllers import TokenSearchController
     from desktop_app.main_window import MainWindow
     from tests.app.factories import attribution
 

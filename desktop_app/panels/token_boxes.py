@@ -1,0 +1,354 @@
+"""Tokens as coloured boxes: the painting shared by the sentence heatmap and the side-by-side
+comparison view, and :class:`TokenHeatmapView` (one sentence, boxes that wrap like text).
+
+Every box is coloured on the shared diverging scale (red = evidence for the target class, blue =
+against, white = 0, symmetric at ±max|score|); special tokens are grey and italic.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+
+from ..colors import SPECIAL_FILL, SPECIAL_TEXT, diverging_qcolor, format_score, symmetric_limit, text_color_on
+
+#: colour of the outline of a shift-clicked span
+SPAN_COLOR = QColor(120, 40, 160)
+#: border of every token box
+BOX_BORDER = QColor(190, 190, 190)
+#: shown in place of a whitespace-only token
+BLANK_TOKEN = "␣"
+
+
+def display_token(tok: str, max_chars: int) -> str:
+    """The text drawn in a box: ``␣`` for blank tokens, long ones cut to ``max_chars`` with ``…``."""
+    tok = tok if tok.strip() else BLANK_TOKEN
+    return tok if len(tok) <= max_chars else tok[: max_chars - 1] + "…"
+
+
+def token_fill(score: float, vmax: float, special: bool) -> QColor:
+    """Fill colour of a box: grey for a special token, else ``score`` on the ±``vmax`` scale."""
+    return QColor(SPECIAL_FILL) if special else diverging_qcolor(float(score), vmax)
+
+
+def scaled_font(base: QFont, factor: float) -> QFont:
+    """``base`` enlarged by ``factor`` (from at least 9 pt): the token boxes' font."""
+    font = QFont(base)
+    font.setPointSizeF(max(font.pointSizeF(), 9.0) * factor)
+    return font
+
+
+def paint_token_box(p: QPainter, rect: QRectF, text: str, fill: QColor, special: bool, font: QFont) -> None:
+    """One rounded box filled with ``fill`` and ``text`` centred in it (italic grey if ``special``)."""
+    path = QPainterPath()
+    path.addRoundedRect(rect, 3, 3)
+    p.fillPath(path, fill)
+    p.setPen(QPen(BOX_BORDER, 1.0))
+    p.drawPath(path)
+    if special:
+        italic = QFont(font)
+        italic.setItalic(True)
+        p.setFont(italic)
+        p.setPen(SPECIAL_TEXT)
+    else:
+        p.setFont(font)
+        p.setPen(text_color_on(fill))
+    p.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
+
+
+class TokenHeatmapView(QWidget):
+    """Tokens as coloured boxes that wrap across lines.
+
+    Click selects a token; shift-click selects the span from the last clicked token to this one
+    (2-3 adjacent tokens: longer spans are cut to 3 tokens ending at the shift-clicked one).
+
+    Signals:
+        sigTokenClicked(int): index of the token the user clicked.
+        sigSpanSelected(int, int): first and last position of a shift-clicked span of 2-3 tokens
+            (two ints, not a tuple: Python objects through signals upset PySide6's refcounts).
+    """
+
+    MAX_SPAN = 3
+
+    sigTokenClicked = Signal(int)
+    sigSpanSelected = Signal(int, int)
+    #: the height the boxes need changed (new tokens, or a new width re-wrapped them)
+    sigContentHeightChanged = Signal(int)
+
+    MARGIN = 10
+    PAD_X = 6
+    PAD_Y = 4
+    GAP_X = 6
+    GAP_Y = 14
+    MAX_CHARS = 32
+    FONT_SCALE = 1.35
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFont(scaled_font(self.font(), self.FONT_SCALE))
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(160)
+        self._tokens: tuple[str, ...] = ()
+        self._scores = np.zeros(0)
+        self._special = np.zeros(0, dtype=bool)
+        self._vmax = 0.0
+        self._rects: list[QRectF] = []
+        self._layout_width = -1
+        self._content_height = 0
+        self._rf: tuple[int, int, QColor] | None = None
+        self._selected: int | None = None
+        self._span: tuple[int, ...] | None = None
+        self._dimmed = False
+        self._placeholder = ""
+
+    # -- content ----------------------------------------------------------------------------
+    def set_tokens(self, tokens: Sequence[str], scores: np.ndarray, special: np.ndarray | None = None) -> None:
+        """Show ``tokens`` (n strings) coloured by ``scores`` (n,); ``special`` (n,) bool greys them.
+
+        The colour scale is symmetric at ±max|score| over the non-special tokens.
+        """
+        scores = np.asarray(scores, dtype=float).reshape(-1)
+        if len(tokens) != len(scores):
+            raise ValueError(f"{len(tokens)} tokens but {len(scores)} scores")
+        special = np.zeros(len(tokens), dtype=bool) if special is None else np.asarray(special, dtype=bool).reshape(-1)
+        self._tokens = tuple(str(t) for t in tokens)
+        self._scores = scores
+        self._special = special
+        self._vmax = symmetric_limit(scores, ~special) if (~special).any() else symmetric_limit(scores)
+        self._rf = None
+        self._selected = None
+        self._span = None
+        self._dimmed = False
+        self._placeholder = ""
+        self._relayout(force=True)
+        self.update()
+
+    def clear(self, placeholder: str = "") -> None:
+        """Remove the tokens and show ``placeholder`` instead."""
+        self._tokens = ()
+        self._scores = np.zeros(0)
+        self._special = np.zeros(0, dtype=bool)
+        self._vmax = 0.0
+        self._rf = None
+        self._selected = None
+        self._span = None
+        self._dimmed = False
+        self._placeholder = placeholder
+        self._relayout(force=True)
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        """Text drawn when there are no tokens ("Computing…", an error, a hint)."""
+        self._placeholder = text
+        self.update()
+
+    def set_dimmed(self, dimmed: bool) -> None:
+        """Fade the tokens (a newer result is being computed)."""
+        self._dimmed = bool(dimmed)
+        self.update()
+
+    @property
+    def vmax(self) -> float:
+        """Half-width of the symmetric colour scale (max|score| over non-special tokens)."""
+        return self._vmax
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return self._tokens
+
+    def token_count(self) -> int:
+        return len(self._tokens)
+
+    def token_rect(self, i: int) -> QRect:
+        """Box of token ``i`` in widget coordinates."""
+        self._relayout()
+        return self._rects[i].toAlignedRect()
+
+    def token_color(self, i: int) -> QColor:
+        """Fill colour of token ``i`` (grey for special tokens)."""
+        return token_fill(float(self._scores[i]), self._vmax, bool(self._special[i]))
+
+    def index_at(self, pos: QPointF) -> int | None:
+        """Index of the token under ``pos`` (widget coordinates), or None."""
+        self._relayout()
+        p = QPointF(pos)
+        for i, r in enumerate(self._rects):
+            if r.contains(p):
+                return i
+        return None
+
+    def tooltip_text(self, i: int) -> str:
+        """Hover text of token ``i``: the token, its index and its score."""
+        kind = " (special token)" if self._special[i] else ""
+        return f"“{self._tokens[i]}”  token {i}{kind}\nscore {format_score(float(self._scores[i]))}"
+
+    def set_receptive_field(self, first: int, last: int, color: QColor | str) -> None:
+        """Outline tokens ``first..last`` (inclusive) in ``color``."""
+        n = len(self._tokens)
+        if n == 0:
+            return
+        first, last = max(0, int(first)), min(n - 1, int(last))
+        if first > last:
+            first, last = last, first
+        self._rf = (first, last, QColor(color))
+        self.update()
+
+    def clear_receptive_field(self) -> None:
+        self._rf = None
+        self.update()
+
+    def receptive_field(self) -> tuple[int, int, QColor] | None:
+        """The outlined range ``(first, last, color)``, or None."""
+        return self._rf
+
+    def set_selected(self, i: int | None) -> None:
+        """Underline token ``i`` (None: no selection)."""
+        self._selected = None if i is None or not 0 <= i < len(self._tokens) else int(i)
+        self.update()
+
+    def selected(self) -> int | None:
+        return self._selected
+
+    def span_to(self, i: int) -> tuple[int, ...]:
+        """The span a shift-click on token ``i`` selects (from the selected token, at most
+        :attr:`MAX_SPAN` tokens ending at ``i``)."""
+        anchor = self._selected if self._selected is not None else i
+        if anchor == i:
+            return (i,)
+        step = 1 if i > anchor else -1
+        anchor = i - step * (self.MAX_SPAN - 1) if abs(i - anchor) >= self.MAX_SPAN else anchor
+        lo, hi = min(anchor, i), max(anchor, i)
+        return tuple(range(lo, hi + 1))
+
+    def set_span(self, span) -> None:
+        """Outline the tokens of ``span`` (a sequence of adjacent positions; None clears it)."""
+        n = len(self._tokens)
+        self._span = tuple(int(k) for k in span if 0 <= int(k) < n) if span else None
+        self._span = self._span or None
+        self.update()
+
+    def span(self) -> tuple[int, ...] | None:
+        """The outlined span, or None."""
+        return self._span
+
+    # -- layout -----------------------------------------------------------------------------
+    def _display(self, tok: str) -> str:
+        return display_token(tok, self.MAX_CHARS)
+
+    def _relayout(self, force: bool = False) -> None:
+        width = self.width()
+        if not force and width == self._layout_width and len(self._rects) == len(self._tokens):
+            return
+        self._layout_width = width
+        fm = QFontMetricsF(self.font())
+        h = fm.height() + 2 * self.PAD_Y
+        x, y = float(self.MARGIN), float(self.MARGIN)
+        right = max(width - self.MARGIN, self.MARGIN + 40)
+        rects = []
+        for tok in self._tokens:
+            w = max(fm.horizontalAdvance(self._display(tok)) + 2 * self.PAD_X, h * 0.9)
+            if x + w > right and x > self.MARGIN:
+                x = float(self.MARGIN)
+                y += h + self.GAP_Y
+            rects.append(QRectF(x, y, w, h))
+            x += w + self.GAP_X
+        self._rects = rects
+        content = int(y + h + self.MARGIN) if rects else 3 * self.MARGIN + int(h)
+        if content != self._content_height:
+            self._content_height = content
+            self.setMinimumHeight(content)
+            self.updateGeometry()
+            self.sigContentHeightChanged.emit(content)
+
+    def content_height(self) -> int:
+        """Height (px) the boxes need at the current width (margins included)."""
+        self._relayout()
+        return self._content_height
+
+    def sizeHint(self) -> QSize:
+        return QSize(600, max(self._content_height, 40))
+
+    def resizeEvent(self, event) -> None:
+        self._relayout()
+        super().resizeEvent(event)
+
+    # -- painting ---------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        self._relayout()
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.fillRect(self.rect(), self.palette().base())
+        if not self._tokens:
+            if self._placeholder:
+                p.setPen(QColor(120, 120, 120))
+                p.drawText(self.rect().adjusted(12, 12, -12, -12),
+                           int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self._placeholder)
+            p.end()
+            return
+        if self._dimmed:
+            p.setOpacity(0.35)
+        for i, (tok, r) in enumerate(zip(self._tokens, self._rects)):
+            paint_token_box(p, r, self._display(tok), self.token_color(i), bool(self._special[i]), self.font())
+        if self._selected is not None:
+            r = self._rects[self._selected]
+            p.fillRect(QRectF(r.left(), r.bottom() + 3, r.width(), 3), QColor(30, 30, 30))
+        if self._rf is not None:
+            self._paint_outline(p, *self._rf)
+        if self._span is not None:
+            self._paint_outline(p, self._span[0], self._span[-1], SPAN_COLOR, dashed=True)
+        p.end()
+
+    def _paint_outline(self, p: QPainter, first: int, last: int, color: QColor, dashed: bool = False) -> None:
+        rows: dict[float, QRectF] = {}
+        for i in range(first, last + 1):
+            r = self._rects[i]
+            rows[r.top()] = rows[r.top()].united(r) if r.top() in rows else QRectF(r)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        for r in rows.values():
+            box = r.adjusted(-4, -4, 4, 4) if not dashed else r.adjusted(-7, -7, 7, 7)
+            p.setPen(QPen(QColor(255, 255, 255), 6))
+            p.drawRoundedRect(box, 5, 5)
+            pen = QPen(color, 3)
+            if dashed:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            p.drawRoundedRect(box, 5, 5)
+
+    # -- interaction ------------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            i = self.index_at(event.position())
+            if i is not None:
+                if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and self._selected is not None:
+                    span = self.span_to(i)
+                    if len(span) >= 2:
+                        self.set_span(span)
+                        self.sigSpanSelected.emit(span[0], span[-1])
+                        event.accept()
+                        return
+                self.set_span(None)
+                self.set_selected(i)
+                self.sigTokenClicked.emit(i)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        over = self.index_at(event.position()) is not None
+        self.setCursor(Qt.CursorShape.PointingHandCursor if over else Qt.CursorShape.ArrowCursor)
+        super().mouseMoveEvent(event)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            i = self.index_at(QPointF(event.pos()))
+            if i is None:
+                QToolTip.hideText()
+                event.ignore()
+            else:
+                QToolTip.showText(event.globalPos(), self.tooltip_text(i), self, self.token_rect(i))
+            return True
+        return super().event(event)
