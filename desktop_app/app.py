@@ -136,8 +136,13 @@ def run_screenshot(opts: argparse.Namespace) -> int:
             print(str(out))
             finish(0)
 
+    def on_busy(busy: bool) -> None:
+        if not busy:  # the last job ended (a dock's job may end after the sentence's)
+            check()
+
     c.sigError.connect(on_error)
     c.sigStateChanged.connect(check)
+    window.client.sigBusyChanged.connect(on_busy)
     settle.timeout.connect(grab)
     timeout.timeout.connect(lambda: finish(1, f"timed out after {opts.timeout:g} s waiting for the results"))
     timeout.start(int(opts.timeout * 1000))
@@ -147,6 +152,7 @@ def run_screenshot(opts: argparse.Namespace) -> int:
     code = loop.exec() if "code" not in outcome else int(outcome["code"])
     c.sigError.disconnect(on_error)
     c.sigStateChanged.disconnect(check)
+    window.client.sigBusyChanged.disconnect(on_busy)
     window.close()
     window.deleteLater()
     from .engine_client import wait_for_orphans

@@ -6,13 +6,16 @@ reach the engine: the GUI never calls the engine's compute methods itself.
 
 How a request travels:
 
-1. :meth:`EngineClient.submit` records the request as the *current* one of its ``kind`` and sets
-   the ``cancel`` event of every older pending request of that kind, then emits it through a
-   queued connection to the worker slot.
+1. :meth:`EngineClient.submit` records the request as the *current* one of its ``kind``, sets
+   the ``cancel`` event of every older pending request of that kind, emits it through a queued
+   connection to the worker slot and returns a :class:`Job`: the handle whose own signals report
+   this request's outcome (and nothing else).
 2. The worker skips requests that were cancelled while queued; the engine polls ``cancel``
    between batches and raises ``Cancelled``.
 3. Results come back by request id. The client forwards a result only if its request is still the
-   current one of its kind and was not cancelled; everything else is stale and dropped.
+   current one of its kind and was not cancelled; everything else is stale and dropped. A
+   forwarded outcome is emitted by the request's :class:`Job` first, then by the client-level
+   signals the status bar and the tests listen to.
 """
 from __future__ import annotations
 
@@ -22,7 +25,9 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from .qt_fixes import protect_none_refcount
-from .requests import Request
+from interp_engine.config import DEVICES
+from interp_engine.requests import Request
+
 from .worker import EngineWorker
 
 protect_none_refcount()  # PySide6 6.12.0 on Python 3.11 would abort after enough Qt calls
@@ -31,6 +36,63 @@ log = logging.getLogger(__name__)
 
 #: clients whose thread did not stop in time; kept alive so the QThread is not destroyed running
 _ORPHANS: list["EngineClient"] = []
+
+
+class Job(QObject):
+    """One submitted request and its outcome, reported once by its own signals.
+
+    Exactly one of :attr:`sigFinished`, :attr:`sigFailed` or :attr:`sigCancelled` is emitted, and
+    only if the request was still current when it ended: a superseded job (a newer request of the
+    same kind was submitted) ends silently with :attr:`state` ``"dropped"``.
+
+    Signals:
+        sigFinished(result): the request's result.
+        sigFailed(message): the request failed; the message is for the user.
+        sigCancelled(): the request was cancelled (stop button / Esc).
+        sigProgress(done, total, message): progress while it runs.
+
+    Attributes:
+        request: the :mod:`interp_engine.requests` object. state: ``"pending"``, ``"finished"``,
+            ``"failed"``, ``"cancelled"`` or ``"dropped"``. result / message: its outcome.
+    """
+
+    sigFinished = Signal(object)
+    sigFailed = Signal(str)
+    sigCancelled = Signal()
+    sigProgress = Signal(int, int, str)
+
+    def __init__(self, request: Request, parent: QObject | None = None):
+        super().__init__(parent)
+        self.request = request
+        self.state = "pending"
+        self.result: object = None
+        self.message = ""
+
+    @property
+    def request_id(self) -> int:
+        return self.request.request_id
+
+    @property
+    def kind(self) -> str:
+        return self.request.kind
+
+    @property
+    def done(self) -> bool:
+        """True once the job has reported (or was dropped)."""
+        return self.state != "pending"
+
+    def cancel(self) -> None:
+        """Ask the engine to stop this request (its outcome is then not shown)."""
+        self.request.cancel.set()
+
+    def _end(self, state: str) -> bool:
+        if self.done:
+            return False
+        self.state = state
+        return True
+
+    def __repr__(self) -> str:
+        return f"<Job {self.request_id} {self.kind} {self.state}>"
 
 
 class EngineClient(QObject):
@@ -42,6 +104,9 @@ class EngineClient(QObject):
         device: device of the lazily created engine.
         worker: a ready worker to use instead (tests); it must have no parent.
         parent: Qt parent of the client.
+
+    :meth:`submit` returns the request's :class:`Job`; a controller listens to its job, not to
+    these client-level signals, which report the same outcomes for the status bar and tests.
 
     Signals:
         sigFinished(request_id, kind, result): result of the current request of ``kind``.
@@ -63,10 +128,11 @@ class EngineClient(QObject):
 
     _sigSubmit = Signal(object)
 
-    def __init__(self, engine: Any = None, *, device: str = "auto", worker: EngineWorker | None = None,
+    def __init__(self, engine: Any = None, *, device: str = DEVICES[0], worker: EngineWorker | None = None,
                  parent: QObject | None = None):
         super().__init__(parent)
         self._pending: dict[int, Request] = {}
+        self._jobs: dict[int, Job] = {}
         self._current: dict[str, int] = {}
         self._closed = False
         self._busy = False
@@ -113,11 +179,15 @@ class EngineClient(QObject):
         return self._current.get(kind) == request_id
 
     # -- requests -----------------------------------------------------------------------------
-    def submit(self, req: Request) -> int:
+    def job(self, request_id: int) -> Job | None:
+        """The pending job with this id, or None once it has reported."""
+        return self._jobs.get(request_id)
+
+    def submit(self, req: Request) -> Job:
         """Queue ``req`` for the worker; supersede (cancel) older requests of the same kind.
 
         Returns:
-            ``req.request_id``.
+            the request's :class:`Job` (``job.request_id == req.request_id``).
 
         Raises:
             RuntimeError: the client has been shut down.
@@ -127,9 +197,11 @@ class EngineClient(QObject):
         self.cancel_kind(req.kind)
         self._current[req.kind] = req.request_id
         self._pending[req.request_id] = req
+        job = Job(req)
+        self._jobs[req.request_id] = job
         self._update_busy()
         self._sigSubmit.emit(req)
-        return req.request_id
+        return job
 
     def cancel_kind(self, kind: str) -> None:
         """Cancel every pending request of ``kind``; their results will be dropped."""
@@ -151,18 +223,32 @@ class EngineClient(QObject):
             return None
         return req
 
+    def _drop(self, request_id: int, kind: str) -> None:
+        job = self._jobs.pop(request_id, None)
+        if job is not None:
+            job._end("dropped")
+        self.sigDropped.emit(request_id, kind)
+
     @Slot(int, str, object)
     def _on_finished(self, request_id: int, kind: str, result: object) -> None:
         if self._take(request_id, kind) is None:
-            self.sigDropped.emit(request_id, kind)
+            self._drop(request_id, kind)
             return
+        job = self._jobs.pop(request_id, None)
+        if job is not None and job._end("finished"):
+            job.result = result
+            job.sigFinished.emit(result)
         self.sigFinished.emit(request_id, kind, result)
 
     @Slot(int, str, str)
     def _on_failed(self, request_id: int, kind: str, message: str) -> None:
         if self._take(request_id, kind) is None:
-            self.sigDropped.emit(request_id, kind)
+            self._drop(request_id, kind)
             return
+        job = self._jobs.pop(request_id, None)
+        if job is not None and job._end("failed"):
+            job.message = message
+            job.sigFailed.emit(message)
         self.sigFailed.emit(request_id, kind, message)
 
     @Slot(int, str)
@@ -170,9 +256,12 @@ class EngineClient(QObject):
         self._pending.pop(request_id, None)
         self._update_busy()
         if self.is_current(request_id, kind) and not self._closed:
+            job = self._jobs.pop(request_id, None)
+            if job is not None and job._end("cancelled"):
+                job.sigCancelled.emit()
             self.sigCancelled.emit(request_id, kind)
         else:
-            self.sigDropped.emit(request_id, kind)
+            self._drop(request_id, kind)
 
     @Slot(int, str, str)
     def _on_started(self, request_id: int, kind: str, message: str) -> None:
@@ -184,6 +273,9 @@ class EngineClient(QObject):
     def _on_progress(self, request_id: int, kind: str, done: int, total: int, message: str) -> None:
         req = self._pending.get(request_id)
         if req is not None and not req.cancel.is_set() and self.is_current(request_id, kind):
+            job = self._jobs.get(request_id)
+            if job is not None:
+                job.sigProgress.emit(done, total, message)
             self.sigProgress.emit(request_id, kind, done, total, message)
 
     def _update_busy(self) -> None:

@@ -1,18 +1,17 @@
-"""The Interp Studio main window: docks, menus, status bar, layout persistence."""
+"""The Interp Studio main window: the sentence row and the heatmap in the centre, the docks of
+:data:`desktop_app.docks.DOCKS` around it, menus (:mod:`desktop_app.window_menus`), status bar,
+layout persistence."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QDockWidget,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -21,53 +20,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .controller import Controller
-from .engine_client import EngineClient
-from .panels.candidates import CandidateTablePanel
-from .panels.dataset_list import DatasetListPanel
-from .panels.heatmap import SentenceHeatmapPanel
-from .panels.saliency_grid import SaliencyGridPanel
-from .settings import RECENT_DATASETS, RECENT_MODELS, add_recent, app_settings, clear_recent, recent_paths
+from interp_engine.attribution import registry
+from interp_engine.config import DEVICES, DatasetConfig
 
-#: bump when docks are added/renamed so an old saved layout is ignored
-STATE_VERSION = 4
+from .controllers.analysis import AnalysisController
+from .docks import build_controllers, build_docks
+from .engine_client import EngineClient
+from .panels.heatmap import SentenceHeatmapPanel
+from .session import STATE_VERSION
+from .settings import RECENT_DATASETS, RECENT_MODELS, add_recent, app_settings
+from .window_menus import DATASET_FILTER, MenusMixin, cuda_available
+
+__all__ = ["DATASET_FILTER", "DEFAULT_SIZE", "MainWindow", "STATE_VERSION", "attribution_methods", "cuda_available"]
+
 DEFAULT_SIZE = (1400, 900)
-DATASET_FILTER = "Datasets (*.tsv *.txt *.csv *.jsonl *.parquet);;All files (*)"
 
 
 def attribution_methods() -> dict[str, str]:
-    """The engine's attribution methods ``{key: units}`` (a constant; no computation)."""
-    from interp_engine.engine import ATTRIBUTION_METHODS
-
-    return dict(ATTRIBUTION_METHODS)
+    """The registered attribution methods ``{key: units}``, read from the registry now."""
+    return registry.units_by_method()
 
 
-def cuda_available() -> bool:
-    """Whether torch sees a CUDA device (enables Device → CUDA)."""
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available())
-    except Exception:  # noqa: BLE001 - a broken torch install only disables the menu entry
-        return False
-
-
-class CandidateTableDock(QDockWidget):
-    """The dock of the candidate table (objectName ``candidateTableDock``, kept by saveState)."""
-
-    def __init__(self, panel: CandidateTablePanel, parent: QWidget | None = None):
-        super().__init__("Candidates (marginalization)", parent)
-        self.setObjectName("candidateTableDock")
-        self.panel = panel
-        self.setWidget(panel)
-        self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-
-
-class MainWindow(QMainWindow):
-    """Main window: dataset list (left dock), sentence heatmap (centre), saliency grid (bottom dock),
-    candidate table of the clicked token (right dock).
+class MainWindow(MenusMixin, QMainWindow):
+    """Main window: dataset list (left dock), sentence heatmap (centre), saliency grid and neighbour
+    scatter (bottom docks), candidate table / training-set search and deletion curves (right docks).
 
     Args:
         client: the engine client to use (default: a new one with a real engine).
@@ -77,8 +53,9 @@ class MainWindow(QMainWindow):
         text_column, label_column: column names used by File → Open Dataset….
     """
 
-    def __init__(self, client: EngineClient | None = None, *, device: str = "auto", persist_layout: bool = True,
-                 interactive: bool = True, text_column: str = "text", label_column: str = "label"):
+    def __init__(self, client: EngineClient | None = None, *, device: str = DEVICES[0], persist_layout: bool = True,
+                 interactive: bool = True, text_column: str = DatasetConfig.text_column,
+                 label_column: str = DatasetConfig.label_column):
         super().__init__()
         self.setObjectName("InterpStudioMainWindow")
         self.setWindowTitle("Interp Studio")
@@ -91,19 +68,11 @@ class MainWindow(QMainWindow):
         self._boxes: list[QMessageBox] = []
         self._started_message = self._progress_message = None
 
-        self.client = client if client is not None else EngineClient(device="auto")
+        self.client = client if client is not None else EngineClient(device=DEVICES[0])
         self.client.setParent(self)
 
-        # -- panels -----------------------------------------------------------------------
         self.heatmap = SentenceHeatmapPanel(attribution_methods())
         self.heatmap.setObjectName("heatmapPanel")
-        self.grid = SaliencyGridPanel()
-        self.grid.setObjectName("saliencyGridPanel")
-        self.dataset_panel = DatasetListPanel()
-        self.dataset_panel.setObjectName("datasetPanel")
-        self.candidate_panel = CandidateTablePanel()
-        self.candidate_panel.setObjectName("candidatePanel")
-
         self.sentence_edit = QLineEdit()
         self.sentence_edit.setObjectName("sentenceEdit")
         self.sentence_edit.setPlaceholderText("Type any sentence and press Enter to explain it…")
@@ -124,64 +93,10 @@ class MainWindow(QMainWindow):
         cl.addWidget(self.heatmap, 1)
         self.setCentralWidget(central)
 
-        self.dataset_dock = self._dock("Dataset", "datasetDock", self.dataset_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.grid_dock = self._dock("Layer × location saliency", "saliencyGridDock", self.grid,
-                                    Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.candidate_dock = CandidateTableDock(self.candidate_panel, self)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.candidate_dock)
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.candidate_panel.setMinimumWidth(280)
-        # the sentences must stay readable however many docks share the window
-        self.dataset_panel.setMinimumWidth(260)
-        self.resizeDocks([self.dataset_dock, self.candidate_dock], [430, 290], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.grid_dock], [420], Qt.Orientation.Vertical)
-
-        self.controller = Controller(self.client, self.heatmap, self.grid, self.dataset_panel, self,
-                                     candidates=self.candidate_panel)
-
-        # training-set search (Lopes et al. §4), tabbed with the candidate table
-        from .controller import TokenSearchController
-        from .panels.token_search import TokenSearchPanel
-
-        self.search_panel = TokenSearchPanel()
-        self.search_panel.setObjectName("tokenSearchPanel")
-        self.search_dock = self._dock("Training-set search", "tokenSearchDock", self.search_panel,
-                                      Qt.DockWidgetArea.RightDockWidgetArea)
-        self.tabifyDockWidget(self.candidate_dock, self.search_dock)
-        self.candidate_dock.raise_()
-        self.search_controller = TokenSearchController(self.client, self.controller, self.search_panel, self)
-
-        # deletion curves and AUC_rep of the current sentence (Kim et al. §3.5), right column under the
-        # candidate table (beside the grid, the bottom row would squeeze the dataset list)
-        from .controller import DeletionCurveController
-        from .panels.deletion_curve import DeletionCurvePanel
-
-        self.deletion_panel = DeletionCurvePanel()
-        self.deletion_panel.setObjectName("deletionCurvePanel")
-        self.deletion_dock = self._dock("Deletion curves (AUC_rep)", "deletionCurveDock", self.deletion_panel,
-                                        Qt.DockWidgetArea.RightDockWidgetArea)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.deletion_dock, Qt.Orientation.Vertical)
-        self.resizeDocks([self.candidate_dock, self.deletion_dock], [430, 420], Qt.Orientation.Vertical)
-        self.deletion_controller = DeletionCurveController(self.client, self.controller, self.deletion_panel,
-                                                           self.deletion_dock, self)
-
-        # what the grid's hidden locations detect: optimised inputs' nearest words (Yuan et al. eq. 5-8,
-        # Fig. 2), beside the saliency grid
-        from .controller import NeighbourScatterController
-        from .panels.neighbour_scatter import NeighbourScatterPanel
-
-        self.neighbour_panel = NeighbourScatterPanel()
-        self.neighbour_panel.setObjectName("neighbourScatterPanel")
-        self.neighbour_dock = self._dock("Neighbour scatter (what locations detect)", "neighbourScatterDock",
-                                         self.neighbour_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.splitDockWidget(self.grid_dock, self.neighbour_dock, Qt.Orientation.Horizontal)
-        self.resizeDocks([self.grid_dock, self.neighbour_dock], [560, 520], Qt.Orientation.Horizontal)
-        self.neighbour_controller = NeighbourScatterController(
-            self.client, self.controller, self.neighbour_panel, search=self.search_controller,
-            dock=self.neighbour_dock, search_dock=self.search_dock, parent=self)
+        #: ``{objectName: dock}`` of every dock (:data:`desktop_app.docks.DOCKS`)
+        self.docks = build_docks(self)
+        self.controller = AnalysisController(self.client, self.heatmap, self.grid, self.dataset_panel, self)
+        build_controllers(self)
 
         self._build_status_bar()
         self._build_menus()
@@ -204,22 +119,12 @@ class MainWindow(QMainWindow):
         self._default_state = self.saveState(STATE_VERSION)
         if persist_layout:
             self.restore_layout()
-        if device and device != "auto":
+        if device and device != DEVICES[0]:
             self.request_device(device)
-        from .export_dialog import ExportManager
+        from .export_manager import ExportManager
 
         #: right-click "Export figure…" on every panel with current_result(), File → Export all (issue 7)
         self.exports = ExportManager(self)
-
-    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        self.addDockWidget(area, dock)
-        return dock
 
     # -- status bar ---------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -274,245 +179,6 @@ class MainWindow(QMainWindow):
             self.cancel_button.hide()
             if self.statusBar().currentMessage() in (self._started_message, self._progress_message):
                 self.statusBar().showMessage("Ready", 3000)
-
-    # -- menus --------------------------------------------------------------------------------
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        file_menu = mb.addMenu("&File")
-        self.open_model_action = file_menu.addAction("Open &Model…", self.choose_model)
-        self.open_model_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.open_dataset_action = file_menu.addAction("Open &Dataset…", self.choose_dataset)
-        self.open_dataset_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
-        self.open_mlm_action = file_menu.addAction("Open Masked &LM…", self.choose_mlm)
-        self.open_mlm_action.setToolTip("Open a masked language model folder: the likelihood model of marginalization")
-        self.open_demo_action = file_menu.addAction("Open D&emo", self.controller.open_demo)
-        self.recent_models_menu = file_menu.addMenu("Recent &Models")
-        self.recent_models_menu.setObjectName("recentModelsMenu")
-        self.recent_datasets_menu = file_menu.addMenu("Recent D&atasets")
-        self.recent_datasets_menu.setObjectName("recentDatasetsMenu")
-        self.recent_models_menu.aboutToShow.connect(
-            lambda: self._fill_recent(self.recent_models_menu, RECENT_MODELS, self.open_model))
-        self.recent_datasets_menu.aboutToShow.connect(
-            lambda: self._fill_recent(self.recent_datasets_menu, RECENT_DATASETS, self.open_dataset))
-        self._fill_recent(self.recent_models_menu, RECENT_MODELS, self.open_model)
-        self._fill_recent(self.recent_datasets_menu, RECENT_DATASETS, self.open_dataset)
-        self._build_session_menu(file_menu)
-        file_menu.addSeparator()
-        quit_action = file_menu.addAction("&Quit", self.close)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-
-        view_menu = mb.addMenu("&View")
-        view_menu.addAction(self.dataset_dock.toggleViewAction())
-        view_menu.addAction(self.grid_dock.toggleViewAction())
-        view_menu.addAction(self.candidate_dock.toggleViewAction())
-        view_menu.addAction(self.deletion_dock.toggleViewAction())
-        view_menu.addAction(self.neighbour_dock.toggleViewAction())
-        view_menu.addSeparator()
-        view_menu.addAction("Reset Layout", self.reset_layout)
-
-        device_menu = mb.addMenu("&Device")
-        self.device_group = QActionGroup(self)
-        self.device_group.setExclusive(True)
-        self.device_actions: dict[str, QAction] = {}
-        has_cuda = cuda_available()
-        for key, label in (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "CUDA")):
-            act = QAction(label, self, checkable=True)
-            act.setData(key)
-            if key == "cuda" and not has_cuda:
-                act.setEnabled(False)
-                act.setToolTip("No CUDA device is available (torch.cuda.is_available() is False)")
-            act.triggered.connect(lambda _checked=False, k=key: self.request_device(k))
-            self.device_group.addAction(act)
-            device_menu.addAction(act)
-            self.device_actions[key] = act
-        device_menu.setToolTipsVisible(True)
-        self.device_actions["auto"].setChecked(True)
-        self._device_choice = "auto"
-
-    def _build_session_menu(self, file_menu: QMenu) -> None:
-        """File menu: figure export (issue 7) and sessions."""
-        from .session import RECENT_SESSIONS, restore_on_start, set_restore_on_start
-
-        file_menu.addSeparator()
-        self.export_all_action = file_menu.addAction("E&xport All Panels for This Sentence…",
-                                                     lambda: self.exports.export_all_dialog())
-        self.export_all_action.setObjectName("exportAllAction")
-        file_menu.addSeparator()
-        self.save_session_action = file_menu.addAction("&Save Session…", self.choose_save_session)
-        self.save_session_action.setShortcut(QKeySequence.StandardKey.Save)
-        self.open_session_action = file_menu.addAction("Open Sess&ion…", self.choose_open_session)
-        self.recent_sessions_menu = file_menu.addMenu("Recent Sessio&ns")
-        self.recent_sessions_menu.setObjectName("recentSessionsMenu")
-        self.recent_sessions_menu.aboutToShow.connect(
-            lambda: self._fill_recent(self.recent_sessions_menu, RECENT_SESSIONS, self.open_session))
-        self._fill_recent(self.recent_sessions_menu, RECENT_SESSIONS, self.open_session)
-        self.restore_session_action = file_menu.addAction("Restore Last Session on Start")
-        self.restore_session_action.setCheckable(True)
-        self.restore_session_action.setChecked(restore_on_start())
-        self.restore_session_action.toggled.connect(set_restore_on_start)
-
-    def choose_save_session(self) -> None:
-        """File → Save Session…"""
-        from .session import SESSION_FILTER, recent_sessions
-
-        start = recent_sessions()[0] if recent_sessions() else "session.json"
-        path, _ = QFileDialog.getSaveFileName(self, "Save session", start, SESSION_FILTER)
-        if path:
-            self.save_session(path if path.endswith(".json") else path + ".json")
-
-    def save_session(self, path: str):
-        """Save the current session to ``path`` (JSON); returns the Session."""
-        from .session import add_recent_session, capture, save_session
-
-        s = capture(self)
-        try:
-            save_session(s, path)
-        except (OSError, ValueError) as e:
-            self.show_error("Could not save the session", str(e))
-            return None
-        if self.persist_layout:
-            add_recent_session(path)
-        self.statusBar().showMessage(f"Session saved to {path}", 6000)
-        return s
-
-    def choose_open_session(self) -> None:
-        """File → Open Session…"""
-        from .session import SESSION_FILTER, recent_sessions
-
-        start = str(Path(recent_sessions()[0]).parent) if recent_sessions() else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", start, SESSION_FILTER)
-        if path:
-            self.open_session(path)
-
-    def open_session(self, path: str):
-        """Open a session file: model, dataset, settings, sentence and layout; returns the Session."""
-        from .session import SessionError, add_recent_session, apply, load_session
-
-        try:
-            s = load_session(path)
-        except SessionError as e:
-            if self.interactive:
-                self.show_error("Could not open the session", str(e))
-            self.statusBar().showMessage(str(e), 8000)
-            return None
-        if self.persist_layout:
-            add_recent_session(path)
-        apply(self, s)
-        return s
-
-    def restore_last_session(self) -> bool:
-        """Reopen the session kept at the last close, if the user asked for it (File menu)."""
-        from .session import apply, last_session, restore_on_start
-
-        s = last_session() if restore_on_start() else None
-        if s is None:
-            return False
-        apply(self, s)
-        return True
-
-    def _fill_recent(self, menu: QMenu, key: str, opener) -> None:
-        menu.clear()
-        paths = recent_paths(key)
-        for p in paths:
-            act = menu.addAction(p)
-            act.triggered.connect(lambda _c=False, p=p: opener(p))
-        if paths:
-            menu.addSeparator()
-            menu.addAction("Clear List", lambda: clear_recent(key))
-        else:
-            menu.addAction("(none)").setEnabled(False)
-
-    # -- actions ------------------------------------------------------------------------------
-    def choose_model(self) -> None:
-        """File → Open Model…: choose a saved model folder."""
-        start = str(Path(recent_paths(RECENT_MODELS)[0]).parent) if recent_paths(RECENT_MODELS) else ""
-        path = QFileDialog.getExistingDirectory(self, "Open model folder", start)
-        if path:
-            self.open_model(path)
-
-    def choose_dataset(self) -> None:
-        """File → Open Dataset…: choose a dataset file."""
-        start = str(Path(recent_paths(RECENT_DATASETS)[0]).parent) if recent_paths(RECENT_DATASETS) else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open dataset", start, DATASET_FILTER)
-        if path:
-            self.open_dataset(path)
-
-    def choose_mlm(self) -> None:
-        """File → Open Masked LM…: choose a masked-LM folder (e.g. from ``interp-studio train-mlm``)."""
-        start = str(Path(self.controller.model_info.path).parent) if self.controller.model_info else ""
-        path = QFileDialog.getExistingDirectory(self, "Open masked LM folder", start)
-        if path:
-            self.open_mlm(path)
-
-    def open_mlm(self, path: str) -> None:
-        self.controller.open_mlm(path)
-
-    def open_model(self, path: str, *, allow_pickle: bool = False) -> None:
-        self.controller.open_model(path, allow_pickle=allow_pickle)
-
-    def open_dataset(self, path: str, *, encoding: str = "utf-8") -> None:
-        self.controller.open_dataset(path, self.text_column, self.label_column, encoding=encoding)
-
-    @Slot(str, str)
-    def ask_allow_pickle(self, path: str, message: str) -> QMessageBox | None:
-        """The model's weights are only a pickle: ask (non-modal) whether to open it anyway, with
-        ``torch.load(weights_only=True)``; Open re-requests the model with ``allow_pickle=True``."""
-        if not self.interactive:  # --screenshot: fail with the engine's explanation
-            self.controller.sigError.emit("model", message)
-            return None
-        box = QMessageBox(QMessageBox.Icon.Warning, "Open a pickled model?",
-                          f"{message}\n\nOpen “{Path(path).name}” anyway? Only tensors are read "
-                          "(torch.load with weights_only=True); anything else in the file is refused.",
-                          QMessageBox.StandardButton.Cancel, self)
-        box.setObjectName("allowPickleBox")
-        open_button = box.addButton("Open anyway", QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setWindowModality(Qt.WindowModality.WindowModal)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-
-        def done(_result: int) -> None:
-            if box in self._boxes:
-                self._boxes.remove(box)
-            if box.clickedButton() is open_button and not self._closed:
-                self.open_model(path, allow_pickle=True)
-            else:
-                self.statusBar().showMessage("The pickled model was not opened.", 8000)
-
-        box.finished.connect(done)
-        self._boxes.append(box)
-        self.pickle_box = box
-        box.open()
-        return box
-
-    @Slot(str, str, str)
-    def ask_encoding(self, path: str, suggested: str, message: str):
-        """The dataset is not UTF-8: offer the suggested encoding (and other common ones); the
-        choice re-opens the file with it."""
-        from PySide6.QtWidgets import QInputDialog
-
-        from interp_engine.data import COMMON_ENCODINGS
-
-        if not self.interactive:
-            self.controller.sigError.emit("dataset", message)
-            return None
-        dlg = QInputDialog(self)
-        dlg.setObjectName("encodingDialog")
-        dlg.setWindowTitle("The dataset is not UTF-8")
-        dlg.setLabelText(f"{message}\n\nOpen “{Path(path).name}” with the encoding:")
-        dlg.setComboBoxItems([suggested, *(e for e in COMMON_ENCODINGS if e != suggested)])
-        dlg.setComboBoxEditable(True)
-        dlg.setTextValue(suggested)
-        dlg.setOkButtonText("Open")
-        for label in dlg.findChildren(QLabel):  # the engine's message is one long line
-            label.setWordWrap(True)
-        dlg.resize(560, dlg.sizeHint().height())
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        dlg.textValueSelected.connect(lambda enc: None if self._closed else self.open_dataset(path, encoding=enc))
-        dlg.finished.connect(lambda _r: self._boxes.remove(dlg) if dlg in self._boxes else None)
-        self._boxes.append(dlg)
-        self.encoding_dialog = dlg
-        dlg.open()
-        return dlg
 
     def request_device(self, device: str) -> None:
         """Device menu: move the engine to ``device``."""
@@ -597,7 +263,7 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         """View → Reset Layout: the docks as on first start."""
-        for dock in (self.dataset_dock, self.grid_dock, self.candidate_dock):
+        for dock in self.docks.values():
             dock.setFloating(False)
             dock.show()
         self.restoreState(self._default_state, STATE_VERSION)

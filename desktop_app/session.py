@@ -1,25 +1,36 @@
 """Sessions: everything needed to come back to an analysis, in one JSON file.
 
-A session records the model folder, the dataset (file and columns), the masked LM, the
-likelihood model of marginalization (σ / top-n), the heatmap method and target, the side-by-side
-methods, the current sentence (typed, or the selected dataset row) and the dock layout
-(``QMainWindow.saveState``, base64). File → Save Session… / Open Session… / Recent Sessions;
-with "Restore last session on start" the window saves the session on close and reopens it on the
-next start (kept in the settings store, :data:`LAST_SESSION_KEY`).
+A session records the model folder, the dataset (file and columns), the masked LM, the analysis
+(:class:`~desktop_app.state.AnalysisState`, saved with :func:`dataclasses.asdict`: the current
+sentence, the heatmap method and target, the marginalization settings (σ / top-n), the
+side-by-side methods, the deletion-curve and neighbour-scatter settings), where the sentence came
+from (typed, or the selected dataset row) and the dock layout (``QMainWindow.saveState``, base64,
+version :data:`STATE_VERSION`). Files of version 1 (flat keys) are still read. File → Save
+Session… / Open Session… / Recent Sessions; with "Restore last session on start" the window saves
+the session on close and reopens it on the next start (kept in the settings store,
+:data:`LAST_SESSION_KEY`).
 """
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray
 
-from .settings import add_recent, app_settings, recent_paths
+from interp_engine.config import DatasetConfig
 
-SESSION_VERSION = 1
+from .settings import add_recent, app_settings, recent_paths
+from .state import GUI_LIKELIHOOD, AnalysisState
+
+#: version of the session file: 1 kept the analysis settings as flat keys (still read); 2 keeps
+#: them as ``state``, the :class:`~desktop_app.state.AnalysisState` (``dataclasses.asdict``)
+SESSION_VERSION = 2
+#: version of ``QMainWindow.saveState`` of the dock layout: bump when docks are added or renamed
+#: (see :data:`desktop_app.docks.DOCKS`) so that an old saved layout is ignored
+STATE_VERSION = 4
 RECENT_SESSIONS = "recent/sessions"
 RESTORE_ON_START = "session/restore_on_start"
 LAST_SESSION_KEY = "session/last"
@@ -36,28 +47,20 @@ class Session:
 
     Attributes:
         model, mlm: folders; dataset: file; text_column, label_column: its columns.
-        likelihood, sigma, top_n: marginalization settings (Kim et al. eq. 4 truncation).
-        method: heatmap method key; target: class index or None (= predicted).
-        compare: side-by-side mode on; compare_methods: its rows.
-        text: the current sentence; source: ``"dataset"`` (a selected row) or ``"typed"``;
-            dataset_row: the selected row when ``source == "dataset"``.
+        state: the analysis (current sentence, method, target, marginalization settings, compare
+            mode and methods, the deletion-curve and neighbour-scatter settings).
+        source: ``"dataset"`` (a selected row) or ``"typed"``; dataset_row: the selected row when
+            ``source == "dataset"``.
         layout: base64 of ``QMainWindow.saveState()``; geometry: base64 of ``saveGeometry()``.
     """
 
     version: int = SESSION_VERSION
     model: str | None = None
     dataset: str | None = None
-    text_column: str = "text"
-    label_column: str = "label"
+    text_column: str = DatasetConfig.text_column
+    label_column: str = DatasetConfig.label_column
     mlm: str | None = None
-    likelihood: str | None = None
-    sigma: float | None = None
-    top_n: int | None = None
-    method: str | None = None
-    target: int | None = None
-    compare: bool = False
-    compare_methods: list[str] = field(default_factory=list)
-    text: str = ""
+    state: AnalysisState = field(default_factory=AnalysisState)
     source: str = "typed"
     dataset_row: int | None = None
     layout: str = ""
@@ -65,27 +68,52 @@ class Session:
     app_version: str = ""
 
     def to_json(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["state"] = self.state.to_dict()
+        return d
 
     @classmethod
     def from_json(cls, d: Any, path: str = "session") -> "Session":
-        """Build from a parsed JSON object. Raises SessionError for a wrong shape or type."""
+        """Build from a parsed JSON object (version 1 or 2). Raises SessionError for a wrong
+        shape or type."""
         if not isinstance(d, dict) or "version" not in d:
             raise SessionError(f"{path} is not an Interp Studio session (no 'version')")
         if int(d.get("version", 0)) > SESSION_VERSION:
             raise SessionError(f"{path} was saved by a newer Interp Studio (session version {d['version']})")
-        names = {f.name for f in fields(cls)}
+        names = {f.name for f in fields(cls)} - {"state"}
         kw = {k: v for k, v in d.items() if k in names}
-        s = cls(**kw)
-        for name, typ in (("model", str), ("dataset", str), ("mlm", str), ("method", str), ("text", str)):
-            v = getattr(s, name)
-            if v is not None and not isinstance(v, typ):
-                raise SessionError(f"{path}: '{name}' must be a string, got {type(v).__name__}")
-        if s.target is not None and not isinstance(s.target, int):
+        raw = _v1_state(d) if int(d["version"]) < 2 else d.get("state")
+        if raw is not None and not isinstance(raw, dict):
+            raise SessionError(f"{path}: 'state' must be an object")
+        raw = dict(raw or {})
+        for name in ("method", "text"):
+            if raw.get(name) is not None and not isinstance(raw[name], str):
+                raise SessionError(f"{path}: '{name}' must be a string, got {type(raw[name]).__name__}")
+        if raw.get("target") is not None and not isinstance(raw["target"], int):
             raise SessionError(f"{path}: 'target' must be a class index or null")
-        if not isinstance(s.compare_methods, list) or not all(isinstance(m, str) for m in s.compare_methods):
+        cm = raw.get("compare_methods", [])
+        if not isinstance(cm, (list, tuple)) or not all(isinstance(m, str) for m in cm):
             raise SessionError(f"{path}: 'compare_methods' must be a list of method names")
+        raw = {k: v for k, v in raw.items() if v is not None or k == "target"}
+        try:
+            state = AnalysisState.from_dict(raw)
+        except (TypeError, ValueError) as e:
+            raise SessionError(f"{path}: the analysis settings cannot be read: {e}") from None
+        s = cls(**kw, state=state)
+        for name in ("model", "dataset", "mlm"):
+            v = getattr(s, name)
+            if v is not None and not isinstance(v, str):
+                raise SessionError(f"{path}: '{name}' must be a string, got {type(v).__name__}")
         return s
+
+
+def _v1_state(d: dict) -> dict:
+    """The analysis settings of a version-1 file (flat keys) in :class:`AnalysisState`'s shape."""
+    out = {k: d[k] for k in ("method", "target", "compare", "compare_methods", "text") if k in d}
+    marg = {k: d[k] for k in ("likelihood", "sigma", "top_n") if d.get(k) is not None}
+    if marg:
+        out["marginalization"] = marg
+    return out
 
 
 def save_session(session: Session, path: str | Path) -> Path:
@@ -112,13 +140,15 @@ def capture(window) -> Session:
     from interp_engine.export import app_version
 
     c = window.controller
-    h = window.heatmap
-    st = h.marginalization_settings()
+    for dock in (getattr(window, "deletion_controller", None), getattr(window, "neighbour_controller", None)):
+        if dock is not None:
+            dock.sync_state()
+    state = replace(c.sync_state())
     ds = c.dataset
     row = window.dataset_panel.selected_row() if ds is not None else None
-    text = c.current_text or window.sentence_edit.text()
+    state.text = c.current_text or window.sentence_edit.text()
     source = "typed"
-    if row is not None and ds is not None and 0 <= row < len(ds.texts) and ds.texts[row] == text:
+    if row is not None and ds is not None and 0 <= row < len(ds.texts) and ds.texts[row] == state.text:
         source = "dataset"
     else:
         row = None
@@ -128,28 +158,42 @@ def capture(window) -> Session:
         dataset=str(ds.path) if ds is not None and getattr(ds, "path", None) else None,
         text_column=getattr(ds, "text_column", None) or window.text_column,
         label_column=getattr(ds, "label_column", None) or window.label_column,
-        mlm=str(mlm) if mlm else None,
-        likelihood=st.likelihood, sigma=float(st.sigma), top_n=st.top_n,
-        method=h.method(), target=h.target(), compare=h.compare_enabled(), compare_methods=list(h.compare_methods()),
-        text=text, source=source, dataset_row=row,
-        layout=base64.b64encode(bytes(window.saveState(_state_version()).data())).decode("ascii"),
+        mlm=str(mlm) if mlm else None, state=state, source=source, dataset_row=row,
+        layout=base64.b64encode(bytes(window.saveState(STATE_VERSION).data())).decode("ascii"),
         geometry=base64.b64encode(bytes(window.saveGeometry().data())).decode("ascii"),
         app_version=app_version(),
     )
 
 
-def apply(window, s: Session) -> list[str]:
+def _apply_docks(window, st: AnalysisState) -> None:
+    """The deletion-curve and neighbour-scatter settings of ``st`` into their docks."""
+    c = window.controller
+    c.state.deletion, c.state.neighbours, c.state.optimization = st.deletion, st.neighbours, st.optimization
+    panel = getattr(window, "deletion_panel", None)
+    if panel is not None:
+        panel.set_x_max(st.deletion.x_max)
+        panel.set_strategy(st.deletion.strategy)
+    panel = getattr(window, "neighbour_panel", None)
+    if panel is not None:
+        nb, opt = st.neighbours, st.optimization
+        panel.set_parameters(lambda1=opt.lambda1, lambda2=opt.lambda2, steps=opt.steps, k=nb.k,
+                             perplexity=nb.perplexity, projection=nb.projection, top=nb.top)
+
+
+def apply(window, s: Session, *, docks: bool = True) -> list[str]:
     """Reopen session ``s`` in ``window``: model (+ MLM), dataset, settings, sentence, layout.
 
     Missing files are skipped with a message (returned, and shown in the status bar); the
-    rest is restored.
+    rest is restored. ``docks``: also restore the deletion-curve and neighbour-scatter settings.
     """
     problems: list[str] = []
     c = window.controller
     h = window.heatmap
+    st = s.state
+    m = st.marginalization
     if s.layout:
         try:
-            window.restoreState(QByteArray(base64.b64decode(s.layout)), _state_version())
+            window.restoreState(QByteArray(base64.b64decode(s.layout)), STATE_VERSION)
         except (ValueError, TypeError):
             problems.append("the dock layout could not be read")
     if s.geometry:
@@ -157,25 +201,23 @@ def apply(window, s: Session) -> list[str]:
             window.restoreGeometry(QByteArray(base64.b64decode(s.geometry)))
         except (ValueError, TypeError):
             pass
-    c._quiet = True  # set the form without triggering one explanation per field
-    try:
-        if s.method:
-            h.set_method(s.method)
-        h.set_target(s.target)
+    with c.quiet():  # set the form without triggering one explanation per field
+        if st.method:
+            h.set_method(st.method)
+        h.set_target(st.target)
         form = h.marginalization_form
-        if s.likelihood and form.is_likelihood_available(s.likelihood):
-            form.set_likelihood(s.likelihood)
-        if s.sigma is not None:
-            form.set_sigma(float(s.sigma))
-        if s.top_n is not None:
-            form.topn_spin.setValue(int(s.top_n))
+        if m.likelihood and form.is_likelihood_available(m.likelihood):
+            form.set_likelihood(m.likelihood)
+        form.set_sigma(float(m.sigma))
+        if m.top_n is not None:
+            form.topn_spin.setValue(int(m.top_n))
             form.topn_check.setChecked(True)
         else:
             form.topn_check.setChecked(False)
-        if s.compare or s.compare_methods:
-            h.set_compare(bool(s.compare), s.compare_methods or None)
-    finally:
-        c._quiet = False
+        if st.compare or st.compare_methods:
+            h.set_compare(bool(st.compare), list(st.compare_methods) or None)
+        if docks and s.version >= 2:  # a version-1 file has no dock settings
+            _apply_docks(window, st)
     model_ok = bool(s.model) and Path(s.model).expanduser().is_dir()
     mlm = s.mlm if s.mlm and Path(s.mlm).expanduser().is_dir() else None
     if s.mlm and mlm is None:
@@ -183,8 +225,8 @@ def apply(window, s: Session) -> list[str]:
     if s.model and not model_ok:
         problems.append(f"model {s.model} not found")
     if model_ok:
-        if s.target is not None:
-            def choose_target(_info, t=int(s.target)):  # the class list exists once the model is open
+        if st.target is not None:
+            def choose_target(_info, t=int(st.target)):  # the class list exists once the model is open
                 h.target_combo.blockSignals(True)  # the sentence is explained right after, with it
                 try:
                     h.set_target(t)
@@ -193,8 +235,8 @@ def apply(window, s: Session) -> list[str]:
 
             _once(c.sigModelLoaded, choose_target)
         c.open_model(s.model, mlm=mlm)
-    if s.likelihood and s.likelihood != "uniform" and not h.marginalization_form.is_likelihood_available(s.likelihood):
-        def choose_likelihood(*_a, key=s.likelihood):  # once the MLM / prior is there
+    if m.likelihood and m.likelihood != GUI_LIKELIHOOD and not h.marginalization_form.is_likelihood_available(m.likelihood):
+        def choose_likelihood(*_a, key=m.likelihood):  # once the MLM / prior is there
             form = h.marginalization_form
             if form.is_likelihood_available(key):
                 try:
@@ -210,7 +252,7 @@ def apply(window, s: Session) -> list[str]:
             if s.source == "dataset" and s.dataset_row is not None:
                 row = int(s.dataset_row)
 
-                def select_row(ds, row=row, text=s.text):
+                def select_row(ds, row=row, text=st.text):
                     if 0 <= row < len(ds.texts) and ds.texts[row] == text:
                         window.dataset_panel.select_row(row)
 
@@ -218,17 +260,11 @@ def apply(window, s: Session) -> list[str]:
             c.open_dataset(s.dataset, s.text_column, s.label_column)
         else:
             problems.append(f"dataset {s.dataset} not found")
-    if s.text:
-        c.set_text(s.text, force=True)
+    if st.text:
+        c.set_text(st.text, force=True)
     if problems:
         window.statusBar().showMessage("Session: " + "; ".join(problems), 10000)
     return problems
-
-
-def _state_version() -> int:
-    from .main_window import STATE_VERSION
-
-    return STATE_VERSION
 
 
 def _once(signal, slot) -> None:

@@ -10,36 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from .requests import (
-    AttributionRequest,
-    CandidateRequest,
-    CompareRequest,
-    DemoRequest,
-    HiddenSaliencyRequest,
-    LoadDatasetRequest,
-    LoadMLMRequest,
-    LoadModelRequest,
-    MarginalizationSettings,
-    PredictDatasetRequest,
-    PriorRequest,
-    Request,
-    SetDeviceRequest,
-    SpanRequest,
-)
+from interp_engine.config import DEVICES
+from interp_engine.requests import DemoRequest, Request
 
 log = logging.getLogger(__name__)
-
-
-def _layers(engine, layer: int) -> list[int]:
-    """Grid rows of a neighbour-scatter request: ``layer``, or every row for -1."""
-    if layer >= 0:
-        return [layer]
-    return list(range(len(engine.require_model().hidden_layers())))
 
 
 def is_cancelled_error(exc: BaseException) -> bool:
@@ -98,7 +76,7 @@ class EngineWorker(QObject):
     sigFailed = Signal(int, str, str)
     sigCancelled = Signal(int, str)
 
-    def __init__(self, engine: Any = None, *, device: str = "auto", progress_interval: float = 0.1,
+    def __init__(self, engine: Any = None, *, device: str = DEVICES[0], progress_interval: float = 0.1,
                  demo_fn: Callable | None = None, demo_mlm_fn: Callable | bool | None = None):
         super().__init__(None)
         self._engine = engine
@@ -150,101 +128,12 @@ class EngineWorker(QObject):
         self.sigFinished.emit(rid, kind, result)
 
     def _dispatch(self, req: Request):
+        """One call: the demo stays here (it owns the injectable demo functions); every other
+        request is run by :meth:`interp_engine.engine.Engine.run`."""
         progress = self._progress_callback(req)
-        if isinstance(req, AttributionRequest):
-            return self._attribute(req.text, req.method, req.target, req.marginalization, progress, req.cancel)
-        if isinstance(req, CompareRequest):
-            return self._compare(req, progress)
-        if isinstance(req, CandidateRequest):
-            return self.engine.candidate_table(req.text, req.position, req.target, cancel=req.cancel,
-                                               **req.marginalization.kwargs())
-        if isinstance(req, SpanRequest):
-            return self.engine.attribute_span(req.text, tuple(req.span), req.target, progress=progress,
-                                              cancel=req.cancel, **req.marginalization.kwargs())
-        if isinstance(req, HiddenSaliencyRequest):
-            return self.engine.hidden_saliency(req.text, target=req.target, top=req.top,
-                                               progress=progress, cancel=req.cancel)
-        if isinstance(req, PredictDatasetRequest):
-            return self.engine.predict_dataset(batch_size=req.batch_size, progress=progress, cancel=req.cancel)
-        if isinstance(req, LoadModelRequest):
-            if req.allow_pickle:  # only then: fake engines in tests take the path alone
-                return self.engine.load_model(req.path, allow_pickle=True)
-            return self.engine.load_model(req.path)
-        if isinstance(req, LoadMLMRequest):
-            return self.engine.load_mlm(req.path)
-        if isinstance(req, PriorRequest):
-            return self._set_prior(req.path, progress, req.cancel)
-        if isinstance(req, LoadDatasetRequest):
-            return self.engine.load_dataset(req.path, text_column=req.text_column, label_column=req.label_column,
-                                            encoding=req.encoding, progress=progress, cancel=req.cancel)
-        if isinstance(req, SetDeviceRequest):
-            return self._set_device(req.device)
         if isinstance(req, DemoRequest):
             return self._demo(req, progress)
-        from .requests import SearchRequest, SimilarRequest
-
-        if isinstance(req, SearchRequest):
-            return self.engine.search(req.query, mode=req.mode, limit=req.limit, chosen_class=req.chosen_class,
-                                      progress=progress, cancel=req.cancel)
-        if isinstance(req, SimilarRequest):
-            return self.engine.similar(req.text, req.span, layer=req.layer, k=req.k, progress=progress,
-                                       cancel=req.cancel)
-        from .requests import NeighbourScatterRequest
-
-        if isinstance(req, NeighbourScatterRequest):
-            return self.engine.neighbour_scatter(
-                req.text, [tuple(c) for c in req.locations] if req.locations is not None else None, top=req.top,
-                layers=None if req.locations is not None else _layers(self.engine, req.layer), target=req.target,
-                lambda1=req.lambda1,
-                lambda2=req.lambda2, steps=req.steps, lr=req.lr, seed=req.seed, k=req.k, projection=req.projection,
-                perplexity=req.perplexity, progress=progress, cancel=req.cancel)
-        from .requests import DeletionCurveRequest
-
-        if isinstance(req, DeletionCurveRequest):
-            marg = req.marginalization.kwargs() if req.marginalization is not None else {}
-            return self.engine.deletion_curves(req.text, req.methods, strategy=req.strategy, x_max=req.x_max,
-                                               seed=req.seed, target=req.target, progress=progress,
-                                               cancel=req.cancel, **marg)
-        raise TypeError(f"unknown request type {type(req).__name__}")
-
-    def _attribute(self, text: str, method: str, target, settings: MarginalizationSettings | None, progress, cancel):
-        kwargs = settings.kwargs() if (method == "marginalization" and settings is not None) else {}
-        return self.engine.attribute(text, method=method, target=target, progress=progress, cancel=cancel, **kwargs)
-
-    def _compare(self, req: CompareRequest, progress):
-        """Run every method of ``req`` in turn; progress counts methods (and steps within one)."""
-        from interp_engine.errors import Cancelled
-
-        out = []
-        n = len(req.methods)
-        for k, method in enumerate(req.methods):
-            if req.cancel.is_set():
-                raise Cancelled("cancelled")
-            name = method.replace("_", " ")
-
-            def step(done, total, message="", k=k, name=name):
-                frac = (done / total) if total else 0.0
-                progress(int(1000 * (k + frac)), 1000 * n, f"{name} ({k + 1}/{n})")
-
-            step(0, 1)
-            out.append(self._attribute(req.text, method, req.target, req.marginalization, step, req.cancel))
-        progress(1000 * n, 1000 * n, "done")
-        return tuple(out)
-
-    def _set_prior(self, path: str | None, progress=None, cancel=None) -> str:
-        if path is None:
-            ds = getattr(self.engine, "dataset", None)
-            if ds is None:
-                from interp_engine.errors import InputError
-
-                raise InputError("no dataset is open to count the prior from")
-            self.engine.set_prior_data(list(ds.texts), progress=progress, cancel=cancel)
-            return f"the open dataset ({len(ds.texts)} sentences)"
-        from interp_engine.data import load_dataset
-
-        texts = list(load_dataset(path, progress=progress, cancel=cancel).texts)
-        self.engine.set_prior_data(texts, progress=progress, cancel=cancel)
-        return f"{Path(path).name} ({len(texts)} sentences)"
+        return self.engine.run(req, progress=progress, cancel=req.cancel)
 
     def _demo(self, req: DemoRequest, progress):
         fn = self._demo_fn
@@ -270,17 +159,6 @@ class EngineWorker(QObject):
                     raise
                 log.warning("could not train the demo masked LM: %s", exc)
         return str(model_dir), str(data_path), mlm_dir, train_path
-
-    def _set_device(self, device: str) -> str:
-        engine = self.engine
-        previous = getattr(engine, "device", None)
-        try:
-            return str(engine.set_device(device))
-        except Exception:
-            # Engine.set_device stores the new name before validating it; keep the old one.
-            if previous is not None and hasattr(engine, "device"):
-                engine.device = previous
-            raise
 
 
 def _is_user_error(exc: BaseException) -> bool:

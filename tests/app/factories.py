@@ -58,3 +58,29 @@ def model_info(path="/models/fake") -> ModelInfo:
 def dataset_predictions(n: int) -> DatasetPredictions:
     p = np.tile([[0.3, 0.7]], (n, 1))
     return DatasetPredictions(p, np.ones(n, np.int64), np.full(n, 0.7))
+
+
+
+def marginalization_kwargs(cfg) -> dict:
+    """The keyword arguments of the engine's keyword API for a marginalization config."""
+    if cfg is None:
+        return {}
+    if cfg.top_n is not None:
+        return {"likelihood": cfg.likelihood, "top_n": int(cfg.top_n)}
+    return {"likelihood": cfg.likelihood, "sigma": float(cfg.sigma)}
+
+
+class RunByKeywords:
+    """Mixin for fake engines written against the keyword API (``attribute``, ``hidden_saliency``,
+    ``predict_dataset``, ``load_model``, ``set_device``, ...): :meth:`run` is the real
+    :meth:`interp_engine.engine.Engine.run` dispatch (its ``RUNNERS`` table), and the one internal
+    call it makes for attributions, ``_attribute``, goes to the fake's ``attribute``."""
+
+    def run(self, request, progress=None, cancel=None):
+        from interp_engine.engine import Engine
+
+        return Engine.run(self, request, progress, cancel)
+
+    def _attribute(self, inputs, cls, target, config, *, progress=None, cancel=None):
+        kwargs = marginalization_kwargs(config) if cls.name == "marginalization" else {}
+        return self.attribute(inputs.text, method=cls.name, target=target, progress=progress, cancel=cancel, **kwargs)

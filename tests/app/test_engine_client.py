@@ -8,7 +8,7 @@ import time
 import pytest
 
 from desktop_app.engine_client import EngineClient
-from desktop_app.requests import (
+from interp_engine.requests import (
     AttributionRequest,
     HiddenSaliencyRequest,
     LoadModelRequest,
@@ -21,7 +21,7 @@ from tests.app import factories
 WAIT = 5000
 
 
-class FakeEngine:
+class FakeEngine(factories.RunByKeywords):
     """Engine stand-in. Sentences steer it: "slow" waits for its cancel event, "stubborn" ignores
     cancel and waits for ``release``, "boom" raises a non-user error, "" an InputError."""
 
@@ -59,7 +59,7 @@ class FakeEngine:
             progress(i + 1, 200, "predicting")
         return factories.dataset_predictions(200)
 
-    def load_model(self, path):
+    def load_model(self, path, allow_pickle=False):
         if "bad" in str(path):
             raise ModelLoadError(f"{path}: not a directory. Choose the folder written by save_pretrained.")
         return factories.model_info(str(path))
@@ -99,7 +99,7 @@ def record(client):
 
 def test_result_arrives_from_the_engine_thread(client, engine, record, qtbot):
     with qtbot.waitSignal(client.sigFinished, timeout=WAIT) as blocker:
-        rid = client.submit(AttributionRequest(text="a good film"))
+        rid = client.submit(AttributionRequest(text="a good film")).request_id
     assert blocker.args[0] == rid and blocker.args[1] == "attribution"
     assert blocker.args[2].text == "a good film"
     assert engine.threads and threading.current_thread().name not in engine.threads
@@ -119,7 +119,7 @@ def test_newer_request_cancels_older_and_its_result_is_dropped(client, engine, r
     qtbot.waitUntil(engine.started.is_set, timeout=WAIT)
     with qtbot.waitSignal(client.sigFinished, timeout=WAIT,
                           check_params_cb=lambda rid, kind, res: kind == "attribution") as blocker:
-        new_id = client.submit(AttributionRequest(text="fast"))
+        new_id = client.submit(AttributionRequest(text="fast")).request_id
     assert old.cancel.is_set()
     assert blocker.args[0] == new_id and blocker.args[2].text == "fast"
     qtbot.waitUntil(lambda: (old.request_id, "attribution") in record["dropped"], timeout=WAIT)
@@ -128,9 +128,9 @@ def test_newer_request_cancels_older_and_its_result_is_dropped(client, engine, r
 
 
 def test_stale_result_of_a_non_cooperative_engine_is_dropped(client, engine, record, qtbot):
-    old_id = client.submit(AttributionRequest(text="stubborn"))
+    old_id = client.submit(AttributionRequest(text="stubborn")).request_id
     qtbot.waitUntil(engine.started.is_set, timeout=WAIT)
-    new_id = client.submit(AttributionRequest(text="fresh"))
+    new_id = client.submit(AttributionRequest(text="fresh")).request_id
     engine.release.set()  # the old computation completes after all, with a result
     qtbot.waitUntil(lambda: any(r[0] == new_id for r in record["finished"]), timeout=WAIT)
     assert (old_id, "attribution") in record["dropped"]
@@ -141,22 +141,22 @@ def test_queued_superseded_requests_never_reach_the_engine(client, engine, recor
     client.submit(AttributionRequest(text="slow"))
     qtbot.waitUntil(engine.started.is_set, timeout=WAIT)
     client.submit(HiddenSaliencyRequest(text="q1"))
-    last = client.submit(HiddenSaliencyRequest(text="q2"))
+    last = client.submit(HiddenSaliencyRequest(text="q2")).request_id
     client.cancel_kind("attribution")
     qtbot.waitUntil(lambda: any(r[0] == last for r in record["finished"]), timeout=WAIT)
     assert [c for c in engine.calls if c[0] == "hidden"] == [("hidden", "q2")]
 
 
 def test_kinds_do_not_supersede_each_other(client, record, qtbot):
-    a = client.submit(AttributionRequest(text="one"))
-    h = client.submit(HiddenSaliencyRequest(text="one"))
+    a = client.submit(AttributionRequest(text="one")).request_id
+    h = client.submit(HiddenSaliencyRequest(text="one")).request_id
     qtbot.waitUntil(lambda: len(record["finished"]) == 2, timeout=WAIT)
     assert {r[0] for r in record["finished"]} == {a, h}
 
 
 def test_failure_is_reported_and_the_client_keeps_working(client, record, qtbot):
     with qtbot.waitSignal(client.sigFailed, timeout=WAIT) as blocker:
-        rid = client.submit(AttributionRequest(text="boom"))
+        rid = client.submit(AttributionRequest(text="boom")).request_id
     assert blocker.args == [rid, "attribution", "RuntimeError: kaboom"]
     with qtbot.waitSignal(client.sigFinished, timeout=WAIT) as blocker:
         client.submit(AttributionRequest(text="still alive"))
@@ -186,14 +186,14 @@ def test_failed_set_device_keeps_the_previous_device(client, engine, qtbot):
 
 def test_progress_is_throttled_and_ends_at_total(client, record, qtbot):
     with qtbot.waitSignal(client.sigFinished, timeout=WAIT):
-        rid = client.submit(PredictDatasetRequest(n_texts=200))
+        rid = client.submit(PredictDatasetRequest(n_texts=200)).request_id
     steps = [(p[2], p[3]) for p in record["progress"] if p[0] == rid]
     assert steps[-1] == (200, 200)
     assert 1 <= len(steps) < 20  # 200 callbacks, throttled to a few signals
 
 
 def test_cancel_all_reports_cancellation_of_current_request(client, engine, record, qtbot):
-    rid = client.submit(AttributionRequest(text="slow"))
+    rid = client.submit(AttributionRequest(text="slow")).request_id
     qtbot.waitUntil(engine.started.is_set, timeout=WAIT)
     with qtbot.waitSignal(client.sigCancelled, timeout=WAIT) as blocker:
         client.cancel_all()

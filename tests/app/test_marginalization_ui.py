@@ -14,8 +14,9 @@ from desktop_app.colors import DIVERGING_STOPS
 from desktop_app.panels.candidates import CandidateTablePanel
 from desktop_app.panels.comparison import MIXED_UNITS_LABEL, MethodComparisonView
 from desktop_app.panels.heatmap import NO_MLM_TOOLTIP, SentenceHeatmapPanel
-from desktop_app.requests import AttributionRequest, CompareRequest, MarginalizationSettings
+from interp_engine.config import MarginalizationConfig
 from interp_engine.errors import Cancelled
+from interp_engine.requests import AttributionRequest, CompareRequest
 from interp_engine.results import CandidateTable, SpanAttribution, TokenAttribution
 from tests.app import factories
 
@@ -75,13 +76,14 @@ def test_method_form_enables_and_disables(panel, qtbot):
         form.topn_check.setChecked(True)
     assert form.topn_spin.isEnabled() and not form.sigma_edit.isEnabled()
     form.topn_spin.setValue(7)
-    assert panel.marginalization_settings() == MarginalizationSettings("uniform", 1e-5, 7)
-    assert panel.marginalization_settings().kwargs() == {"likelihood": "uniform", "top_n": 7}
+    assert panel.marginalization_settings() == MarginalizationConfig("uniform", 1e-5, 7)
+    assert factories.marginalization_kwargs(panel.marginalization_settings()) == {"likelihood": "uniform", "top_n": 7}
     form.topn_check.setChecked(False)
     form.sigma_edit.setText("0.001")
     with qtbot.waitSignal(panel.sigSettingsChanged, timeout=WAIT):
         form.sigma_edit.editingFinished.emit()
-    assert panel.marginalization_settings().kwargs() == {"likelihood": "uniform", "sigma": 1e-3}
+    assert factories.marginalization_kwargs(panel.marginalization_settings()) == {"likelihood": "uniform",
+                                                                                   "sigma": 1e-3}
     form.sigma_edit.setText("-3")  # rejected: the old value stays
     form.sigma_edit.editingFinished.emit()
     assert form.sigma() == 1e-3
@@ -179,7 +181,7 @@ def test_candidate_panel(qtbot):
 
 
 # -- main window against a fake engine --------------------------------------------------------
-class SlowMarginalizationEngine:
+class SlowMarginalizationEngine(factories.RunByKeywords):
     """Fake engine: marginalization waits for cancel (reporting progress); other methods are instant."""
 
     def __init__(self):
@@ -188,7 +190,7 @@ class SlowMarginalizationEngine:
         self.device = "cpu"
         self.dataset = None
 
-    def load_model(self, path):
+    def load_model(self, path, allow_pickle=False):
         return factories.model_info(str(path))
 
     def attribute(self, text, method="grad", target=None, *, progress=None, cancel=None, **kwargs):
@@ -223,8 +225,8 @@ def test_cancel_a_slow_marginalization(qtbot):
     qtbot.waitUntil(engine.started.is_set, timeout=WAIT)
     qtbot.waitUntil(lambda: not win.progress_bar.isHidden() and not win.cancel_button.isHidden(), timeout=WAIT)
     qtbot.waitUntil(lambda: "%" in win.heatmap.status_label.text(), timeout=WAIT)
-    req = win.client.request(c._attr_id)
-    assert isinstance(req, AttributionRequest) and req.long_running
+    req = c.job("attribution").request
+    assert isinstance(req, AttributionRequest) and req.long_running and win.client.request(req.request_id) is req
     assert req.marginalization.likelihood == "uniform"
     with qtbot.waitSignal(c.client.sigCancelled, timeout=WAIT,
                           check_params_cb=lambda rid, kind: kind == "attribution"):
@@ -247,7 +249,8 @@ def test_compare_request_runs_each_method_in_order(qtbot):
     engine = SlowMarginalizationEngine()
     client = EngineClient(engine=engine)
     try:
-        req = CompareRequest(text="a good film", methods=("grad", "unk"), marginalization=MarginalizationSettings())
+        req = CompareRequest(text="a good film", methods=("grad", "unk"),
+                             configs={"marginalization": MarginalizationConfig(likelihood="uniform")})
         with qtbot.waitSignal(client.sigFinished, timeout=WAIT) as b:
             client.submit(req)
         assert [r.method for r in b.args[2]] == ["grad", "unk"]

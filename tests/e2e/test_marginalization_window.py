@@ -52,7 +52,7 @@ def test_uniform_marginalization_end_to_end(window, qtbot, tiny_model):
 
     # the candidate dock fills after a real click on a token
     assert window.candidate_dock.objectName() == "candidateTableDock"
-    with qtbot.waitSignal(c.sigCandidatesReady, timeout=WAIT) as b:
+    with qtbot.waitSignal(window.candidate_controller.sigCandidatesReady, timeout=WAIT) as b:
         qtbot.mouseClick(hm.view, Qt.MouseButton.LeftButton, pos=hm.token_rect(1).center())
     table = b.args[0]
     assert table.position == 1 and table.token == a.tokens[1]
@@ -63,7 +63,7 @@ def test_uniform_marginalization_end_to_end(window, qtbot, tiny_model):
     assert abs(table.woe - a.scores[1]) < 1e-6
 
     # shift-click a neighbour: a 2-token span, outlined, with its joint WoE
-    with qtbot.waitSignal(c.sigSpanReady, timeout=WAIT) as b:
+    with qtbot.waitSignal(window.candidate_controller.sigSpanReady, timeout=WAIT) as b:
         qtbot.mouseClick(hm.view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
                          pos=hm.token_rect(2).center())
     span = b.args[0]

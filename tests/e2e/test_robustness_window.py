@@ -128,7 +128,7 @@ class _SlowEngine:
 
 def test_closing_the_window_during_a_job_exits_within_2_seconds(qtbot):
     from desktop_app.engine_client import EngineClient
-    from desktop_app.requests import AttributionRequest
+    from interp_engine.requests import AttributionRequest
 
     engine = _SlowEngine()
     win = MainWindow(EngineClient(engine), persist_layout=False)
