@@ -153,6 +153,21 @@ def build_controllers(window) -> None:
             setattr(window, f"{spec.attr}_controller", spec.controller(window, panel, dock))
 
 
+#: first-start share of the window: the dataset column's width and the bottom row's height
+#: (the heatmap above the bottom row needs about a third of the height; the sentences stay readable)
+FIRST_START_DATASET_WIDTH = 0.25
+FIRST_START_BOTTOM_HEIGHT = 0.52
+
+
+def first_start_sizes(w) -> None:
+    """Size the docks as fractions of the shown window (``resizeDocks`` before the first show is
+    overridden by the docks' size hints): a wider dataset column and a taller bottom row."""
+    width, height = w.width(), w.height()
+    w.resizeDocks([w.dataset_dock], [max(260, int(width * FIRST_START_DATASET_WIDTH))], Qt.Orientation.Horizontal)
+    w.resizeDocks([w.grid_dock, w.neighbour_dock], [int(height * FIRST_START_BOTTOM_HEIGHT)] * 2,
+                  Qt.Orientation.Vertical)
+
+
 def arrange(w) -> None:
     """The first-start layout: the left column holds the dataset; the right column the candidate
     table (tabbed with the search) above the deletion curves; the grid and the neighbour scatter

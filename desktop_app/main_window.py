@@ -24,7 +24,7 @@ from interp_engine.attribution import registry
 from interp_engine.config import DEVICES, DatasetConfig
 
 from .controllers.analysis import AnalysisController
-from .docks import build_controllers, build_docks
+from .docks import build_controllers, build_docks, first_start_sizes
 from .engine_client import EngineClient
 from .panels.heatmap import SentenceHeatmapPanel
 from .session import STATE_VERSION
@@ -117,6 +117,8 @@ class MainWindow(MenusMixin, QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.controller.cancel_all)
 
         self._default_state = self.saveState(STATE_VERSION)
+        self._layout_restored = False
+        self._first_show = True
         if persist_layout:
             self.restore_layout()
         if device and device != DEVICES[0]:
@@ -253,7 +255,15 @@ class MainWindow(MenusMixin, QMainWindow):
         if isinstance(geom, QByteArray) and not geom.isEmpty():
             self.restoreGeometry(geom)
         if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state, STATE_VERSION)
+            self._layout_restored = bool(self.restoreState(state, STATE_VERSION))
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if self._first_show:
+            self._first_show = False
+            if not self._layout_restored:  # a saved layout is the user's: keep it
+                first_start_sizes(self)
+                self._default_state = self.saveState(STATE_VERSION)
 
     def save_layout(self) -> None:
         s = app_settings()

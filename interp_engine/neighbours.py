@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from .config import ActivationMaximizationConfig, MatchingRateConfig, NeighbourConfig, OptimizationConfig
 from .errors import InputError, check_cancel
 from .models.family import TransformerFamily
 from .optimization import (
@@ -115,7 +116,8 @@ def cosine_neighbours(queries: np.ndarray, space: VectorSpace, k: int) -> tuple[
     return idx.astype(np.int64), np.take_along_axis(sim.numpy(), idx, 1)
 
 
-def project_2d(points: np.ndarray, method: str = "tsne", *, perplexity: float = 5.0, seed: int = 0) -> np.ndarray:
+def project_2d(points: np.ndarray, method: str = NeighbourConfig.projection, *,
+               perplexity: float = NeighbourConfig.perplexity, seed: int = OptimizationConfig.seed) -> np.ndarray:
     """2-D projection of ``points`` (P, D): ``tsne`` (scikit-learn, cosine metric, PCA
     initialisation, ``random_state=seed``: the same inputs give the same layout) or ``pca``.
 
@@ -167,13 +169,13 @@ def neighbour_scatter(
     text: str,
     locations: Sequence[tuple[int, int]] | None = None,
     *,
-    top: int = 3,
+    top: int = NeighbourConfig.top,
     layers: Sequence[int] | None = None,
     target: int | None = None,
     config: OptimizationConfig = OptimizationConfig(),
-    k: int = 10,
+    k: int = NeighbourConfig.k,
     projection: str = "tsne",
-    perplexity: float = 5.0,
+    perplexity: float = NeighbourConfig.perplexity,
     space: VectorSpace | None = None,
     progress: ProgressFn | None = None,
     cancel=None,
@@ -297,9 +299,9 @@ def matching_rate(
     classifier,
     texts: Sequence[str],
     *,
-    k: int = 3,
-    m: int = 5,
-    layer: int = 0,
+    k: int = MatchingRateConfig.k,
+    m: int = MatchingRateConfig.m,
+    layer: int = MatchingRateConfig.layer,
     config: OptimizationConfig = OptimizationConfig(),
     space: VectorSpace | None = None,
     batch_sentences: int = 64,
@@ -413,8 +415,12 @@ def matching_rate(
 
 
 # -- Lopes §3.1-3.2 --------------------------------------------------------------------------
-def activation_maximization_vs_corpus(classifier, unit: tuple, *, k: int = 10, steps: int = 300, lr: float = 0.01,
-                                      l2: float = 0.01, seed: int = 0, progress: ProgressFn | None = None, cancel=None):
+def activation_maximization_vs_corpus(classifier, unit: tuple, *, k: int = ActivationMaximizationConfig.k,
+                                      steps: int = ActivationMaximizationConfig.steps,
+                                      lr: float = ActivationMaximizationConfig.lr,
+                                      l2: float = ActivationMaximizationConfig.l2,
+                                      seed: int = ActivationMaximizationConfig.seed, progress: ProgressFn | None = None,
+                                      cancel=None):
     """Activation maximization (Lopes §3.1) and corpus search (§3.2) for one unit, side by side.
 
     The k words nearest (cosine) to the optimised single-word vector x* are compared with the k

@@ -34,7 +34,7 @@ from .errors import InputError, check_cancel
 
 ProgressFn = Callable[[int, int, str], None]
 
-from .config import PAPER_LAMBDAS, OptimizationConfig  # noqa: E402,F401 - the one home of the defaults
+from .config import PAPER_LAMBDAS, ActivationMaximizationConfig, OptimizationConfig  # noqa: E402,F401 - the one home
 
 
 @dataclass(frozen=True)
@@ -422,10 +422,10 @@ def activation_maximization(
     classifier,
     unit: tuple,
     *,
-    steps: int = 300,
-    lr: float = 0.01,
-    l2: float = 0.01,
-    seed: int = 0,
+    steps: int = ActivationMaximizationConfig.steps,
+    lr: float = ActivationMaximizationConfig.lr,
+    l2: float = ActivationMaximizationConfig.l2,
+    seed: int = ActivationMaximizationConfig.seed,
     progress: ProgressFn | None = None,
     cancel=None,
 ) -> tuple[np.ndarray, np.ndarray, float]:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import PredictConfig, SearchConfig, SimilarityConfig
 from .errors import Cancelled, InputError, check_cancel
 from .paths import cache_dir
 from .results import SimilarityResult, TokenSearchResult
@@ -200,7 +201,8 @@ class SearchIndex:
         self.con.close()
 
     # -- prediction cache -------------------------------------------------------------------
-    def predictions(self, classifier, *, batch_size: int = 256, progress=None, cancel=None) -> np.ndarray:
+    def predictions(self, classifier, *, batch_size: int = PredictConfig.batch_size, progress=None,
+                    cancel=None) -> np.ndarray:
         """(N, C) float32 class probabilities of every example by ``classifier``, computed once per
         (model content hash, dataset) and stored in the index database. NaN rows: empty texts."""
         mh = classifier.content_hash
@@ -218,7 +220,7 @@ class SearchIndex:
         return p
 
     # -- token search -----------------------------------------------------------------------
-    def match_rows(self, query: str, mode: str = "phrase") -> tuple[np.ndarray, list[str]]:
+    def match_rows(self, query: str, mode: str = SearchConfig.mode) -> tuple[np.ndarray, list[str]]:
         """(rows, query words): every example containing the query, in dataset order.
 
         Raises:
@@ -235,8 +237,9 @@ class SearchIndex:
         rows = np.fromiter((r[0] for r in cur), dtype=np.int64)
         return rows, words
 
-    def search(self, query: str, *, mode: str = "phrase", limit: int | None = 200, probabilities=None,
-               chosen_class: int = 1, bins: int = 10, model_hash: str = "",
+    def search(self, query: str, *, mode: str = SearchConfig.mode, limit: int | None = SearchConfig.limit,
+               probabilities=None, chosen_class: int = SearchConfig.chosen_class, bins: int = SearchConfig.bins,
+               model_hash: str = "",
                model_class_names: tuple = ()) -> TokenSearchResult:
         """All examples containing ``query`` (see module doc), with counts and the histogram of
         p(``chosen_class``) split by gold label (Lopes Fig. 5-6).
@@ -369,7 +372,7 @@ class SearchIndex:
         return np.load(vpath, mmap_mode="r"), np.load(lpath, mmap_mode="r")
 
     def similar(self, classifier, text: str, span: tuple[int, int], *, layer: str | int | None = None,
-                k: int = 10, metric: str = "l2", block: int = 65536, progress=None, cancel=None) -> SimilarityResult:
+                k: int = SimilarityConfig.k, metric: str = SimilarityConfig.metric, block: int = 65536, progress=None, cancel=None) -> SimilarityResult:
         """The ``k`` training n-grams (n = span length) nearest to the activation of ``text``'s
         token span ``[start, end)`` (indices into ``classifier.encode([text]).tokens[0]``).
 

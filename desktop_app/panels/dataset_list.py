@@ -108,19 +108,32 @@ class DatasetTableModel(QAbstractTableModel):
             return self.COLUMN_TIPS[section]
         return None
 
-    def _gold(self, row: int) -> str:
+    #: show class names as their shortest unique prefixes (set by the panel when columns are narrow)
+    short_names = False
+
+    def set_short_names(self, short: bool) -> None:
+        if bool(short) != self.short_names:
+            self.short_names = bool(short)
+            self._changed(self.GOLD, self.PRED)
+
+    def _name(self, names: tuple[str, ...], k: int) -> str:
+        if not 0 <= k < len(names):
+            return str(k)
+        return unique_prefixes(names)[k] if self.short_names else names[k]
+
+    def _gold(self, row: int, full: bool = False) -> str:
         if self._labels is None:
             return ""
         k = int(self._labels[row])
-        return self._gold_names[k] if 0 <= k < len(self._gold_names) else str(k)
+        return self._gold_names[k] if full and 0 <= k < len(self._gold_names) else self._name(self._gold_names, k)
 
-    def _predicted(self, row: int) -> str:
+    def _predicted(self, row: int, full: bool = False) -> str:
         if self._pred is None:
             return ""
         k = int(self._pred[row])
         if k < 0:
             return "—"
-        return self._pred_names[k] if k < len(self._pred_names) else str(k)
+        return self._pred_names[k] if full and k < len(self._pred_names) else self._name(self._pred_names, k)
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -142,9 +155,9 @@ class DatasetTableModel(QAbstractTableModel):
             if col == self.TEXT:
                 return self._texts[row].lower()
             if col == self.GOLD:
-                return self._gold(row)
+                return self._gold(row, full=True)
             if col == self.PRED:
-                return self._predicted(row)
+                return self._predicted(row, full=True)
             if col == self.CONF:
                 if self._conf is None or not np.isfinite(self._conf[row]):
                     return -1.0
@@ -152,8 +165,8 @@ class DatasetTableModel(QAbstractTableModel):
         elif role == Qt.ItemDataRole.ToolTipRole:
             if col == self.TEXT:
                 return self._texts[row]
-            if col in (self.GOLD, self.PRED):  # a long class name may be elided
-                return self._gold(row) if col == self.GOLD else self._predicted(row)
+            if col in (self.GOLD, self.PRED):  # a long class name may be shortened
+                return self._gold(row, full=True) if col == self.GOLD else self._predicted(row, full=True)
         elif role == Qt.ItemDataRole.ForegroundRole and col == self.PRED and self._wrong(row):
             return QColor(200, 0, 0)
         elif role == Qt.ItemDataRole.TextAlignmentRole and col == self.CONF:
@@ -263,11 +276,16 @@ class DatasetListPanel(QWidget):
         def width(texts, col) -> int:
             return int(max([fm.horizontalAdvance(t) for t in texts] + [hm.horizontalAdvance(m.COLUMNS[col])])) + self.CELL_PAD
 
-        gold = width(m._gold_names or ("…",), m.GOLD)
-        pred = width(m._pred_names or ("…",), m.PRED)
         conf = width(("0.000", "…"), m.CONF)
         avail = self.view.viewport().width()
         room = avail - conf - max(self.MIN_TEXT_PX, self.MIN_TEXT_FRACTION * avail)
+        gold = width(m._gold_names or ("…",), m.GOLD)
+        pred = width(m._pred_names or ("…",), m.PRED)
+        short = gold + pred > room  # long class names: their shortest unique prefixes (full name in the tooltip)
+        m.set_short_names(short)
+        if short:
+            gold = width(unique_prefixes(m._gold_names) or ("…",), m.GOLD)
+            pred = width(unique_prefixes(m._pred_names) or ("…",), m.PRED)
         if gold + pred > room > 0:
             gold = pred = max(int(room / 2), 24)
         hh = self.view.horizontalHeader()
@@ -340,3 +358,16 @@ class DatasetListPanel(QWidget):
             return
         row = self.proxy.mapToSource(current).row()
         self.sigSentenceSelected.emit(row, self.model.text(row))
+
+
+def unique_prefixes(names, min_len: int = 3) -> tuple[str, ...]:
+    """The shortest prefix of each name (at least ``min_len`` characters) that no other name
+    shares: ``("negative", "positive")`` → ``("neg", "pos")``; names shorter than that stay whole."""
+    names = tuple(str(n) for n in names)
+    out = []
+    for i, n in enumerate(names):
+        k = min(min_len, len(n))
+        while k < len(n) and any(j != i and o.startswith(n[:k]) for j, o in enumerate(names)):
+            k += 1
+        out.append(n[:k])
+    return tuple(out)

@@ -23,7 +23,9 @@ def cell(p, row, col):
     return p.proxy.index(row, col).data()
 
 
-def test_rows_and_columns_before_and_after_predictions(panel):
+def test_rows_and_columns_before_and_after_predictions(panel, qtbot):
+    panel.resize(600, 300)  # room for the full class names
+    qtbot.waitUntil(lambda: not panel.model.short_names)
     assert panel.proxy.rowCount() == 4
     assert [panel.model.headerData(c, Qt.Orientation.Horizontal) for c in range(4)] == \
         ["Sentence", "Gold", "Pred.", "Conf."]  # short headers, the long names in their tooltips
@@ -102,3 +104,19 @@ def test_footer_stays_on_one_line(panel):
     assert lab.sizeHint().height() <= lab.fontMetrics().height() + 8  # one line high
     assert "d.tsv" in lab.toolTip() and "accuracy" in lab.toolTip()  # the file name is in the tooltip
     assert lab.fontMetrics().horizontalAdvance(lab.elided_text()) <= max(lab.contentsRect().width(), 1)
+
+
+def test_narrow_columns_show_unique_prefixes_with_the_full_name_in_the_tooltip(panel, qtbot):
+    from desktop_app.panels.dataset_list import unique_prefixes
+
+    assert unique_prefixes(("negative", "positive")) == ("neg", "pos")
+    assert unique_prefixes(("World", "Sports", "Business", "Sci/Tech")) == ("Wor", "Spo", "Bus", "Sci")
+    assert unique_prefixes(("contradiction", "contrast", "ok")) == ("contrad", "contras", "ok")
+    panel.set_predictions(np.array([1, 0, 1, 0]), np.array([0.9, 0.6, 0.8, 0.7]), ("negative", "positive"))
+    panel.resize(260, 300)
+    qtbot.waitUntil(lambda: panel.model.short_names)
+    assert [cell(panel, r, 1) for r in range(4)] == ["pos", "neg", "pos", "neg"]
+    assert panel.proxy.index(0, 2).data(Qt.ItemDataRole.ToolTipRole) == "positive"
+    panel.resize(700, 300)
+    qtbot.waitUntil(lambda: not panel.model.short_names)
+    assert cell(panel, 0, 2) == "positive"

@@ -46,3 +46,19 @@ def test_the_paper_defaults_are_written_once():
             if value in distinctive:
                 bad.append(f"{p.relative_to(ROOT)}:{line}: {value} ({distinctive[value]})")
     assert not bad, "read these from interp_engine.config instead:\n" + "\n".join(bad)
+
+
+def test_no_import_circle_in_desktop_app():
+    """Function-level imports count too: a circle hidden in a function is still a circle."""
+    import grimp
+
+    g = grimp.build_graph("desktop_app", include_external_packages=False)
+    cycles = [(m, i) for m in sorted(g.modules) for i in g.find_modules_directly_imported_by(m)
+              if i.startswith("desktop_app") and g.chain_exists(importer=i, imported=m)]
+    assert not cycles, f"import circles in desktop_app: {cycles}"
+
+
+def test_no_desktop_app_module_over_500_lines():
+    long = {str(p.relative_to(ROOT)): n for p in ROOT.joinpath("desktop_app").rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500}
+    assert not long, f"split these by responsibility: {long}"
