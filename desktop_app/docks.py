@@ -156,7 +156,7 @@ def build_controllers(window) -> None:
 #: first-start share of the window: the dataset column's width and the bottom row's height
 #: (the heatmap above the bottom row needs about a third of the height; the sentences stay readable)
 FIRST_START_DATASET_WIDTH = 0.25
-FIRST_START_BOTTOM_HEIGHT = 0.52
+FIRST_START_BOTTOM_HEIGHT = 0.56
 
 
 def first_start_sizes(w) -> None:

@@ -41,7 +41,10 @@ def test_window_end_to_end(window, qtbot, tiny_model):
     # dataset predictions filled in; the first sentence became current
     model = window.dataset_panel.model
     assert model.has_predictions() and model.rowCount() == len(texts)
-    assert window.dataset_panel.proxy.index(0, 2).data() in ("negative", "positive")
+    # the full class name (the cell may show its shortest unique prefix in a narrow dock)
+    pred = window.dataset_panel.proxy.index(0, 2)
+    assert pred.data(Qt.ItemDataRole.ToolTipRole) in ("negative", "positive")
+    assert pred.data(Qt.ItemDataRole.ToolTipRole).startswith(pred.data())
     assert c.current_text == texts[0]
     assert window.sentence_edit.text() == texts[0]
     assert window.heatmap.view.tokens == tuple(texts[0].split())
