@@ -7,7 +7,8 @@ of evidence of eq. 1 in bits: WoE_i = log2 odds(y_c | x) − log2 odds(y_c | x w
   transformers the position/type embeddings are still added by the model).
 * ``unk``: token i's id is replaced by the tokenizer's [UNK] id.
 
-Probabilities are clamped to [ε, 1 − ε], ε = :data:`~.marginalization.EPS`, so scores are finite.
+The WoE is computed in log space from the logits (:func:`~.marginalization.log_odds_parts`), so it
+is exact for confident models too.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import torch
 from ..config import ErasureConfig
 from ..errors import InputError
 from .base import AttributionMethod
-from .marginalization import WOE_UNITS, MarginalizationOutput, run_chunked, weight_of_evidence
+from .marginalization import WOE_UNITS, MarginalizationOutput, log_odds_parts, run_chunked, woe_from_log_parts
 
 ERASURE_MODES = ("zero", "unk")
 
@@ -58,11 +59,13 @@ class ErasureAttribution:
         n = enc.lengths()[0]
         ids, mask = enc.input_ids[:, :n], enc.attention_mask[:, :n]
         with torch.inference_mode():
-            p = torch.softmax(c.logits(ids, mask).double(), -1)[0].cpu()
+            logits0 = c.logits(ids, mask)
+        p = torch.softmax(logits0.double(), -1)[0].cpu()
         C = p.shape[0]
         t = int(p.argmax()) if target is None else int(target)
         if not 0 <= t < C:
             raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
+        x_parts = log_odds_parts(logits0, t)[0].cpu().numpy()
         positions = torch.tensor([i for i in range(n) if not enc.special[0][i]], dtype=torch.long)
         unk = c.tokenizer.unk_token_id
 
@@ -79,15 +82,17 @@ class ErasureAttribution:
                     x = ids.expand(k, -1).clone()
                     x[rows, pos] = unk
                     logits = c.logits(x, mask.expand(k, -1))
-            return torch.softmax(logits.double(), -1)[:, t].cpu()
+            return log_odds_parts(logits, t).cpu()
 
-        py, _ = run_chunked(positions.numel(), fn, self.chunk_size, progress=progress, cancel=cancel, message=f"{self.mode} erasure")
+        parts, _ = run_chunked(positions.numel(), fn, self.chunk_size, progress=progress, cancel=cancel,
+                               message=f"{self.mode} erasure")
         scores = np.zeros(n)
         p_without = np.full(n, np.nan)
         n_cand = np.zeros(n, dtype=np.int64)
         pos = positions.numpy()
-        p_without[pos] = py.numpy()
-        scores[pos] = weight_of_evidence(float(p[t]), py.numpy())
+        if len(pos):
+            p_without[pos] = torch.exp(parts[:, 0]).numpy()
+            scores[pos] = woe_from_log_parts(x_parts, parts.numpy())
         n_cand[pos] = 1
         out = MarginalizationOutput(scores, float(p[t]), p_without, n_cand, np.zeros(n), t, time.perf_counter() - t0)
         return out, enc

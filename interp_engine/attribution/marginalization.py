@@ -31,8 +31,14 @@ combines them with the precomputed maximum over the unchanged locations. ``incre
 gives the generic path (one full classifier forward per substituted sentence), which BiLSTMs and
 transformers always use.
 
-Probabilities are clamped to [ε, 1 − ε] with ε = :data:`EPS` = 1e-12 before taking log-odds, so
-every score is finite (|WoE| ≤ 2·log2((1−ε)/ε) ≈ 80 bits).
+The WoE is computed in log space from the classifier's logits, never from clamped probabilities:
+log p = log_softmax(S)_c and log(1 − p) = logsumexp over the other classes of log_softmax(S)
+(:func:`log_odds_parts`), and the marginal of eq. 2/4 is aggregated as
+log p(y_c | x_−i) = logsumexp_x̃(log w(x̃) + log p(y_c | x̃, x_−i)) − log Σ w, and the same for
+log(1 − p(y_c | x_−i)) with log(1 − p(y_c | x̃, x_−i)) (:func:`marginal_log_parts`), so a confident
+model (logit gaps far above the ~27.6 nats where p rounds to 1 in float64) gets its exact WoE.
+The probability helpers :func:`log2_odds` / :func:`weight_of_evidence` (for callers that only have
+probabilities) clamp to [ε, 1 − ε], ε = :data:`EPS` = 1e-12.
 """
 from __future__ import annotations
 
@@ -66,8 +72,50 @@ def log2_odds(p: torch.Tensor | np.ndarray | float, eps: float = EPS):
 
 
 def weight_of_evidence(p_x, p_without, eps: float = EPS):
-    """Kim et al. eq. 1: log2 odds(p_x) − log2 odds(p_without), in bits (same type as ``p_without``)."""
+    """Kim et al. eq. 1: log2 odds(p_x) − log2 odds(p_without), in bits (same type as ``p_without``),
+    from probabilities clamped to [eps, 1 − eps] (saturates for |logit gaps| above ~27.6 nats: the
+    methods use :func:`woe_from_log_parts` on logits instead)."""
     return log2_odds(p_x, eps) - log2_odds(p_without, eps)
+
+
+LN2 = math.log(2.0)
+
+
+def log_odds_parts(logits: torch.Tensor, target: int) -> torch.Tensor:
+    """``(K, 2)`` float64 ``[log p(y_target), log(1 − p(y_target))]`` of (K, C) logits, exactly in log
+    space: log_softmax, and logsumexp of the other classes' log-probabilities for 1 − p."""
+    ls = torch.log_softmax(logits.double(), -1)
+    others = torch.cat([ls[:, :target], ls[:, target + 1:]], 1)
+    return torch.stack([ls[:, target], torch.logsumexp(others, 1)], 1)
+
+
+def woe_from_log_parts(x_parts, without_parts) -> np.ndarray:
+    """Kim et al. eq. 1 in bits from ``[log p, log(1 − p)]`` pairs: ((log p − log(1−p))(x) −
+    (log p − log(1−p))(x_−i)) / ln 2. ``x_parts`` (2,), ``without_parts`` (m, 2) → (m,) float64."""
+    x = np.asarray(x_parts, dtype=np.float64).reshape(-1, 2)
+    w = np.asarray(without_parts, dtype=np.float64).reshape(-1, 2)
+    return ((x[:, 0] - x[:, 1]) - (w[:, 0] - w[:, 1])) / LN2
+
+
+def marginal_log_parts(group: torch.Tensor, weights: torch.Tensor, parts: torch.Tensor, n_groups: int) -> torch.Tensor:
+    """Eq. 2/4 in log space: per group g, ``[log Σ w·p, log Σ w·(1−p)] − log Σ w`` over its members.
+
+    Args:
+        group: (K,) long group (position) of each candidate. weights: (K,) likelihoods w ≥ 0.
+        parts: (K, 2) ``[log p, log(1 − p)]`` of each candidate. n_groups: number of groups.
+
+    Returns:
+        (n_groups, 2) float64 ``[log p(y|x_−i), log(1 − p(y|x_−i))]``.
+    """
+    group = group.cpu()
+    lw = torch.log(weights.cpu().double())
+    out = []
+    for v in (lw + parts[:, 0].cpu(), lw + parts[:, 1].cpu(), lw):
+        mx = torch.full((n_groups,), -math.inf, dtype=torch.float64).scatter_reduce(0, group, v, "amax")
+        safe = torch.where(torch.isfinite(mx), mx, torch.zeros_like(mx))
+        s = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, group, torch.exp(v - safe[group]))
+        out.append(safe + torch.log(s))
+    return torch.stack([out[0] - out[2], out[1] - out[2]], 1)
 
 
 # the generic OOM-halving chunk loop lives in interp_engine.batching (shared by every batched job)
@@ -246,10 +294,22 @@ def _use_incremental(classifier, attention_mask: torch.Tensor, sub_positions: to
 
 
 def substituted_target_probs(classifier, input_ids: torch.Tensor, attention_mask: torch.Tensor, sub_positions: torch.Tensor,
-                             sub_ids: torch.Tensor, target: int, *, chunk_size: int = 4096, autocast: bool = True,
-                             progress: ProgressFn | None = None, cancel=None, message: str = "classifier",
-                             done0: int = 0, total: int | None = None, incremental: bool = True) -> tuple[torch.Tensor, int]:
-    """p(y_target | x with x[sub_positions[k]] := sub_ids[k]) for K substitutions of one sentence.
+                             sub_ids: torch.Tensor, target: int, **kwargs) -> tuple[torch.Tensor, int]:
+    """p(y_target | x with x[sub_positions[k]] := sub_ids[k]) for K substitutions of one sentence:
+    ``(exp of :func:`substituted_target_log_parts`'s log p (K,), chunk size used)``."""
+    parts, size = substituted_target_log_parts(classifier, input_ids, attention_mask, sub_positions, sub_ids, target,
+                                               **kwargs)
+    return (torch.exp(parts[:, 0]) if parts.numel() else parts.view(-1)), size
+
+
+def substituted_target_log_parts(classifier, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                                 sub_positions: torch.Tensor, sub_ids: torch.Tensor, target: int, *,
+                                 chunk_size: int = MarginalizationConfig.chunk_size, autocast: bool = True,
+                                 progress: ProgressFn | None = None, cancel=None, message: str = "classifier",
+                                 done0: int = 0, total: int | None = None,
+                                 incremental: bool = True) -> tuple[torch.Tensor, int]:
+    """``[log p, log(1 − p)]`` of y_target (:func:`log_odds_parts`) for x with
+    x[sub_positions[k]] := sub_ids[k], K substitutions of one sentence.
 
     Single-token substitutions (S = 1) of a TextCNN with an all-ones mask use the exact
     :class:`TextCNNIncremental` forward when ``incremental`` is True (no autocast there); every
@@ -262,7 +322,7 @@ def substituted_target_probs(classifier, input_ids: torch.Tensor, attention_mask
         chunk_size: substituted sentences per classifier forward (halved on out-of-memory).
 
     Returns:
-        ``((K,) float64 probabilities on the CPU, chunk size used)``.
+        ``((K, 2) float64 [log p, log(1 − p)] on the CPU, chunk size used)``.
     """
     dev = classifier.device
     base = input_ids.to(dev).view(1, -1)
@@ -278,7 +338,7 @@ def substituted_target_probs(classifier, input_ids: torch.Tensor, attention_mask
         def fn_inc(a: int, b: int) -> torch.Tensor:
             with torch.inference_mode():
                 logits = inc.logits(pos1[a:b], ids1[a:b])
-            return torch.softmax(logits.double(), -1)[:, target].cpu()
+            return log_odds_parts(logits, target).cpu()
 
         return run_chunked(sub_positions.shape[0], fn_inc, chunk_size, progress=progress, cancel=cancel,
                            message=message, done0=done0, total=total)
@@ -289,7 +349,7 @@ def substituted_target_probs(classifier, input_ids: torch.Tensor, attention_mask
         ids.scatter_(1, sub_positions[a:b], sub_ids[a:b])
         with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
             logits = classifier.logits(ids, mask.expand(k, -1))
-        return torch.softmax(logits.double(), -1)[:, target].cpu()
+        return log_odds_parts(logits, target).cpu()
 
     return run_chunked(sub_positions.shape[0], fn, chunk_size, progress=progress, cancel=cancel, message=message,
                        done0=done0, total=total)
@@ -351,8 +411,8 @@ class InputMarginalization:
             single-token substitutions when the classifier is a TextCNN; False forces the generic
             path (one full forward per substituted sentence), e.g. as a reference.
 
-    At least one candidate (the most likely) is always kept per position, so eq. 4 is defined
-    even when no candidate passes σ.
+    At least one candidate (the most likely; all of them when they tie, e.g. a uniform likelihood
+    with 1/|V| < σ) is always kept per position, so eq. 4 is defined even when no candidate passes σ.
 
     Raises:
         InputError: negative ``sigma`` or ``top_n`` < 1.
@@ -412,8 +472,12 @@ class InputMarginalization:
         keep &= allowed.view(1, -1)
         empty = ~keep.any(1)
         if bool(empty.any()):
+            # nothing passes σ: keep the most likely candidates, all of them when they tie (a
+            # uniform likelihood over |V| > 1/σ words would otherwise keep only the lowest id)
             rows = empty.nonzero(as_tuple=True)[0]
-            keep[rows, probs[rows].argmax(1)] = True
+            sub = probs[rows].masked_fill(~allowed.view(1, -1), -1.0)
+            top = sub.max(1, keepdim=True).values
+            keep[rows] = (sub == top) & allowed.view(1, -1)
         return keep
 
     def _encode(self, text: str):
@@ -422,6 +486,11 @@ class InputMarginalization:
         return enc, enc.input_ids[0, :n], enc.attention_mask[0, :n]
 
     def _target(self, ids, mask, target):
+        t, p, _ = self._target_parts(ids, mask, target)
+        return t, p
+
+    def _target_parts(self, ids, mask, target):
+        """``(target, probabilities (C,), [log p, log(1 − p)] of the target (2,))`` of the sentence."""
         with torch.inference_mode():
             logits = self.classifier.logits(ids.view(1, -1), mask.view(1, -1))
         p = torch.softmax(logits.double(), -1)[0].cpu()
@@ -429,7 +498,7 @@ class InputMarginalization:
         t = int(p.argmax()) if target is None else int(target)
         if not 0 <= t < C:
             raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
-        return t, p
+        return t, p, log_odds_parts(logits, t)[0].cpu()
 
     # -- the heatmap -------------------------------------------------------------------------
     def attribute(self, text: str, target: int | None = None, *, progress: ProgressFn | None = None, cancel=None):
@@ -456,7 +525,7 @@ class InputMarginalization:
         t0 = time.perf_counter()
         n = input_ids.shape[0]
         positions = torch.arange(n) if positions is None else torch.as_tensor(positions, dtype=torch.long).cpu()
-        t, p = self._target(input_ids, attention_mask, target)
+        t, p, x_parts = self._target_parts(input_ids, attention_mask, target)
         p_t = float(p[t])
         scores = np.zeros(n)
         p_marg = np.full(n, np.nan)
@@ -469,18 +538,15 @@ class InputMarginalization:
             w = probs[row, cand]
             if progress is not None:
                 progress(0, row.numel(), "marginalizing")
-            py, _ = substituted_target_probs(
+            parts, _ = substituted_target_log_parts(
                 self.classifier, input_ids, attention_mask, positions.to(row.device)[row].view(-1, 1), cand.view(-1, 1), t,
                 chunk_size=self.chunk_size, autocast=self.autocast, progress=progress, cancel=cancel, message="marginalizing",
                 incremental=self.incremental)
             m = positions.numel()
-            w = w.cpu()
-            num = torch.zeros(m, dtype=torch.float64).index_add_(0, row.cpu(), w * py)
-            den = torch.zeros(m, dtype=torch.float64).index_add_(0, row.cpu(), w)
-            pm = (num / den).numpy()
+            marg = marginal_log_parts(row, w, parts, m)
             pos = positions.numpy()
-            p_marg[pos] = pm
-            scores[pos] = weight_of_evidence(p_t, pm)
+            p_marg[pos] = torch.exp(marg[:, 0]).numpy()
+            scores[pos] = woe_from_log_parts(x_parts.numpy(), marg.numpy())
             n_cand[pos] = keep.sum(1).cpu().numpy()
             dropped_all[pos] = dropped.cpu().numpy()
         return MarginalizationOutput(scores, p_t, p_marg, n_cand, dropped_all, t, time.perf_counter() - t0)
@@ -500,7 +566,7 @@ class InputMarginalization:
         n = ids.shape[0]
         if not 0 <= position < n or enc.special[0][position]:
             raise InputError(f"token {position} cannot be marginalized: choose a word token in 0..{n - 1}")
-        t, p = self._target(ids, mask, target)
+        t, p, x_parts = self._target_parts(ids, mask, target)
         pos = torch.tensor([position])
         probs, dropped = self._likelihood(ids, mask, pos, cancel=cancel)
         keep = self.select(probs)[0]
@@ -508,13 +574,14 @@ class InputMarginalization:
         lik = probs[0, cand]
         order = torch.argsort(lik, descending=True, stable=True)
         cand, lik = cand[order], lik[order]
-        py, _ = substituted_target_probs(self.classifier, ids, mask, torch.full((cand.numel(), 1), position), cand.view(-1, 1),
-                                         t, chunk_size=self.chunk_size, autocast=self.autocast, cancel=cancel,
-                                         incremental=self.incremental)
-        lik_np, py_np = lik.cpu().numpy(), py.numpy()
-        pm = float((lik_np * py_np).sum() / lik_np.sum())
+        parts, _ = substituted_target_log_parts(self.classifier, ids, mask, torch.full((cand.numel(), 1), position),
+                                                cand.view(-1, 1), t, chunk_size=self.chunk_size, autocast=self.autocast,
+                                                cancel=cancel, incremental=self.incremental)
+        lik_np, py_np = lik.cpu().numpy(), torch.exp(parts[:, 0]).numpy()
+        marg = marginal_log_parts(torch.zeros(cand.numel(), dtype=torch.long), lik, parts, 1)
+        pm = float(torch.exp(marg[0, 0]))
         return dict(enc=enc, candidate_ids=cand.cpu().numpy(), likelihood=lik_np, target_probability=py_np,
-                    p_target=float(p[t]), p_marginal=pm, woe=float(weight_of_evidence(float(p[t]), pm)),
+                    p_target=float(p[t]), p_marginal=pm, woe=float(woe_from_log_parts(x_parts.numpy(), marg.numpy())[0]),
                     dropped_mass=float(dropped[0]), target=t)
 
     # -- multi-token spans (§3.3) ---------------------------------------------------------------
@@ -540,7 +607,7 @@ class InputMarginalization:
         span = sorted(set(int(s) for s in span))
         if not 2 <= len(span) <= 3 or any(not 0 <= s < n or enc.special[0][s] for s in span):
             raise InputError(f"a span is 2 or 3 distinct word tokens in 0..{n - 1}, got {list(span)}")
-        t, p = self._target(ids, mask, target)
+        t, p, x_parts = self._target_parts(ids, mask, target)
         dev = self.classifier.device
         span_t = torch.tensor(span, device=dev)
         assign = torch.zeros(1, 0, dtype=torch.long, device=dev)  # (B, s) ids chosen so far
@@ -565,13 +632,14 @@ class InputMarginalization:
             joint = joint[r] * out.probs[r, c]
             assign = torch.cat([assign[r], c.view(-1, 1)], 1)
         K = assign.shape[0]
-        py, _ = substituted_target_probs(self.classifier, ids, mask, span_t.view(1, -1).expand(K, -1), assign, t,
-                                         chunk_size=self.chunk_size, autocast=self.autocast, progress=progress,
-                                         cancel=cancel, message="marginalizing span")
-        w = joint.cpu()
-        pm = float((w * py).sum() / w.sum())
+        parts, _ = substituted_target_log_parts(self.classifier, ids, mask, span_t.view(1, -1).expand(K, -1), assign, t,
+                                                chunk_size=self.chunk_size, autocast=self.autocast, progress=progress,
+                                                cancel=cancel, message="marginalizing span")
+        marg = marginal_log_parts(torch.zeros(K, dtype=torch.long), joint.cpu(), parts, 1)
+        pm = float(torch.exp(marg[0, 0]))
         p_t = float(p[t])
-        return SpanOutput(tuple(span), float(weight_of_evidence(p_t, pm)), p_t, pm, K, t, time.perf_counter() - t0)
+        woe = float(woe_from_log_parts(x_parts.numpy(), marg.numpy())[0])
+        return SpanOutput(tuple(span), woe, p_t, pm, K, t, time.perf_counter() - t0)
 
 
 # -- the registry's method class ----------------------------------------------------------------
