@@ -111,16 +111,29 @@ def similarity_term(x: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
     return (s * s).sum(-1) / n  # Σ_{i,j} x̂_i·x̂_j = ‖Σ_i x̂_i‖²
 
 
-def xavier_rows(lengths: Sequence[int], L: int, D: int, seed: int) -> torch.Tensor:
+def xavier_rows(lengths: Sequence[int], L: int, D: int, seed: int, keys: Sequence[tuple] | None = None) -> torch.Tensor:
     """(K, L, D) Xavier-uniform (Glorot & Bengio 2010) inputs: row k's first ``lengths[k]``
-    columns are drawn from U(−b, b), b = sqrt(6 / (n_k + D)), from a generator seeded with
-    ``seed`` afresh for every row (so a row does not depend on the others); the rest is 0."""
+    columns are drawn from U(−b, b), b = sqrt(6 / (n_k + D)); the rest is 0.
+
+    Each row has its own generator, seeded from ``seed`` and the row's ``keys[k]`` (for input
+    optimization: the location's layer, channel slice and position, :func:`location_seed`), so a
+    row does not depend on the others and two locations do not start from the same X0 (Yuan et al.
+    eq. 6 optimises each location from its own random start). Without ``keys`` every row uses
+    ``seed`` alone.
+    """
     out = torch.zeros(len(lengths), L, D)
     for k, n in enumerate(lengths):
-        g = torch.Generator().manual_seed(int(seed))
+        g = torch.Generator().manual_seed(location_seed(seed, keys[k]) if keys is not None else int(seed))
         b = float(np.sqrt(6.0 / (n + D)))
         out[k, :n] = (torch.rand(n, D, generator=g) * 2 - 1) * b
     return out
+
+
+def location_seed(seed: int, key: tuple) -> int:
+    """A 63-bit seed from ``seed`` and a location key of non-negative integers (numpy's
+    ``SeedSequence``: well mixed, the same on every machine)."""
+    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *(int(v) & 0xFFFFFFFF for v in key)]).generate_state(2)
+    return int((int(state[0]) << 31) ^ int(state[1])) & ((1 << 63) - 1)
 
 
 def _location_activations(hidden, groups, K: int, device) -> torch.Tensor:
@@ -296,7 +309,9 @@ def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *,
             D = real.shape[-1]
             window = fast and classifier.family.window_optimization
             plan = _textcnn_window_plan(model, mask.sum(1), groups, L) if window else None
-            x0 = xavier_rows([int(n) for n in mask.sum(1).tolist()], L, D, config.seed).to(dev)
+            # every location its own start, seeded from (seed, layer, channels, location): Yuan eq. 6
+            keys = [(loc.hidden_index, loc.channels.start or 0, loc.position) for loc in locations]
+            x0 = xavier_rows([int(n) for n in mask.sum(1).tolist()], L, D, config.seed, keys).to(dev)
             x0 = torch.where(spec.unsqueeze(-1), real, x0)
             x = torch.nn.Parameter(x0)
             opt = torch.optim.Adam([x], lr=config.lr, betas=tuple(config.betas))

@@ -161,3 +161,21 @@ def test_activation_maximization_and_corpus_search(textcnn):
     np.testing.assert_allclose(batched, ref, rtol=1e-5, atol=1e-6)
     with pytest.raises(InputError, match="channel"):
         corpus_search(textcnn, ("hidden", 0, 99), ids)
+
+
+def test_every_location_starts_from_its_own_seeded_x0(textcnn):
+    """Issue 15 bug 4: the Xavier start X0 is seeded from (seed, layer, channels, location), not
+    one seed for every row; it still does not depend on the other locations of the batch."""
+    from interp_engine.optimization import location_seed, xavier_rows
+
+    a = xavier_rows([5, 5], 6, 4, 0, keys=[(1, 0, 2), (1, 0, 3)])
+    assert not torch.equal(a[0], a[1])  # two locations: two starts
+    b = xavier_rows([5], 6, 4, 0, keys=[(1, 0, 3)])
+    assert torch.equal(a[1], b[0])  # a location's start does not depend on the batch
+    assert not torch.equal(xavier_rows([5], 6, 4, 1, keys=[(1, 0, 3)]), b)  # the seed matters
+    assert location_seed(0, (1, 0, 2)) != location_seed(0, (2, 0, 1))  # not a sum of the parts
+    # through the optimiser: one step with a tiny lr keeps X̂0 at the start, rows differ
+    enc = textcnn.encode([TEXT])
+    res = optimize_locations(textcnn, enc.input_ids, enc.attention_mask, _requests(textcnn, enc, [(0, 2), (0, 3)]),
+                             OptimizationConfig(steps=1, lr=1e-9, tol=0.0))
+    assert not np.allclose(res.x0[0], res.x0[1])
