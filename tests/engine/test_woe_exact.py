@@ -129,3 +129,36 @@ def test_uniform_likelihood_keeps_every_candidate_when_sigma_exceeds_one_over_v(
     assert (out.n_candidates[word] == n_allowed).all()
     full, _ = InputMarginalization(clf, lik, sigma=0).attribute(SENT)  # = full marginalization
     np.testing.assert_allclose(out.scores, full.scores, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("arch", ["bilstm", "textcnn"])
+def test_a_token_replaced_by_itself_has_zero_woe_under_bf16_autocast(tmp_path, monkeypatch, arch):
+    """Issue 15 bug 2: the reference p(y|x) and the substituted sentences run in the same
+    precision. Emulated on the CPU by forcing bf16 autocast (on CUDA it is on by default)."""
+    from interp_engine.attribution import marginalization as marg_mod
+
+    monkeypatch.setattr(marg_mod, "AUTOCAST_DEVICE_TYPES", ("cuda", "cpu"))
+    clf = load_classifier(save_tiny(tmp_path / "m", arch, seed=5), device="cpu")
+    with torch.no_grad():  # a confident model (p close to 1), where bf16 rounding matters most
+        head = clf.model.classifier if arch == "textcnn" else clf.model.classifier
+        head.weight.mul_(30.0)
+        head.bias.mul_(30.0)
+
+    class Itself(UniformLikelihood):
+        """A likelihood that puts all its mass on the token already there."""
+
+        name = "itself"
+
+        def predict(self, ids, mask, masked, positions):
+            out = super().predict(ids, mask, masked, positions)
+            probs = torch.zeros_like(out.probs)
+            probs[torch.arange(len(positions)), ids[torch.arange(len(positions)), positions]] = 1.0
+            return type(out)(probs, out.dropped_mass)
+
+    m = InputMarginalization(clf, Itself(clf), sigma=0.5)  # keeps exactly the original token
+    out, enc = m.attribute(SENT)
+    word = ~np.asarray(enc.special[0])
+    assert (out.n_candidates[word] == 1).all()
+    assert np.abs(out.scores).max() <= 1e-3, out.scores
+    tab = m.candidate_table(SENT, 1)
+    assert abs(tab["woe"]) <= 1e-3
