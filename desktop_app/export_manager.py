@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from interp_engine.sidecar import MODEL_TRAINING_FILE
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import (
@@ -150,7 +151,16 @@ class ExportManager(QObject):
                           dataset_path=str(ds) if ds else None, text_column=self.window.text_column,
                           label_column=self.window.label_column, device=str(c.device or "cpu"),
                           seed=state.deletion.seed,
-                          likelihood=st.likelihood, sigma=st.sigma, top_n=st.top_n)
+                          likelihood=st.likelihood, sigma=st.sigma, top_n=st.top_n,
+                          extra=self._prior_extra(c, st.likelihood))
+
+    @staticmethod
+    def _prior_extra(c, likelihood: str) -> dict:
+        """Where the prior likelihood's counts came from, so a remake counts the same file:
+        the file the user chose, or the model's recorded training file."""
+        if likelihood != "prior" or c.prior_source is None:
+            return {}
+        return {"prior_data": c.prior_data or MODEL_TRAINING_FILE}
 
     def _stem(self) -> str:
         text = self.window.controller.current_text or "figure"

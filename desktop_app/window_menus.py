@@ -40,6 +40,10 @@ class MenusMixin:
         self.open_dataset_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
         self.open_mlm_action = file_menu.addAction("Open Masked &LM…", self.choose_mlm)
         self.open_mlm_action.setToolTip("Open a masked language model folder: the likelihood model of marginalization")
+        self.open_prior_action = file_menu.addAction("Count Prior From Training File…", self.choose_prior)
+        self.open_prior_action.setToolTip("The prior likelihood of marginalization counts word frequencies in the "
+                                          "training data (Kim et al. §4.5); by default the training file recorded "
+                                          "in the model's folder")
         self.open_demo_action = file_menu.addAction("Open D&emo", self.controller.open_demo)
         self.recent_models_menu = file_menu.addMenu("Recent &Models")
         self.recent_models_menu.setObjectName("recentModelsMenu")
@@ -200,6 +204,13 @@ class MenusMixin:
 
     def open_mlm(self, path: str) -> None:
         self.controller.open_mlm(path)
+
+    def choose_prior(self) -> None:
+        """File → Count Prior From Training File…: the file the prior likelihood counts words in."""
+        start = str(Path(recent_paths(RECENT_DATASETS)[0]).parent) if recent_paths(RECENT_DATASETS) else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Training file for the prior likelihood", start, DATASET_FILTER)
+        if path:
+            self.controller.open_prior(path)
 
     def open_model(self, path: str, *, allow_pickle: bool = False) -> None:
         self.controller.open_model(path, allow_pickle=allow_pickle)

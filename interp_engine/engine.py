@@ -135,6 +135,26 @@ class Engine:
         """True when a masked LM is open as the likelihood model."""
         return self._mlm_path is not None or "mlm" in self._lik_cache
 
+    def training_data_path(self) -> str | None:
+        """The training file recorded in the open model's folder (``training.json`` ``train_data``,
+        written by ``interp-studio train``) when it still exists, else None."""
+        import json
+
+        c = self.require_model()
+        meta = Path(c.path) / "training.json" if c.path else None
+        if meta is None or not meta.is_file():
+            return None
+        try:
+            path = json.loads(meta.read_text(encoding="utf-8")).get("train_data")
+        except (OSError, ValueError):
+            return None
+        if not path:
+            return None
+        p = Path(path).expanduser()
+        if not p.is_absolute():
+            p = (Path(c.path) / p).resolve()
+        return str(p) if p.is_file() else None
+
     def set_prior_data(self, texts, *, progress=None, cancel=None) -> None:
         """Count the unigram prior (Kim et al. §4.5 "Prior") from ``texts`` (a list, or a Dataset).
         Raises Cancelled (the previous prior stays)."""
@@ -737,18 +757,27 @@ def _run_load_mlm(e: Engine, r: "rq.LoadMLMRequest", progress, cancel):
 
 
 def _run_prior(e: Engine, r: "rq.PriorRequest", progress, cancel) -> str:
-    """Count the unigram prior from ``r.path`` or the open dataset; returns where it came from."""
-    if r.path is None:
-        ds = e.dataset
-        if ds is None:
-            raise InputError("no dataset is open to count the prior from")
-        e.set_prior_data(list(ds.texts), progress=progress, cancel=cancel)
-        return f"the open dataset ({len(ds.texts)} sentences)"
+    """Count the unigram prior (Kim et al. §4.5: training-data frequencies) from ``r.path`` or,
+    when None, from the training file recorded in the model's folder (``training.json``, written
+    by ``interp-studio train``); returns where the counts came from.
+
+    Raises:
+        InputError: no path and no recorded training file that exists (never the open dataset,
+        which is often the test set).
+    """
     from .data import load_dataset
 
-    texts = list(load_dataset(r.path, progress=progress, cancel=cancel).texts)
+    path, what = r.path, ""
+    if path is None:
+        path = e.training_data_path()
+        if path is None:
+            raise InputError("the prior likelihood counts training-data frequencies (Kim et al. §4.5), and this "
+                             "model's folder records no training file that exists (training.json): choose one "
+                             "(File → Count Prior From Training File…, or --data TRAIN)")
+        what = "the model's training file, "
+    texts = list(load_dataset(path, progress=progress, cancel=cancel).texts)
     e.set_prior_data(texts, progress=progress, cancel=cancel)
-    return f"{Path(r.path).name} ({len(texts)} sentences)"
+    return f"{Path(path).name} ({what}{len(texts)} sentences)"
 
 
 def _run_set_device(e: Engine, r: "rq.SetDeviceRequest", progress, cancel) -> str:

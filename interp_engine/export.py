@@ -34,7 +34,15 @@ from .config import DatasetConfig
 from .errors import InputError, InterpError, InterpWarning
 from .figures import FigureStyle, heatmap_latex, panel_of, render
 from .hashing import MODEL_FILE_SUFFIXES, model_folder_hash  # noqa: F401 - re-exported; the one definition
-from .sidecar import legacy_request, parameters_of, recompute, request_for, sidecar_request, uses_prior  # noqa: F401
+from .sidecar import (  # noqa: F401
+    MODEL_TRAINING_FILE,
+    legacy_request,
+    parameters_of,
+    recompute,
+    request_for,
+    sidecar_request,
+    uses_prior,
+)
 
 FORMATS = ("pdf", "svg", "png", "tex")
 PANELS = ("heatmap", "grid", "scatter", "deletion", "search")
@@ -435,8 +443,13 @@ def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: st
             warnings.warn(msg, stacklevel=2)
         engine.load_dataset(dp, text_column=ds.get("text_column", DatasetConfig.text_column),
                             label_column=ds.get("label_column", DatasetConfig.label_column))
-        if uses_prior(request):
-            engine.set_prior_data(engine.dataset.texts)  # the app counts the prior on the open dataset
+        if uses_prior(request) and not (meta.get("extra") or {}).get("prior_data"):
+            engine.set_prior_data(engine.dataset.texts)  # sidecars before the prior had its own source
+    prior_data = (meta.get("extra") or {}).get("prior_data")
+    if uses_prior(request) and prior_data:
+        from .requests import PriorRequest
+
+        engine.run(PriorRequest(path=None if prior_data == MODEL_TRAINING_FILE else prior_data))
     result = recompute(request, engine, seed=int(meta.get("seed", 0)), progress=progress)
     fig = meta["figure"]
     target = Path(out).expanduser() if out else sp.with_name(fig["file"])

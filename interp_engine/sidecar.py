@@ -287,6 +287,10 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+#: a sidecar's ``extra.prior_data`` when the prior was counted from the model's recorded training file
+MODEL_TRAINING_FILE = "the model's training file"
+
+
 def uses_prior(request: Request) -> bool:
     """True when ``request`` marginalizes with the unigram prior (counted on the open dataset
     when a sidecar is remade)."""
@@ -320,4 +324,4 @@ def recompute(request: Request, engine, *, seed: int = 0, progress=None, cancel=
 
 
 __all__ = ["PANEL_REQUESTS", "check_vectors", "legacy_request", "marginalization_config", "parameters_of",
-           "recompute", "request_for", "sidecar_request", "uses_prior"]
+           "recompute", "request_for", "sidecar_request", "uses_prior", "MODEL_TRAINING_FILE"]

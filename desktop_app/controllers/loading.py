@@ -122,7 +122,21 @@ class LoadingMixin:
         self._load(PredictDatasetRequest(n_texts=len(self.dataset)), self._finished_predictions)
 
     def _request_prior(self, path: str | None) -> None:
-        self._load(PriorRequest(path=path), self._finished_prior)
+        """Count the prior from ``path``, or (None) from the model's recorded training file: when
+        there is none the prior is only unavailable (its tooltip says how to choose a file)."""
+        ask = self._prior_unavailable if path is None else None
+        self._load(PriorRequest(path=path), self._finished_prior, ask=ask)
+
+    def open_prior(self, path: str | Path) -> Job:
+        """Count the unigram prior from a training file the user chose (Kim et al. §4.5)."""
+        self._prior_path = str(path)
+        return self._load(PriorRequest(path=str(path)), self._finished_prior)
+
+    def _prior_unavailable(self, message: str) -> bool:
+        self.prior_source = None
+        self.heatmap.set_prior_available(False)
+        self.sigStatus.emit(f"Prior likelihood unavailable: {message}")
+        return True
 
     def _finished_model(self, info) -> None:
         self.model_info = info
@@ -136,10 +150,7 @@ class LoadingMixin:
         if self._pending_mlm:
             mlm, self._pending_mlm = self._pending_mlm, None
             self.open_mlm(mlm)
-        if self._prior_path:
-            self._request_prior(self._prior_path)
-        elif self.dataset is not None:
-            self._request_prior(None)
+        self._request_prior(self._prior_path)  # None: the model's recorded training file
         self.sigModelLoaded.emit(info)
         self.sigStatus.emit(f"Opened {info.kind} model {Path(info.path).name} ({len(info.class_names)} classes, "
                             f"device {info.device})")
@@ -161,8 +172,6 @@ class LoadingMixin:
         name = Path(ds.path).name if getattr(ds, "path", None) else ""
         self.dataset_panel.set_dataset(ds.texts, ds.labels, self._gold_names(), name)
         self.sigDatasetLoaded.emit(ds)
-        if self.model_info is not None and not self._prior_path:
-            self._request_prior(None)
         skipped = getattr(ds, "n_skipped", 0)
         self.sigStatus.emit(f"Opened {name}: {len(ds)} sentences" + (f" ({skipped} empty rows skipped)" if skipped else ""))
         self._request_predictions()
@@ -192,9 +201,16 @@ class LoadingMixin:
                 self.prior_source = "the masked LM's training texts"
                 self.heatmap.set_prior_available(True, self.prior_source)
 
+    @property
+    def prior_data(self) -> str | None:
+        """The training file the prior was counted from when the user (or the demo) chose it;
+        None when it is the model's recorded training file (or there is no prior)."""
+        return self._prior_path
+
     def _finished_prior(self, source: str) -> None:
         self.prior_source = str(source)
         self.heatmap.set_prior_available(True, self.prior_source)
+        self.sigStatus.emit(f"Prior likelihood: unigram counts of {self.prior_source}")
 
     def _finished_device(self, device: str) -> None:
         self.device = device

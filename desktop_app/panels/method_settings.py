@@ -27,7 +27,9 @@ from interp_engine.config import LIKELIHOODS, MarginalizationConfig
 #: likelihood models of marginalization, with their combo-box text
 LIKELIHOOD_NAMES = {"mlm": "masked LM", "uniform": "uniform", "prior": "prior (unigram)"}
 NO_MLM_TOOLTIP = "No masked LM is open: File → Open Masked LM…"
-NO_PRIOR_TOOLTIP = "No training-data counts for the prior: open a dataset, the demo, or a masked LM with unigram_prior.json"
+NO_PRIOR_TOOLTIP = ("No training-data counts for the prior (Kim et al. §4.5): open a model trained by interp-studio "
+                    "train (its folder records the training file), File → Count Prior From Training File…, "
+                    "or a masked LM with unigram_prior.json")
 #: the likelihood that needs no resource (chosen when the one in use becomes unavailable)
 FALLBACK_LIKELIHOOD = "uniform"
 

@@ -98,7 +98,13 @@ def test_open_masked_lm_bad_then_good(window, qtbot, tiny_model, tiny_mlm, tmp_p
         window.open_mlm(str(tiny_mlm))
     assert form.is_likelihood_available("mlm") and form.likelihood() == "mlm"
     qtbot.waitUntil(lambda: c.is_ready() and c.attribution.params.get("likelihood") == "mlm", timeout=WAIT)
-    # prior counts come from the open dataset
+    # the prior counts training-data frequencies (Kim et al. §4.5), never the open (test) dataset: this
+    # model's folder records no training file, so the prior waits until the user chooses one
+    assert not form.is_likelihood_available("prior")
+    model_dir, data = tiny_model
+    with qtbot.waitSignal(c.sigStatus, timeout=WAIT, check_params_cb=lambda m: "Prior likelihood" in m) as st:
+        c.open_prior(str(data))
+    assert "unigram counts of data.tsv" in st.args[0]
     assert form.is_likelihood_available("prior")
     with qtbot.waitSignal(c.sigSentenceReady, timeout=WAIT):
         form.set_likelihood("prior")

@@ -221,3 +221,28 @@ def test_config_json_round_trip_and_unknown_keys():
     with pytest.raises(InputError):
         cfgmod.MarginalizationConfig(likelihood="nope").validate()
     assert all(dataclasses.is_dataclass(c) for c in (cfgmod.LimeConfig, cfgmod.IntegratedGradientsConfig))
+
+
+def test_prior_counts_the_models_recorded_training_file_never_the_open_dataset(tmp_path):
+    """Issue 15 bug 5 (Kim et al. §4.5): PriorRequest() counts the training file recorded in the
+    model's folder (training.json), and refuses with a clear message when there is none."""
+    import json
+
+    eng = Engine("cpu")
+    model = save_tiny(tmp_path / "m")
+    eng.load_model(model)
+    test = tmp_path / "test.tsv"
+    test.write_text("label\ttext\n1\ta good film\n", encoding="utf-8")
+    eng.run(rq.LoadDatasetRequest(path=str(test)))
+    with pytest.raises(InputError, match="records no training file"):
+        eng.run(rq.PriorRequest())
+    train = tmp_path / "train.tsv"
+    train.write_text("label\ttext\n1\ta good film with great acting\n0\ta bad film\n", encoding="utf-8")
+    (model / "training.json").write_text(json.dumps({"train_data": str(train)}), encoding="utf-8")
+    assert eng.training_data_path() == str(train)
+    source = eng.run(rq.PriorRequest())
+    assert source == "train.tsv (the model's training file, 2 sentences)"
+    prior = eng.likelihood_model("prior").prior  # counted from train.tsv: "film" twice, "great" once
+    tok = eng.classifier.tokenizer
+    film, great = tok.convert_tokens_to_ids("film"), tok.convert_tokens_to_ids("great")
+    assert float(prior[film]) == pytest.approx(2 * float(prior[great]))
