@@ -534,9 +534,13 @@ def _cmd_attribute(args) -> int:
     if args.method == "marginalization":
         if args.mlm:
             _load_mlm(eng, args)
-        if args.likelihood == "prior" and args.data:
-            _load_dataset(eng, args)
-            eng.run(PriorRequest())  # counted from the open dataset
+        if args.likelihood == "prior":
+            if args.data:  # --data TRAIN: the training texts the user named
+                _load_dataset(eng, args)
+                eng.set_prior_data(eng.dataset.texts)
+            elif eng.training_data_path():  # the training file recorded in the model's folder (Kim et al. §4.5)
+                eng.run(PriorRequest())
+            # else: the masked LM folder's unigram_prior.json (its training texts), or a clear error
         configs["marginalization"] = _marginalization_config(args)
     req = AttributionRequest(text=args.text, method=args.method, target=args.target, configs=configs)
     res = eng.run(req, progress=_progress(args))
@@ -832,16 +836,22 @@ def _cmd_export(args) -> int:
         _load_dataset(eng, args)
     req = export_request_of(args)
     marg = (getattr(req, "configs", None) or {}).get("marginalization")
-    if marg is not None and marg.likelihood == "prior" and args.data:
-        from .requests import PriorRequest
+    prior_data = None
+    if marg is not None and marg.likelihood == "prior":
+        if args.data:  # the unigram prior counted from --data (the training texts the user named)
+            eng.set_prior_data(eng.dataset.texts)
+            prior_data = str(Path(args.data).expanduser().resolve())
+        elif eng.training_data_path():  # from the training file recorded in the model's folder
+            from .requests import PriorRequest
 
-        eng.run(PriorRequest())  # the unigram prior, counted from the open dataset
+            eng.run(PriorRequest())
+            prior_data = export.MODEL_TRAINING_FILE
     result = _compute_figure(req, eng, args.seed, _ProgressBar())
     prov = dict(model_path=args.model, model_hash=info.content_hash,  # hashed at load
                 mlm_path=args.mlm, dataset_path=args.data, text_column=args.text_column,
                 label_column=args.label_column, device=args.device, seed=args.seed,
                 likelihood=marg.likelihood if marg else None, sigma=marg.sigma if marg else None,
-                top_n=marg.top_n if marg else None)
+                top_n=marg.top_n if marg else None, extra={"prior_data": prior_data} if prior_data else {})
     known = {f.name for f in dataclasses.fields(export.Provenance)}  # the settings it still records apart
     prov = export.Provenance(**{k: v for k, v in prov.items() if k in known})
     with warnings.catch_warnings(record=True) as caught:

@@ -128,8 +128,8 @@ class LimeConfig(ConfigMixin):
 
     Attributes:
         n_samples: perturbed sentences the surrogate is fitted on, the original included (lime's
-            default is 5,000; 1,000 keeps a 30-token sentence of a small model interactive on a
-            2-core CPU, see :func:`interp_engine.attribution.captum_methods.lime`).
+            default is 5,000; 2,000 keeps a 30-token sentence of a small model interactive on a
+            2-core CPU, see :func:`interp_engine.attribution.captum_methods.lime` for the cost).
         kernel_width: width w of lime's kernel sqrt(exp(−d²/w²)) on the cosine distance ×100
             (lime's default 25).
         feature_selection: ``auto`` (lime's default: forward selection when ``num_features`` ≤ 6,
@@ -142,7 +142,7 @@ class LimeConfig(ConfigMixin):
     The values are checked where they are used (:func:`~interp_engine.attribution.captum_methods.lime`).
     """
 
-    n_samples: int = 1000
+    n_samples: int = 2000
     kernel_width: float = 25.0
     feature_selection: str = "auto"
     num_features: int | None = None

@@ -36,7 +36,7 @@ def test_editors_follow_the_fields_and_their_defaults(qtbot):
 def test_the_engine_configs(qtbot):
     assert [x.name for x in editable_fields(MarginalizationConfig)] == ["likelihood", "sigma", "top_n"]
     assert [x.name for x in editable_fields(IntegratedGradientsConfig)] == ["n_steps"]
-    assert [x.name for x in editable_fields(LimeConfig)] == ["n_samples", "seed"]
+    assert [x.name for x in editable_fields(LimeConfig)] == ["n_samples", "kernel_width", "num_features", "seed"]
     lime = MethodSettingsForm(LimeConfig)
     qtbot.addWidget(lime)
     assert lime.config() == LimeConfig() and lime.editors["seed"].minimum() == 0
