@@ -179,3 +179,47 @@ def test_every_location_starts_from_its_own_seeded_x0(textcnn):
     res = optimize_locations(textcnn, enc.input_ids, enc.attention_mask, _requests(textcnn, enc, [(0, 2), (0, 3)]),
                              OptimizationConfig(steps=1, lr=1e-9, tol=0.0))
     assert not np.allclose(res.x0[0], res.x0[1])
+
+
+def test_objective_and_its_gradient_equal_an_independent_eq6(textcnn):
+    """Yuan et al. eq. 5-7 recomputed here without the module's code paths: at the Xavier start,
+    objective = a_ij · a'_ij(X̂) − λ1 ‖X̂0‖²₂ + λ2 Sim(X̂0), with a'_ij from a plain full forward and
+    Sim by the printed double sum; and Adam's first steps (≈ lr·sign(g) each) move the
+    receptive-field coordinates with the sign of the independent objective's gradient. Kills the mutants ``dot = act * act`` and ``act.detach() * act`` (both
+    maximise ‖a'‖² and give another objective value)."""
+    from interp_engine.optimization import xavier_rows
+
+    c = textcnn
+    enc = c.encode([TEXT])
+    pairs = [(0, 4), (1, 6)]
+    reqs = _requests(c, enc, pairs)
+    cfg = OptimizationConfig(steps=2, lr=1e-3, tol=0.0, lambda1=0.05, lambda2=0.3, seed=7)
+    res = optimize_locations(c, enc.input_ids, enc.attention_mask, reqs, cfg, fast=False)
+    n = enc.lengths()[0]
+    D = c.embed(enc.input_ids).shape[-1]
+    keys = [(r.hidden_index, r.channels.start or 0, r.position) for r in reqs]
+    X0 = xavier_rows([n] * len(reqs), n, D, cfg.seed, keys).double()
+    with torch.no_grad():
+        _, real_hidden = c.hidden_forward(c.embed(enc.input_ids), enc.attention_mask)
+    c.model.double()
+    try:
+        for k, r in enumerate(reqs):
+            lo, hi = r.receptive_field
+            a = real_hidden[r.hidden_index][0, r.position][r.channels].double()
+            x = X0[k:k + 1].clone().requires_grad_(True)
+            _, hidden = c.hidden_forward(x, enc.attention_mask)
+            a2 = hidden[r.hidden_index][0, r.position][r.channels]
+            cols = x[0, lo:hi + 1]
+            l2 = (cols * cols).sum()
+            unit = [v / v.norm() for v in cols]
+            sim = sum((ui * uj).sum() for ui in unit for uj in unit) / len(unit)  # eq. 7 as printed
+            obj = (a * a2).sum() - cfg.lambda1 * l2 + cfg.lambda2 * sim
+            assert float(res.trace[0, k]) == pytest.approx(float(obj.detach()), rel=1e-4, abs=1e-4)
+            (g,) = torch.autograd.grad(obj, x)
+            moved = torch.tensor(res.x0[k, lo:hi + 1], dtype=torch.float64) - X0[k, lo:hi + 1]
+            big = g[0, lo:hi + 1].abs() > 1e-3 * g[0, lo:hi + 1].abs().max()
+            # two ascent steps of Adam: each coordinate moves with the sign of the gradient
+            agree = (torch.sign(moved[big]) == torch.sign(g[0, lo:hi + 1][big])).double().mean()
+            assert float(agree) > 0.95
+    finally:
+        c.model.float()
