@@ -145,7 +145,24 @@ def run_screenshot(opts: argparse.Namespace) -> int:
     window.client.sigBusyChanged.connect(on_busy)
     settle.timeout.connect(grab)
     timeout.timeout.connect(lambda: finish(1, f"timed out after {opts.timeout:g} s waiting for the results"))
-    timeout.start(int(opts.timeout * 1000))
+    if opts.demo:
+        # the first start trains the demo models: --timeout counts from when the model is open,
+        # and the training reports its progress on stderr
+        c.sigModelLoaded.connect(lambda _info: timeout.start(int(opts.timeout * 1000)))
+        last = {"line": ""}
+
+        def on_progress(_rid: int, kind: str, done: int, total: int, message: str) -> None:
+            if kind != "demo" or total <= 0:
+                return
+            line = f"interp-studio: preparing the demo: {message} ({100 * done // total}%)"
+            if line.split(" (")[0] != last["line"].split(" (")[0] or done >= total or \
+                    (100 * done // total) // 10 != (last.get("pct", -1)) // 10:
+                print(line, file=sys.stderr, flush=True)
+                last.update(line=line, pct=100 * done // total)
+
+        window.client.sigProgress.connect(on_progress)
+    else:
+        timeout.start(int(opts.timeout * 1000))
 
     window.show()
     start(window, opts)

@@ -175,6 +175,36 @@ def test_screenshot_cli(qapp, tiny_model, tmp_path, capsys):
     assert (img.width(), img.height()) == (1400, 900)
 
 
+def test_demo_screenshot_timeout_counts_from_when_the_model_is_open(qapp, tiny_model, tmp_path, capsys,
+                                                                    monkeypatch):
+    """Issue 15 bug 8: a first start trains the demo models; --timeout must not include that
+    training, and the training's progress is shown on stderr."""
+    import time
+
+    import interp_engine.demo as demo
+
+    model_dir, data = tiny_model
+
+    def slow_demo(progress=None, cancel=None):  # stands in for training the demo TextCNN
+        for k in range(6):
+            time.sleep(0.5)
+            if progress is not None:
+                progress(k + 1, 6, "training the demo TextCNN")
+        return model_dir, data
+
+    def no_mlm(*a, **k):
+        raise RuntimeError("no demo masked LM in this test")
+
+    monkeypatch.setattr(demo, "ensure_demo", slow_demo)
+    monkeypatch.setattr(demo, "ensure_demo_mlm", no_mlm)
+    png = tmp_path / "demo.png"
+    rc = main(["--demo", "--screenshot", str(png), "--timeout", "2"])  # training alone takes 3 s
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert png.stat().st_size > 10_000
+    assert "preparing the demo: training the demo TextCNN" in err and "(100%)" in err
+
+
 def test_screenshot_cli_with_text(qapp, tiny_model, tmp_path):
     png = tmp_path / "text.png"
     rc = main(["--model", str(tiny_model[0]), "--text", "great acting", "--screenshot", str(png)])
