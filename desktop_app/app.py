@@ -149,16 +149,16 @@ def run_screenshot(opts: argparse.Namespace) -> int:
         # the first start trains the demo models: --timeout counts from when the model is open,
         # and the training reports its progress on stderr
         c.sigModelLoaded.connect(lambda _info: timeout.start(int(opts.timeout * 1000)))
-        last = {"line": ""}
+        shown: list = []  # (message, tens of percent) already printed
 
         def on_progress(_rid: int, kind: str, done: int, total: int, message: str) -> None:
             if kind != "demo" or total <= 0:
                 return
-            line = f"interp-studio: preparing the demo: {message} ({100 * done // total}%)"
-            if line.split(" (")[0] != last["line"].split(" (")[0] or done >= total or \
-                    (100 * done // total) // 10 != (last.get("pct", -1)) // 10:
-                print(line, file=sys.stderr, flush=True)
-                last.update(line=line, pct=100 * done // total)
+            pct = 100 * done // total
+            key = (message, pct // 10)
+            if not shown or shown[-1] != key:  # a new step, or 10 % more of it
+                shown.append(key)
+                print(f"interp-studio: preparing the demo: {message} ({pct}%)", file=sys.stderr, flush=True)
 
         window.client.sigProgress.connect(on_progress)
     else:
