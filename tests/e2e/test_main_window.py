@@ -200,9 +200,13 @@ def test_demo_screenshot_timeout_counts_from_when_the_model_is_open(qapp, tiny_m
     png = tmp_path / "demo.png"
     rc = main(["--demo", "--screenshot", str(png), "--timeout", "2"])  # training alone takes 3 s
     err = capsys.readouterr().err
-    assert rc == 0, err
-    assert png.stat().st_size > 10_000
-    assert "preparing the demo: training the demo TextCNN" in err and "(100%)" in err
+    assert "preparing the demo: training the demo TextCNN" in err and "(100%)" in err, err
+    # the 2 s count from when the model is open: never during the training (the old behaviour);
+    # after it, the results may still take longer than 2 s on a loaded machine
+    assert "timed out" not in err[: err.index("(100%)")], err
+    assert rc == 0 or "timed out" in err[err.index("(100%)"):], err
+    if rc == 0:
+        assert png.stat().st_size > 10_000
 
 
 def test_screenshot_cli_with_text(qapp, tiny_model, tmp_path):
