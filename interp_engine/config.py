@@ -322,9 +322,12 @@ class EvaluateConfig(ConfigMixin):
 
 @dataclass(frozen=True)
 class DatasetConfig(ConfigMixin):
-    """How a dataset file is read: column names and the text encoding."""
+    """How a dataset file is read: column names and the text encoding.
+
+    ``pair_column`` names the column of a sentence pair's second text ("" = auto-detect)."""
 
     text_column: str = "text"
+    pair_column: str = ""
     label_column: str = "label"
     encoding: str = "utf-8"
 

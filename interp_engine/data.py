@@ -1,15 +1,23 @@
 """Text-classification datasets: a small immutable :class:`Dataset` and a loader.
 
+A dataset holds one text per row, or a pair of texts per row (sentence-pair
+tasks such as SNLI, MultiNLI or paraphrase detection: a premise and a
+hypothesis, or ``sentence1`` and ``sentence2``).
+
 This module never imports Qt. pandas/pyarrow are optional and only imported
 when a Parquet file is loaded.
 
 Public API
 ----------
-- :class:`Dataset` -- texts, integer labels (or ``None``) and class names.
+- :class:`Dataset` -- texts (and, for pair data, the second texts ``pairs``),
+  integer labels (or ``None``) and class names; :meth:`Dataset.input` gives a
+  row as a :class:`~interp_engine.inputs.TextInput`.
 - :class:`DatasetError` -- a ``ValueError`` whose message names the file, the
   line (where relevant) and what to do about it.
 - :func:`load_dataset` -- read a ``.tsv``/``.txt``/``.csv``/``.jsonl``/``.parquet`` file.
 - :func:`train_validation_split` -- deterministic random split of a dataset.
+- :data:`NLI_CLASS_NAMES` -- ``("entailment", "neutral", "contradiction")``, the
+  class names (in label order 0, 1, 2) of an auto-detected NLI pair dataset.
 
 File formats
 ------------
@@ -22,12 +30,24 @@ File formats
     One JSON object per line; the keys are the columns.
 ``parquet``
     Read with ``pandas.read_parquet`` (needs pandas and pyarrow).
+
+Sentence pairs
+--------------
+With ``pair_column`` the second text of each row is read from that column. When
+the default text column ``text`` is absent, the loader recognises the pair
+columns ``premise`` + ``hypothesis`` (the shared SNLI files, Hugging Face) and
+``sentence1`` + ``sentence2`` (the SNLI/MultiNLI JSONL files); when the default
+label column ``label`` is absent it uses ``gold_label`` if present. Rows whose
+gold label is ``-`` (no annotator consensus, the SNLI convention) are dropped
+and counted in :attr:`Dataset.n_no_gold`. An auto-detected NLI pair gets the
+class names :data:`NLI_CLASS_NAMES` (see :func:`load_dataset`).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -39,8 +59,22 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["COMMON_ENCODINGS", "Dataset", "DatasetError", "EncodingError", "load_dataset", "suggest_encoding",
-           "train_validation_split"]
+from .inputs import PAIR_SEGMENTS, TextInput
+
+__all__ = ["COMMON_ENCODINGS", "Dataset", "DatasetError", "EncodingError", "NLI_CLASS_NAMES", "load_dataset",
+           "suggest_encoding", "train_validation_split"]
+
+#: class names, in label order (0, 1, 2), of a natural-language-inference pair dataset
+#: (SNLI/MultiNLI, Hugging Face convention); the one place these names are spelled
+NLI_CLASS_NAMES = ("entailment", "neutral", "contradiction")
+#: (first, second) text columns recognised as an NLI sentence pair when ``text`` is absent
+_NLI_PAIR_COLUMNS = (("premise", "hypothesis"), ("sentence1", "sentence2"))
+#: label column used when the default ``label`` is absent (SNLI/MultiNLI JSONL and TSV files)
+_GOLD_LABEL_COLUMN = "gold_label"
+#: gold label of a pair without annotator consensus (SNLI convention): the row is dropped
+_NO_GOLD = "-"
+#: at most this many skipped-row messages are kept in ``Dataset.skipped_notes``
+_MAX_SKIPPED_NOTES = 5
 
 _FORMATS_BY_SUFFIX = {
     ".tsv": "tsv",
@@ -63,10 +97,11 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """An immutable text-classification dataset.
+    """An immutable text-classification dataset of single texts or of text pairs.
 
     Attributes:
-        texts: the N texts, in file order (rows with empty texts removed).
+        texts: the N texts, in file order (rows with empty texts removed); for
+            pair data the first text of each row (e.g. the premise).
         labels: ``np.ndarray`` of dtype int64 and shape ``(N,)`` with values in
             ``0 .. n_classes - 1``, or ``None`` when the file has no label column.
         class_names: one name per class; generic ``("0", "1", ...)`` when the
@@ -76,15 +111,23 @@ class Dataset:
         text_column: name of the column the texts were read from.
         label_column: name of the label column that was asked for (even if the
             file did not have it).
-        n_skipped: number of rows dropped because their text was empty or
-            whitespace only.
+        n_skipped: number of rows dropped because their text (or, for pair data,
+            either text) was empty or whitespace only.
+        pairs: for pair data, the N second texts (e.g. the hypotheses), aligned
+            with ``texts``; ``None`` for single-text data.
+        pair_column: name of the column the second texts were read from, or ``None``.
+        n_no_gold: number of rows dropped because their gold label was ``-`` (no
+            annotator consensus, SNLI convention); not counted in ``n_skipped``.
+        skipped_notes: messages for the first few (at most 5) pair rows dropped
+            for an empty text, e.g. ``"dev.tsv line 17: empty 'hypothesis', row skipped"``.
 
     ``len(dataset)`` is N. Equality is identity (``eq=False``) because numpy
     arrays do not support ``==`` as a boolean; instances are hashable.
 
     Raises:
         ValueError: from the constructor if ``labels`` does not have shape
-            ``(N,)`` or holds values outside ``0 .. len(class_names) - 1``.
+            ``(N,)`` or holds values outside ``0 .. len(class_names) - 1``, or
+            ``pairs`` does not hold N texts.
     """
 
     texts: tuple[str, ...]
@@ -94,9 +137,21 @@ class Dataset:
     text_column: str = "text"
     label_column: str = "label"
     n_skipped: int = 0
+    pairs: tuple[str, ...] | None = None
+    pair_column: str | None = None
+    n_no_gold: int = 0
+    skipped_notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "texts", tuple(self.texts))
+        object.__setattr__(self, "skipped_notes", tuple(str(m) for m in self.skipped_notes))
+        if self.pairs is not None:
+            pairs = tuple(self.pairs)
+            if len(pairs) != len(self.texts):
+                raise ValueError(
+                    f"pairs must hold one second text per text: {len(self.texts)} texts but {len(pairs)} pairs"
+                )
+            object.__setattr__(self, "pairs", pairs)
         object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
         if self.path is not None:
             object.__setattr__(self, "path", Path(self.path))
@@ -123,6 +178,36 @@ class Dataset:
         """Number of classes, i.e. ``len(class_names)``."""
         return len(self.class_names)
 
+    @property
+    def is_pair(self) -> bool:
+        """True when every row is a pair of texts (``pairs`` is not ``None``)."""
+        return self.pairs is not None
+
+    @property
+    def segment_names(self) -> tuple[str, ...]:
+        """``(text_column,)`` for single-text data, ``(text_column, pair_column)`` for pairs
+        (``("premise", "hypothesis")`` for a pair dataset built without a ``pair_column``)."""
+        if self.pairs is None:
+            return (self.text_column,)
+        if self.pair_column is None:
+            return PAIR_SEGMENTS
+        return (self.text_column, self.pair_column)
+
+    def input(self, i: int) -> TextInput:
+        """Row ``i`` as a classifier input: ``TextInput.single(texts[i])``, or for pair data
+        ``TextInput.pair(texts[i], pairs[i], segments=segment_names)``.
+
+        Raises:
+            IndexError: ``i`` is out of range.
+        """
+        if self.pairs is None:
+            return TextInput.single(self.texts[i])
+        return TextInput.pair(self.texts[i], self.pairs[i], segments=self.segment_names)  # type: ignore[arg-type]
+
+    def inputs(self) -> list[TextInput]:
+        """Every row as a :class:`TextInput` (see :meth:`input`), in order."""
+        return [self.input(i) for i in range(len(self.texts))]
+
     def subset(self, indices: Sequence[int] | np.ndarray) -> "Dataset":
         """Return a new dataset holding the rows at ``indices`` (in that order).
 
@@ -130,18 +215,20 @@ class Dataset:
             indices: integer row positions, shape ``(M,)``.
 
         Returns:
-            A :class:`Dataset` with M rows, the same class names, path and
-            columns, and ``n_skipped = 0``.
+            A :class:`Dataset` with M rows (the texts, the second texts ``pairs``
+            of pair data and the labels at ``indices``), the same class names,
+            path and columns (every other field is kept), and ``n_skipped = 0``,
+            ``n_no_gold = 0``, ``skipped_notes = ()`` (they describe the loading of a file).
         """
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-        return Dataset(
+        return dataclasses.replace(
+            self,
             texts=tuple(self.texts[i] for i in idx),
             labels=None if self.labels is None else self.labels[idx],
-            class_names=self.class_names,
-            path=self.path,
-            text_column=self.text_column,
-            label_column=self.label_column,
+            pairs=None if self.pairs is None else tuple(self.pairs[i] for i in idx),
             n_skipped=0,
+            n_no_gold=0,
+            skipped_notes=(),
         )
 
 
@@ -204,6 +291,7 @@ def load_dataset(
     path: str | os.PathLike[str],
     *,
     text_column: str = "text",
+    pair_column: str | None = None,
     label_column: str = "label",
     class_names: Sequence[str] | None = None,
     format: str | None = None,
@@ -211,19 +299,39 @@ def load_dataset(
     progress=None,
     cancel=None,
 ) -> Dataset:
-    """Load a text-classification dataset from a file, streaming it line by line.
+    """Load a text-classification dataset (single texts or text pairs) from a file,
+    streaming it line by line.
+
+    Column auto-detection happens only for names the caller left at their defaults
+    that the file lacks: when ``text_column`` is ``"text"``, the file has no ``text``
+    column and ``pair_column`` is not given (or names the second column), the
+    column pairs ``premise`` + ``hypothesis`` and then ``sentence1`` + ``sentence2``
+    are tried (an *NLI pair*). When ``label_column`` is ``"label"`` and absent, a
+    ``gold_label`` column is used if present.
 
     Args:
         path: the file to read.
-        text_column: name of the column holding the texts.
+        text_column: name of the column holding the texts (the first text of a pair).
+        pair_column: name of the column holding the second text of each row
+            (e.g. ``"hypothesis"``); ``None`` or ``""`` = auto-detect as above
+            (single-text data when nothing is detected). A named column must exist.
         label_column: name of the column holding the labels. If the file has
             no such column the dataset is unlabelled (``labels is None``).
+            With the label column ``gold_label``, or any label column of an
+            auto-detected NLI pair, a row whose label is ``-`` is dropped and
+            counted in ``n_no_gold`` (so is a label ``-1``, the Hugging Face
+            mark for no gold label, in an auto-detected NLI pair).
         class_names: optional class names. With integer labels, name ``i`` is
             the name of label ``i`` (there must be more names than the largest
             label). With string labels, the order of ``class_names`` defines the
             label ids (every label must be one of them). Without it, integer
             labels get names ``"0" .. "K-1"`` (K = largest label + 1) and string
-            labels are numbered in sorted order and become the class names.
+            labels are numbered in sorted order and become the class names --
+            except for an auto-detected NLI pair: integer labels whose largest is 2
+            get :data:`NLI_CLASS_NAMES` (0 = entailment, 1 = neutral,
+            2 = contradiction), and string labels that are all among those three
+            words get the ids 0, 1, 2 in that order (not sorted order), with all
+            three as class names.
         format: ``"tsv"`` (also used for ``.txt``), ``"csv"``, ``"jsonl"`` or
             ``"parquet"``; by default taken from the file extension.
         encoding: text encoding for tsv/csv/jsonl (a UTF-8 byte-order mark is
@@ -234,18 +342,25 @@ def load_dataset(
         cancel: ``threading.Event``; checked every few thousand rows.
 
     Returns:
-        A :class:`Dataset` with N rows: ``texts`` (N strings), ``labels``
-        (int64 array of shape ``(N,)`` or ``None``), ``class_names``, and
-        ``n_skipped`` = the number of rows dropped for an empty/whitespace text.
+        A :class:`Dataset` with N rows: ``texts`` (N strings), ``pairs`` (N second
+        texts for pair data, else ``None``), ``labels`` (int64 array of shape
+        ``(N,)`` or ``None``), ``class_names``; ``text_column``, ``pair_column``
+        and ``label_column`` = the columns actually used (after auto-detection);
+        ``n_skipped`` = the number of rows dropped for an empty/whitespace text
+        (either text of a pair), ``skipped_notes`` = a message naming the file,
+        line and column for the first 5 such pair rows, and ``n_no_gold`` = the
+        number of rows dropped for a ``-`` gold label.
 
     Raises:
         EncodingError: (a :class:`DatasetError`) the bytes do not decode with ``encoding``;
             the message names the first bad line and the encoding to try instead.
         DatasetError: the file is missing or is a directory; the format is
             unknown; the file is empty (no header or no data rows, or only
-            empty texts); the text column is missing (with a hint when the header
-            looks like another delimiter); a row has the wrong number of fields; a
-            line is not valid JSON / not an object; a label is empty or missing (NaN),
+            empty texts, or every row skipped); the text column is missing (with a
+            hint when the header looks like another delimiter); a named
+            ``pair_column`` is missing or is the text column; a row has the wrong number of fields; a
+            line is not valid JSON / not an object; a JSONL/Parquet text or second text is
+            not a string; a label is empty or missing (NaN),
             negative, or labels mix integers and non-integers; ``class_names`` does not
             fit the labels; a Parquet file is read without pandas/pyarrow.
         Cancelled: ``cancel`` was set.
@@ -259,18 +374,23 @@ def load_dataset(
     if p.is_dir():
         raise DatasetError(f"{p}: is a directory, not a data file. Pass the path of a file inside it.")
 
+    request = _ColumnRequest(text_column, pair_column or None, label_column, fmt)
     unit = "line"
     texts: list[str] = []
+    pairs: list[str] = []
     raw_labels: list[Any] = []
     label_lines: list[int] = []
+    notes: list[str] = []
     n_skipped = 0
+    n_no_gold = 0
     n_rows = 0
     size = 0
     closer = None
+    cols: _Columns | None = None
     try:
         if fmt == "parquet":
             check_cancel(cancel)
-            columns, rows = _read_parquet(p, text_column, label_column)
+            cols, rows = _read_parquet(p, request)
             unit = "row"
         else:
             size = p.stat().st_size
@@ -279,16 +399,32 @@ def load_dataset(
             closer, lines = _open_lines(p, encoding)
             lines = _ticking(lines, closer.tell, size, f"reading {p.name}", progress, cancel)
             if fmt == "jsonl":
-                columns, rows = _read_jsonl(p, lines, text_column, label_column)
+                cols, rows = _read_jsonl(p, lines, request)
             else:
-                columns, rows = _read_delimited(p, lines, fmt, text_column, label_column)
-        has_labels = label_column in columns
-        for lineno, text_value, label_value in rows:
+                cols, rows = _read_delimited(p, lines, fmt, request)
+        has_labels = cols.has_labels
+        is_pair = cols.pair is not None
+        check_gold = has_labels and (cols.label == _GOLD_LABEL_COLUMN or cols.nli)
+        for lineno, text_value, pair_value, label_value in rows:
             n_rows += 1
-            if text_value is None or not str(text_value).strip():
+            if is_pair:
+                empty = [c for c, v in ((cols.text, text_value), (cols.pair, pair_value))
+                         if v is None or not str(v).strip()]
+                if empty:
+                    n_skipped += 1
+                    if len(notes) < _MAX_SKIPPED_NOTES:
+                        what = " and ".join(repr(c) for c in empty)
+                        notes.append(f"{p.name} {unit} {lineno}: empty {what}, row skipped")
+                    continue
+            elif text_value is None or not str(text_value).strip():
                 n_skipped += 1
                 continue
+            if check_gold and _is_no_gold(label_value, cols.nli):
+                n_no_gold += 1
+                continue
             texts.append(str(text_value))
+            if is_pair:
+                pairs.append(str(pair_value))
             if has_labels:
                 raw_labels.append(label_value)
                 label_lines.append(lineno)
@@ -306,13 +442,29 @@ def load_dataset(
             f"{p}: the file has a header but no data rows. Add rows below the header line."
         )
     if not texts:
+        if n_no_gold == n_rows:
+            raise DatasetError(
+                f"{p}: all {n_rows} rows have the gold label {_NO_GOLD!r} in column {cols.label!r} "
+                f"(no annotator consensus), so none is left. Use a file with gold labels, or "
+                f"name another column with --label-column."
+            )
+        if not is_pair and n_no_gold == 0:
+            raise DatasetError(
+                f"{p}: all {n_rows} rows have an empty text in column {cols.text!r}. "
+                f"Check that --text-column names the column that holds the texts."
+            )
+        what = (f"an empty text in column {cols.text!r} or in the pair column {cols.pair!r}" if is_pair
+                else f"an empty text in column {cols.text!r}")
+        gold = f", {n_no_gold} the gold label {_NO_GOLD!r}" if n_no_gold else ""
+        flags = "--text-column and --pair-column name the columns" if is_pair else "--text-column names the column"
         raise DatasetError(
-            f"{p}: all {n_rows} rows have an empty text in column {text_column!r}. "
-            f"Check that --text-column names the column that holds the texts."
+            f"{p}: all {n_rows} rows were skipped ({n_skipped} have {what}{gold}). "
+            f"Check that {flags} that hold{'' if is_pair else 's'} the texts."
         )
 
     if has_labels:
-        labels, names = _encode_labels(p, raw_labels, label_lines, unit, class_names)
+        labels, names = _encode_labels(p, raw_labels, label_lines, unit, class_names,
+                                       NLI_CLASS_NAMES if cols.nli else None)
     else:
         labels = None
         names = tuple(str(c) for c in class_names) if class_names is not None else ()
@@ -322,9 +474,13 @@ def load_dataset(
         labels=labels,
         class_names=names,
         path=p,
-        text_column=text_column,
-        label_column=label_column,
+        text_column=cols.text,
+        label_column=cols.label,
         n_skipped=n_skipped,
+        pairs=tuple(pairs) if is_pair else None,
+        pair_column=cols.pair,
+        n_no_gold=n_no_gold,
+        skipped_notes=tuple(notes),
     )
 
 
@@ -440,7 +596,94 @@ def _encoding_error(p: Path, encoding: str) -> EncodingError:
                          path=p, line=line, encoding=encoding, suggested=suggested)
 
 
-_Row = tuple[int, Any, Any]  # (line or row number, text, label)
+_Row = tuple[int, Any, Any, Any]  # (line or row number, text, second text or None, label)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """The columns a file is read with, after auto-detection.
+
+    text: first text. pair: second text or None. label: label column (asked for or
+    ``gold_label``). has_labels: the file has ``label``. nli: ``text``/``pair`` were
+    auto-detected as an NLI pair (premise/hypothesis, sentence1/sentence2)."""
+
+    text: str
+    pair: str | None
+    label: str
+    has_labels: bool
+    nli: bool
+
+
+@dataclass(frozen=True)
+class _ColumnRequest:
+    """The columns the caller of :func:`load_dataset` asked for (``pair=None``: auto-detect)."""
+
+    text: str
+    pair: str | None
+    label: str
+    fmt: str
+
+    def candidates(self) -> set[str]:
+        """Every column :meth:`resolve` may pick, whatever the file's columns are."""
+        keys = {self.text, self.label, _GOLD_LABEL_COLUMN}
+        if self.pair is not None:
+            keys.add(self.pair)
+        for first, second in _NLI_PAIR_COLUMNS:
+            keys.update((first, second))
+        return keys
+
+    def resolve(self, p: Path, columns: Sequence[str]) -> _Columns:
+        """The columns to read, given the file's ``columns``.
+
+        Raises:
+            DatasetError: the text column is missing (and no NLI pair was detected), or a named
+                pair column is missing or equals the text column.
+        """
+        return _resolve_columns(p, columns, self.text, self.pair, self.label, self.fmt)
+
+
+def _resolve_columns(
+    p: Path, columns: Sequence[str], text_column: str, pair_column: str | None, label_column: str, fmt: str
+) -> _Columns:
+    present = set(columns)
+    text, pair, nli = text_column, (pair_column or None), False
+    if text == "text" and text not in present:
+        for first, second in _NLI_PAIR_COLUMNS:
+            if first in present and second in present and pair in (None, second):
+                text, pair, nli = first, second, True
+                break
+    if text not in present:
+        raise _missing_text_column(p, text, columns, fmt)
+    if pair is not None:
+        if pair not in present:
+            found = ", ".join(repr(c) for c in columns) or "(none)"
+            raise DatasetError(
+                f"{p}: line 1: no pair column {pair!r} (the second text of each row); the columns found "
+                f"are {found}. Use --pair-column (pair_column=) to name the column that holds the "
+                f"second texts, or leave it empty for single-text data."
+            )
+        if pair == text:
+            raise DatasetError(
+                f"{p}: the pair column {pair!r} is also the text column. Name the column of the "
+                f"second texts with --pair-column (pair_column=), or leave it empty."
+            )
+    label = label_column
+    if label == "label" and label not in present and _GOLD_LABEL_COLUMN in present:
+        label = _GOLD_LABEL_COLUMN
+    return _Columns(text=text, pair=pair, label=label, has_labels=label in present, nli=nli)
+
+
+def _is_no_gold(value: Any, nli: bool) -> bool:
+    """True for the gold label ``-`` (no annotator consensus); in an auto-detected NLI pair
+    also for ``-1`` (the Hugging Face datasets' mark for the same)."""
+    if isinstance(value, str):
+        s = value.strip()
+        return s == _NO_GOLD or (nli and s == "-1")
+    if nli and not isinstance(value, bool) and isinstance(value, (int, np.integer)):
+        return int(value) == -1
+    if nli and isinstance(value, (float, np.floating)):
+        return float(value) == -1.0
+    return False
 
 
 def _missing_text_column(p: Path, text_column: str, columns: Sequence[str], fmt: str = "") -> DatasetError:
@@ -460,8 +703,8 @@ def _missing_text_column(p: Path, text_column: str, columns: Sequence[str], fmt:
 
 
 def _read_delimited(
-    p: Path, lines: Iterator[str], fmt: str, text_column: str, label_column: str
-) -> tuple[list[str], Iterator[_Row]]:
+    p: Path, lines: Iterator[str], fmt: str, request: "_ColumnRequest"
+) -> tuple[_Columns, Iterator[_Row]]:
     if fmt == "tsv":
         reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
         kind = "TAB-separated, unquoted"
@@ -482,10 +725,10 @@ def _read_delimited(
     if any("\x00" in c for c in columns):
         raise DatasetError(f"{p}: line 1 holds NUL bytes: this is not a text file (a spreadsheet, a compressed or "
                            f"a UTF-16 file?). Save it as UTF-8 .tsv or .csv.")
-    if text_column not in columns:
-        raise _missing_text_column(p, text_column, columns, fmt)
-    ti = columns.index(text_column)
-    li = columns.index(label_column) if label_column in columns else None
+    cols = request.resolve(p, columns)
+    ti = columns.index(cols.text)
+    pi = columns.index(cols.pair) if cols.pair is not None else None
+    li = columns.index(cols.label) if cols.has_labels else None
     ncol = len(columns)
 
     def rows() -> Iterator[_Row]:
@@ -500,7 +743,7 @@ def _read_delimited(
                     f"The file was read as {kind}; check its delimiter and quoting."
                 ) from None
             if row == []:  # blank line: counts as an empty text
-                yield reader.line_num, None, None
+                yield reader.line_num, None, None, None
                 continue
             if len(row) != ncol:
                 other = "csv" if fmt == "tsv" else "tsv"
@@ -510,21 +753,21 @@ def _read_delimited(
                     f"the delimiter or quoting is probably wrong (try format={other!r}), "
                     f"or this line contains a stray delimiter: fix or remove it."
                 )
-            yield reader.line_num, row[ti], (row[li] if li is not None else None)
+            yield (reader.line_num, row[ti], (row[pi] if pi is not None else None),
+                   (row[li] if li is not None else None))
 
-    return columns, rows()
+    return cols, rows()
 
 
 _NO_LABEL = object()
 
 
-def _read_jsonl(
-    p: Path, lines: Iterator[str], text_column: str, label_column: str
-) -> tuple[list[str], Iterator[_Row]]:
-    """One pass that keeps only (line, text, label) per row; the columns are the union of keys."""
-    kept: list[tuple[int, Any, Any]] = []
+def _read_jsonl(p: Path, lines: Iterator[str], request: "_ColumnRequest") -> tuple[_Columns, Iterator[_Row]]:
+    """One pass that keeps, per row, only the keys that may be read (the columns asked for and
+    the auto-detection candidates); the columns are the union of keys, resolved after the pass."""
+    wanted = request.candidates()
+    kept: list[tuple[int, dict[str, Any]]] = []
     columns: dict[str, None] = {}
-    first_unlabelled: int | None = None
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -538,34 +781,42 @@ def _read_jsonl(
         if not isinstance(obj, dict):
             raise DatasetError(
                 f"{p}: line {lineno}: expected a JSON object like "
-                f'{{"{text_column}": "...", "{label_column}": 0}}, found {type(obj).__name__}.'
+                f'{{"text": "...", "label": 0}}, found {type(obj).__name__}.'
             )
         for k in obj:
             columns.setdefault(k, None)
-        t = obj.get(text_column)
-        if t is not None and not isinstance(t, str):
-            raise DatasetError(
-                f"{p}: line {lineno}: {text_column!r} must be a string, found "
-                f"{type(t).__name__}. Check that --text-column names the text field."
-            )
-        lab = obj.get(label_column, _NO_LABEL)
-        if lab is _NO_LABEL and first_unlabelled is None and t is not None and t.strip():
-            first_unlabelled = lineno
-        kept.append((lineno, t, lab))
+        kept.append((lineno, {k: obj[k] for k in wanted if k in obj}))
     if not kept:
         raise DatasetError(f"{p}: the file is empty. A .jsonl file needs one JSON object per line.")
-    cols = list(columns)
-    if text_column not in cols:
-        raise _missing_text_column(p, text_column, cols, "jsonl")
-    if label_column in cols and first_unlabelled is not None:
+    cols = request.resolve(p, list(columns))
+    first_unlabelled: int | None = None
+    for lineno, obj in kept:
+        for key, what in ((cols.text, "--text-column names the text field"),
+                          (cols.pair, "--pair-column names the field of the second texts")):
+            if key is None:
+                continue
+            t = obj.get(key)
+            if t is not None and not isinstance(t, str):
+                raise DatasetError(
+                    f"{p}: line {lineno}: {key!r} must be a string, found "
+                    f"{type(t).__name__}. Check that {what}."
+                )
+        if (cols.has_labels and first_unlabelled is None and cols.label not in obj
+                and all(isinstance(obj.get(k), str) and obj[k].strip() for k in (cols.text, cols.pair) if k)):
+            first_unlabelled = lineno
+    if first_unlabelled is not None:
         raise DatasetError(
-            f"{p}: line {first_unlabelled}: no {label_column!r} key, but other lines have one. "
+            f"{p}: line {first_unlabelled}: no {cols.label!r} key, but other lines have one. "
             f"Give every line a label, or none."
         )
-    return cols, iter((n, t, None if lab is _NO_LABEL else lab) for n, t, lab in kept)
+    pair = cols.pair
+    return cols, iter(
+        (n, obj.get(cols.text), (obj.get(pair) if pair is not None else None), obj.get(cols.label))
+        for n, obj in kept
+    )
 
 
-def _read_parquet(p: Path, text_column: str, label_column: str) -> tuple[list[str], Iterator[_Row]]:
+def _read_parquet(p: Path, request: "_ColumnRequest") -> tuple[_Columns, Iterator[_Row]]:
     try:
         import pandas as pd  # optional dependency
     except ImportError:
@@ -586,24 +837,29 @@ def _read_parquet(p: Path, text_column: str, label_column: str) -> tuple[list[st
     columns = [str(c) for c in df.columns]
     if len(df.columns) == 0 and len(df) == 0:
         raise DatasetError(f"{p}: the Parquet file is empty (no columns and no rows).")
-    if text_column not in columns:
-        raise _missing_text_column(p, text_column, columns, "parquet")
-    texts = df[text_column].tolist()
-    labels = df[label_column].tolist() if label_column in columns else [None] * len(texts)
+    cols = request.resolve(p, columns)
+    texts = df[cols.text].tolist()
+    seconds = df[cols.pair].tolist() if cols.pair is not None else [None] * len(texts)
+    labels = df[cols.label].tolist() if cols.has_labels else [None] * len(texts)
+
+    def checked(i: int, t: Any, column: str, flag: str) -> Any:
+        if t is not None and not isinstance(t, str):
+            if isinstance(t, float) and math.isnan(t):
+                return None
+            raise DatasetError(
+                f"{p}: row {i + 1}: {column!r} must be a string, found {type(t).__name__}. "
+                f"Check that {flag} names the {'text' if flag == '--text-column' else 'second text'} column."
+            )
+        return t
 
     def rows() -> Iterator[_Row]:
-        for i, (t, lab) in enumerate(zip(texts, labels)):
-            if t is not None and not isinstance(t, str):
-                if isinstance(t, float) and math.isnan(t):
-                    t = None
-                else:
-                    raise DatasetError(
-                        f"{p}: row {i + 1}: {text_column!r} must be a string, found {type(t).__name__}. "
-                        f"Check that --text-column names the text column."
-                    )
-            yield i + 1, t, lab
+        for i, (t, t2, lab) in enumerate(zip(texts, seconds, labels)):
+            t = checked(i, t, cols.text, "--text-column")
+            if cols.pair is not None:
+                t2 = checked(i, t2, cols.pair, "--pair-column")
+            yield i + 1, t, t2, lab
 
-    return columns, rows()
+    return cols, rows()
 
 
 def _normalise_label(value: Any) -> int | str | None:
@@ -630,8 +886,12 @@ def _normalise_label(value: Any) -> int | str | None:
 
 
 def _encode_labels(
-    p: Path, raw: list[Any], lines: list[int], unit: str, class_names: Sequence[str] | None
+    p: Path, raw: list[Any], lines: list[int], unit: str, class_names: Sequence[str] | None,
+    known_names: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer label ids and class names. ``known_names`` (e.g. :data:`NLI_CLASS_NAMES`), used
+    only without ``class_names``: the names of integer labels whose largest is
+    ``len(known_names) - 1``, and the id order of string labels that are all among them."""
     values: list[int | str] = []
     first_int: str | None = None
     first_str: str | None = None
@@ -670,6 +930,8 @@ def _encode_labels(
                     f"{p}: label {hi} needs at least {hi + 1} class names but {len(names)} were given "
                     f"({', '.join(names)}). Pass one name per class, in label order."
                 )
+        elif known_names is not None and hi == len(known_names) - 1:
+            names = tuple(known_names)
         else:
             names = tuple(str(i) for i in range(hi + 1))
         return ints, names
@@ -684,6 +946,9 @@ def _encode_labels(
                     f"{p}: {unit} {n}: label {v!r} is not one of the class names "
                     f"({', '.join(names)}). Fix the label or the class names."
                 )
+    elif known_names is not None and set(values) <= set(known_names):
+        names = tuple(known_names)
+        index = {nm: i for i, nm in enumerate(names)}
     else:
         names = tuple(sorted(set(values)))  # type: ignore[arg-type]
         index = {nm: i for i, nm in enumerate(names)}

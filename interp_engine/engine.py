@@ -287,7 +287,7 @@ class Engine:
         c = self.require_model()
         enc = c.encode([text])
         with torch.inference_mode():
-            p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask).double(), -1)[0].cpu().numpy()
+            p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask, enc.token_type_ids).double(), -1)[0].cpu().numpy()
         return Prediction(p, int(p.argmax()), c.class_names)
 
     def predict_dataset(self, texts=None, *, batch_size: int = PredictConfig.batch_size, progress=None,
@@ -387,10 +387,11 @@ class Engine:
         d = m.candidate_table(text, position, target, cancel=cancel)
         enc = d["enc"]
         with torch.inference_mode():
-            p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask).double(), -1)[0].cpu().numpy()
+            p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask, enc.token_type_ids).double(), -1)[0].cpu().numpy()
         ids = d["candidate_ids"]
         return CandidateTable(
-            text=text, tokens=tuple(enc.tokens[0]), position=int(position), token=enc.tokens[0][position],
+            text=str(text), tokens=tuple(enc.tokens[0]),
+            **enc.segment_fields(), position=int(position), token=enc.tokens[0][position],
             candidates=tuple(c.tokenizer.convert_ids_to_tokens([int(i) for i in ids])),
             candidate_ids=ids.astype(np.int64), likelihood=d["likelihood"], target_probability=d["target_probability"],
             target=d["target"], p_target=d["p_target"], p_marginal=d["p_marginal"], woe=d["woe"],
@@ -412,8 +413,9 @@ class Engine:
         out = m.attribute_span(text, span, target, max_per_step=max_per_step, progress=progress, cancel=cancel)
         enc = c.encode([text])
         with torch.inference_mode():
-            p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask).double(), -1)[0].cpu().numpy()
-        return SpanAttribution(text=text, tokens=tuple(enc.tokens[0]), positions=out.positions, score=out.score,
+            p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask, enc.token_type_ids).double(), -1)[0].cpu().numpy()
+        return SpanAttribution(text=str(text), tokens=tuple(enc.tokens[0]), positions=out.positions,
+                               **enc.segment_fields(), score=out.score,
                                units=WOE_UNITS, target=out.target, p_target=out.p_target, p_marginal=out.p_marginal,
                                n_candidates=out.n_candidates, prediction=Prediction(p, int(p.argmax()), c.class_names),
                                params={**m.params, "max_per_step": max_per_step}, seconds=out.seconds)
@@ -476,17 +478,18 @@ class Engine:
             return cached
         enc = c.encode([text])
         with torch.no_grad():
-            logits = c.logits(enc.input_ids, enc.attention_mask)
+            logits = c.logits(enc.input_ids, enc.attention_mask, enc.token_type_ids)
         t = self._target(logits, target)
         check_cancel(cancel)
-        scores, _ = hidden_saliency_batch(c, enc.input_ids, enc.attention_mask, t)
+        scores, _ = hidden_saliency_batch(c, enc.input_ids, enc.attention_mask, t, enc.token_type_ids)
         n = enc.lengths()[0]
         grid = scores[0, :, :n].double().cpu().numpy()
         specs = c.hidden_layers()
-        rf = np.stack([s.receptive_fields(n) for s in specs])
+        rf = np.stack([s.receptive_fields(n, enc.segments[0]) for s in specs])
         p = torch.softmax(logits.double(), -1)[0].cpu().numpy()
         result = HiddenSaliency(
-            text=text,
+            text=str(text),
+            **enc.segment_fields(),
             tokens=tuple(enc.tokens[0]),
             offsets=np.asarray(enc.offsets[0], dtype=np.int64).reshape(-1, 2),
             special=np.asarray(enc.special[0], dtype=bool),
@@ -679,16 +682,16 @@ def _run_compare(e: Engine, r: "rq.CompareRequest", progress, cancel):
 
 
 def _run_candidates(e: Engine, r: "rq.CandidateTableRequest", progress, cancel):
-    return e.candidate_table(r.input.text, r.position, r.target, config=r.marginalization, cancel=cancel)
+    return e.candidate_table(r.input, r.position, r.target, config=r.marginalization, cancel=cancel)
 
 
 def _run_span(e: Engine, r: "rq.SpanAttributionRequest", progress, cancel):
-    return e.attribute_span(r.input.text, tuple(r.span), r.target, config=r.marginalization,
+    return e.attribute_span(r.input, tuple(r.span), r.target, config=r.marginalization,
                             max_per_step=r.marginalization.max_per_step, progress=progress, cancel=cancel)
 
 
 def _run_hidden(e: Engine, r: "rq.HiddenSaliencyRequest", progress, cancel):
-    return e.hidden_saliency(r.input.text, r.target, r.top, progress=progress, cancel=cancel)
+    return e.hidden_saliency(r.input, r.target, r.top, progress=progress, cancel=cancel)
 
 
 def _run_neighbours(e: Engine, r: "rq.NeighbourScatterRequest", progress, cancel):
@@ -698,7 +701,7 @@ def _run_neighbours(e: Engine, r: "rq.NeighbourScatterRequest", progress, cancel
         rows = r.layers if r.layers is not None else (nb.layer,)
         n_rows = len(e.require_model().hidden_layers())
         layers = list(dict.fromkeys(j for row in rows for j in ([row] if row >= 0 else range(n_rows))))
-    res = e.neighbour_scatter(r.input.text, [tuple(x) for x in r.locations] if r.locations is not None else None,
+    res = e.neighbour_scatter(r.input, [tuple(x) for x in r.locations] if r.locations is not None else None,
                               top=nb.top, layers=layers, target=r.target, lambda1=opt.lambda1, lambda2=opt.lambda2,
                               steps=opt.steps, lr=opt.lr, seed=opt.seed, k=nb.k, projection=nb.projection,
                               perplexity=nb.perplexity, progress=progress, cancel=cancel)
@@ -712,7 +715,7 @@ def _run_neighbours(e: Engine, r: "rq.NeighbourScatterRequest", progress, cancel
 
 def _run_deletion(e: Engine, r: "rq.DeletionCurvesRequest", progress, cancel):
     d = r.deletion
-    return e.deletion_curves(r.input.text, list(r.methods), strategy=d.strategy, x_max=d.x_max, seed=d.seed,
+    return e.deletion_curves(r.input, list(r.methods), strategy=d.strategy, x_max=d.x_max, seed=d.seed,
                              target=r.target, insertion=d.insertion, exclude_original=d.exclude_original,
                              configs={m: r.config_for(m) for m in r.methods}, progress=progress, cancel=cancel)
 
@@ -729,7 +732,7 @@ def _run_search(e: Engine, r: "rq.SearchRequest", progress, cancel):
 
 
 def _run_similar(e: Engine, r: "rq.SimilarityRequest", progress, cancel):
-    return e.similar(r.input.text, tuple(r.span), layer=r.layer, k=r.k, metric=r.metric, progress=progress,
+    return e.similar(r.input, tuple(r.span), layer=r.layer, k=r.k, metric=r.metric, progress=progress,
                      cancel=cancel)
 
 

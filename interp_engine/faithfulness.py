@@ -164,11 +164,12 @@ def _sample(probs: np.ndarray, u: float) -> np.ndarray:
 
 
 def _mlm_probs(likelihood, ids: torch.Tensor, masked: torch.Tensor, positions: torch.Tensor,
-               original: torch.Tensor | None) -> np.ndarray:
+               original: torch.Tensor | None, types: torch.Tensor | None = None) -> np.ndarray:
     """(R, V) float64 sampling distribution of the MLM at ``positions`` (specials removed;
     ``original`` ids removed too when given); rows with no mass fall back to uniform."""
     attn = torch.ones_like(ids)
-    probs = likelihood.predict(ids, attn, masked, positions).probs.double().cpu().numpy().copy()
+    rows = None if types is None else types.to(ids.device).view(1, -1).expand_as(ids)
+    probs = likelihood.predict(ids, attn, masked, positions, token_type_ids=rows).probs.double().cpu().numpy().copy()
     if original is not None:
         probs[np.arange(len(probs)), original.cpu().numpy()] = 0.0
     allowed = likelihood.allowed.cpu().numpy().astype(np.float64)
@@ -247,6 +248,7 @@ def deletion_curves(classifier, text: str, attributions: Mapping[str, np.ndarray
     enc = classifier.encode([text])
     n_tok = enc.lengths()[0]
     ids0 = enc.input_ids[0, :n_tok].cpu()
+    types0 = None if enc.token_type_ids is None else enc.token_type_ids[0, :n_tok].cpu()
     special = np.asarray(enc.special[0], dtype=bool)
     words = np.flatnonzero(~special)
     nw = len(words)
@@ -265,7 +267,8 @@ def deletion_curves(classifier, text: str, attributions: Mapping[str, np.ndarray
     x = np.arange(K + 1, dtype=np.float64) / nw
 
     with torch.inference_mode():
-        p_full = torch.softmax(classifier.logits(enc.input_ids[:, :n_tok], enc.attention_mask[:, :n_tok]).double(), -1)[0]
+        p_full = torch.softmax(classifier.logits(enc.input_ids[:, :n_tok], enc.attention_mask[:, :n_tok],
+                                                 None if types0 is None else types0.view(1, -1).to(dev)).double(), -1)[0]
     C = p_full.shape[0]
     t = int(p_full.argmax()) if target is None else int(target)
     if not 0 <= t < C:
@@ -284,7 +287,7 @@ def deletion_curves(classifier, text: str, attributions: Mapping[str, np.ndarray
             check_cancel(cancel)
             pos = torch.as_tensor(order[:, k], device=dev)
             orig = ids0.to(dev)[pos] if exclude_original else None
-            probs = _mlm_probs(likelihood, cur, no_mask, pos, orig)
+            probs = _mlm_probs(likelihood, cur, no_mask, pos, orig, types0)
             rep[:, k] = _sample(probs, float(u[k]))
             cur[rows, pos] = torch.as_tensor(rep[:, k], device=dev)
             if progress is not None:
@@ -300,17 +303,19 @@ def deletion_curves(classifier, text: str, attributions: Mapping[str, np.ndarray
             masked = torch.zeros(nw, n_tok, dtype=torch.bool, device=dev)
             masked[:, torch.as_tensor(words, device=dev)] = True
             probs = _mlm_probs(likelihood, ids0.to(dev).expand(nw, -1).clone(), masked, torch.as_tensor(words, device=dev),
-                               ids0.to(dev)[torch.as_tensor(words, device=dev)] if exclude_original else None)
+                               ids0.to(dev)[torch.as_tensor(words, device=dev)] if exclude_original else None, types0)
             uu = rng.random(nw)
             base_ins = np.array([_sample(probs[i:i + 1], float(uu[i]))[0] for i in range(nw)], dtype=np.int64)
         else:
             base_ins = np.full(nw, int(unk_id if strategy == "unk" else pad_id), dtype=np.int64)
 
-    # -- every classifier input as (ids, zeroed) lists --------------------------------------------
+    # -- every classifier input as (ids, zeroed, segments) lists ------------------------------------
+    # (a pair's segments travel with its tokens: removing a token removes its segment id)
     base = ids0.numpy().astype(np.int64)
+    seg = types0.numpy().astype(np.int64) if types0 is not None else np.zeros(n_tok, dtype=np.int64)
     zero_flag = strategy == "zero"
     remove = strategy == "remove"
-    inputs: list[tuple[np.ndarray, np.ndarray]] = [(base, np.zeros(n_tok, dtype=bool))]
+    inputs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [(base, np.zeros(n_tok, dtype=bool), seg)]
     word_index = {int(w): i for i, w in enumerate(words)}
     for m in range(M):
         ids = base.copy()
@@ -321,7 +326,7 @@ def deletion_curves(classifier, text: str, attributions: Mapping[str, np.ndarray
             ids[pos] = rep[m, k]
             zeroed[pos] = zero_flag
             keep[pos] = not remove
-            inputs.append((ids[keep].copy(), zeroed[keep].copy()))
+            inputs.append((ids[keep].copy(), zeroed[keep].copy(), seg[keep].copy()))
     if insertion:
         for m in range(M):
             for k in range(K + 1):
@@ -335,29 +340,33 @@ def deletion_curves(classifier, text: str, attributions: Mapping[str, np.ndarray
                         zeroed[w] = zero_flag
                         keep[w] = not remove
                 if not keep.any():  # removal of every token: one [PAD] token
-                    inputs.append((np.array([pad_id], dtype=np.int64), np.zeros(1, dtype=bool)))
+                    inputs.append((np.array([pad_id], dtype=np.int64), np.zeros(1, dtype=bool),
+                                   np.zeros(1, dtype=np.int64)))
                 else:
-                    inputs.append((ids[keep].copy(), zeroed[keep].copy()))
+                    inputs.append((ids[keep].copy(), zeroed[keep].copy(), seg[keep].copy()))
 
     def fn(a: int, b: int) -> np.ndarray:
         chunk = inputs[a:b]
         # every row is padded to the sentence's length (masked): a row's result never depends on the
         # chunk it lands in, and a TextCNN never sees an input shorter than the original sentence
-        L = max(n_tok, max(len(i) for i, _ in chunk))
+        L = max(n_tok, max(len(i) for i, _, _ in chunk))
         x_ids = torch.full((len(chunk), L), pad_id, dtype=torch.long)
         x_zero = torch.zeros((len(chunk), L), dtype=torch.bool)
         attn = torch.zeros((len(chunk), L), dtype=torch.long)
-        for r, (i, z) in enumerate(chunk):
+        x_types = torch.zeros((len(chunk), L), dtype=torch.long)
+        for r, (i, z, g) in enumerate(chunk):
             x_ids[r, : len(i)] = torch.as_tensor(i)
             x_zero[r, : len(z)] = torch.as_tensor(z)
+            x_types[r, : len(g)] = torch.as_tensor(g)
             attn[r, : len(i)] = 1
         x_ids, x_zero, attn = x_ids.to(dev), x_zero.to(dev), attn.to(dev)
+        types = x_types.to(dev) if types0 is not None else None
         with torch.inference_mode():
             if zero_flag:
                 emb = classifier.embed(x_ids).masked_fill(x_zero[..., None], 0.0)
-                logits = classifier.logits_from_embeds(emb, attn)
+                logits = classifier.logits_from_embeds(emb, attn, types)
             else:
-                logits = classifier.logits(x_ids, attn)
+                logits = classifier.logits(x_ids, attn, types)
         return torch.softmax(logits.double(), -1)[:, t].cpu().numpy()
 
     def prog(done, total, msg):
@@ -385,7 +394,8 @@ def deletion_curves(classifier, text: str, attributions: Mapping[str, np.ndarray
     params = {"exclude_original": bool(exclude_original), "batch_size": int(batch_size),
               "likelihood": getattr(likelihood, "name", None) if strategy == "mlm" else None}
     return DeletionCurves(
-        text=text, tokens=tuple(enc.tokens[0]), methods=methods, strategy=strategy, target=t,
+        text=str(text), tokens=tuple(enc.tokens[0]),
+        **enc.segment_fields(), methods=methods, strategy=strategy, target=t,
         class_names=tuple(classifier.class_names), x=x, p_deletion=p_del, auc=auc, x_max=float(x_max), order=order,
         replacements=shown, p_original=p0, n_words=nw, p_insertion=p_ins, insertion_auc=ins_auc,
         seed=int(seed) if strategy == "mlm" else None, params=params, seconds=time.perf_counter() - t0,

@@ -14,13 +14,15 @@ from .errors import InputError
 from .models.family import RECEPTIVE_FIELD_NOTES  # noqa: F401 - re-exported; one note per family
 
 
-def hidden_saliency_batch(classifier, input_ids: torch.Tensor, attention_mask: torch.Tensor, target: torch.Tensor):
+def hidden_saliency_batch(classifier, input_ids: torch.Tensor, attention_mask: torch.Tensor, target: torch.Tensor,
+                          token_type_ids: torch.Tensor | None = None):
     """Yuan eq. 3 for every grid row and location of a padded batch.
 
     Args:
         classifier: a :class:`~interp_engine.models.Classifier`.
         input_ids, attention_mask: (B, L).
         target: (B,) class index whose score S_c is explained.
+        token_type_ids: (B, L) segments of pairs (0 premise, 1 hypothesis), or None.
 
     Returns:
         ``(scores (B, R, L) float32, zero at padding; logits (B, C))`` with R = len(classifier.hidden_layers()).
@@ -30,7 +32,7 @@ def hidden_saliency_batch(classifier, input_ids: torch.Tensor, attention_mask: t
         raise InputError("this model exposes no hidden layers for the saliency grid")
     with classifier.grad_mode():
         emb = classifier.embed(input_ids).detach().requires_grad_(True)
-        logits, hidden = classifier.hidden_forward(emb, attention_mask)
+        logits, hidden = classifier.hidden_forward(emb, attention_mask, token_type_ids)
         wanted = sorted({s.hidden_index for s in specs})
         s = logits.gather(1, target.view(-1, 1)).sum()
         grads = dict(zip(wanted, torch.autograd.grad(s, [hidden[k] for k in wanted])))

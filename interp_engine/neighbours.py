@@ -210,7 +210,7 @@ def neighbour_scatter(
     enc = classifier.encode([text])
     n = enc.lengths()[0]
     with torch.no_grad():
-        logits = classifier.logits(enc.input_ids, enc.attention_mask)
+        logits = classifier.logits(enc.input_ids, enc.attention_mask, enc.token_type_ids)
     C = logits.shape[-1]
     if target is None:
         t = logits.argmax(-1)
@@ -218,7 +218,7 @@ def neighbour_scatter(
         t = torch.tensor([int(target)], device=logits.device)
     else:
         raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
-    scores, _ = hidden_saliency_batch(classifier, enc.input_ids, enc.attention_mask, t)
+    scores, _ = hidden_saliency_batch(classifier, enc.input_ids, enc.attention_mask, t, enc.token_type_ids)
     grid = scores[0, :, :n].double().cpu().numpy()
     chosen: list[tuple[int, int, int]] = []  # (row, position, rank)
     if locations is None:
@@ -248,11 +248,11 @@ def neighbour_scatter(
         raise InputError("no hidden location selected")
     reqs = []
     for r, i, _ in chosen:
-        rf = specs[r].receptive_fields(n)[i]
+        rf = specs[r].receptive_fields(n, enc.segments[0])[i]
         reqs.append(LocationRequest(0, specs[r].hidden_index, specs[r].channels, i, (int(rf[0]), int(rf[1]))))
     sp = torch.tensor([enc.special[0]], dtype=torch.bool, device=enc.input_ids.device)
     res = optimize_locations(classifier, enc.input_ids, enc.attention_mask, reqs, config, special=sp,
-                             progress=progress, cancel=cancel)
+                             progress=progress, cancel=cancel, token_type_ids=enc.token_type_ids)
     check_cancel(cancel)
     space = space or VectorSpace.from_classifier(classifier)
     idx, sims = cosine_neighbours(res.x_overall, space, k)
@@ -279,7 +279,8 @@ def neighbour_scatter(
     note = classifier.family.location_note()
     params = {**config.to_dict(), "k": k, "projection": projection, "perplexity": perplexity, "vectors": space.name}
     return NeighbourScatter(
-        text=text, tokens=tuple(enc.tokens[0]), layer_names=tuple(s.name for s in specs), locations=tuple(out),
+        text=str(text), tokens=tuple(enc.tokens[0]),
+        **enc.segment_fields(), layer_names=tuple(s.name for s in specs), locations=tuple(out),
         projection=projection, params=params, receptive_field_note=note, target=int(t[0]),
         prediction=Prediction(p, int(p.argmax()), classifier.class_names), seconds=time.perf_counter() - t0,
     )

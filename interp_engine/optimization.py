@@ -207,6 +207,7 @@ def optimize_locations(
     fast: bool = True,
     progress: ProgressFn | None = None,
     cancel=None,
+    token_type_ids: torch.Tensor | None = None,
 ) -> OptimizedLocations:
     """Optimise one input X0 per location (Yuan eq. 6), all locations as one batch.
 
@@ -227,6 +228,7 @@ def optimize_locations(
         fast: for TextCNN, compute a'_ij from the receptive-field window only (exactly the full
             model's value, see :func:`_textcnn_window_activations`); False: full forward passes.
         progress: ``progress(step, steps, message)``; cancel: ``threading.Event``.
+        token_type_ids: (B, L) segments of pairs (0 premise, 1 hypothesis), or None.
 
     Returns:
         :class:`OptimizedLocations`.
@@ -249,7 +251,8 @@ def optimize_locations(
                 progress(int((a * steps + (b - a) * step) / K), steps, msg)
 
         return _optimize_batch(classifier, input_ids, attention_mask, locations[a:b], config, special=special,
-                               fast=fast, progress=prog if progress is not None else None, cancel=cancel)
+                               fast=fast, progress=prog if progress is not None else None, cancel=cancel,
+                               token_type_ids=token_type_ids)
 
     parts, _ = for_each_chunk(K, part, K, cancel=cancel)
     if len(parts) == 1:
@@ -270,7 +273,7 @@ def optimize_locations(
 
 
 def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *, special, fast, progress,
-                    cancel) -> OptimizedLocations:
+                    cancel, token_type_ids=None) -> OptimizedLocations:
     """:func:`optimize_locations` of one batch of locations (no out-of-memory handling)."""
     dev = input_ids.device
     K = len(locations)
@@ -282,6 +285,7 @@ def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *,
             raise InputError(f"location {loc.position} (receptive field {lo}-{hi}) lies outside the sentence of {n} tokens")
     sent = torch.tensor([loc.sentence for loc in locations], device=dev)
     ids, mask = input_ids[sent], attention_mask[sent]
+    types = None if token_type_ids is None else token_type_ids.to(dev)[sent]
     L = ids.shape[1]
     spec = (special[sent] if special is not None else torch.zeros_like(mask, dtype=torch.bool)).to(dev)
     pos_idx = torch.arange(L, device=dev)
@@ -304,7 +308,7 @@ def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *,
         with classifier.grad_mode():
             with torch.no_grad():
                 real = classifier.embed(ids).float()
-                _, hidden = classifier.hidden_forward(real, mask)
+                _, hidden = classifier.hidden_forward(real, mask, types)
                 target = _location_activations(hidden, groups, K, dev).float()  # a_ij, (K, C)
             D = real.shape[-1]
             window = fast and classifier.family.window_optimization
@@ -328,7 +332,7 @@ def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *,
                 if window:
                     act = _textcnn_window_activations(model, x, plan, K).float()
                 else:
-                    _, hidden = classifier.hidden_forward(x, mask)
+                    _, hidden = classifier.hidden_forward(x, mask, types)
                     act = _location_activations(hidden, groups, K, dev).float()
                 dot = (target * act).sum(-1)
                 l2 = (x * x * colf).sum((1, 2))

@@ -9,6 +9,39 @@ from typing import Any, Mapping
 import numpy as np
 
 
+def segment_fields_json(segments, segment_names) -> dict:
+    """The CLI's pair fields: ``"segments"`` (one int per token: 0 = first text, 1 = second text,
+    -1 = special token) and ``"segment_names"`` (e.g. ``["premise", "hypothesis"]``)."""
+    if segments is None:
+        return {}
+    return {"segments": [int(v) for v in segments], "segment_names": list(segment_names)}
+
+
+def input_of(result):
+    """The :class:`~interp_engine.inputs.TextInput` a result explains: its request's input, else its
+    ``texts`` and ``segment_names`` (a pair), else its ``text``."""
+    from .inputs import TextInput
+
+    req = getattr(result, "request", None)
+    if getattr(req, "input", None) is not None:
+        return req.input
+    texts = tuple(getattr(result, "texts", ()) or ())
+    if len(texts) == 2:
+        return TextInput(texts, tuple(getattr(result, "segment_names", ()) or ("premise", "hypothesis")))
+    return TextInput.single(result.text)
+
+
+def segment_rows(tokens, segments, segment_names) -> list[tuple[str, list[int]]]:
+    """The token positions of each segment, in order: ``[(name, [positions])]`` (one row for a
+    single text, premise and hypothesis rows for a pair; special tokens belong to no row). What the
+    pair heatmap draws as two labelled rows (Kim et al. 2020 Fig. 2b / 4c)."""
+    n = len(tokens)
+    if segments is None:
+        return [(segment_names[0] if segment_names else "text", list(range(n)))]
+    seg = list(segments)[:n]
+    return [(name, [i for i in range(n) if seg[i] == s]) for s, name in enumerate(segment_names)]
+
+
 @dataclass(frozen=True)
 class Prediction:
     """The model's output for one sentence.
@@ -29,9 +62,10 @@ class TokenAttribution:
     """Per-token attribution for one sentence (the sentence heatmap).
 
     Attributes:
-        text: the sentence as given.
+        text: the sentence as given (a pair: ``"premise ‖ hypothesis"``, see ``str(TextInput)``).
         tokens: n display strings, one per model token (special tokens included for transformers).
-        offsets: (n, 2) int character offsets of each token in ``text`` ((0, 0) for special tokens).
+        offsets: (n, 2) int character offsets of each token in the text of its segment ((0, 0) for
+            special tokens).
         special: (n,) bool, True for [CLS]/[SEP]-like tokens.
         scores: (n,) float64 attribution of each token to ``target``; positive = evidence for it.
         units: what ``scores`` measures, e.g. ``"logit gradient · embedding"`` or ``"bits (log2-odds)"``.
@@ -66,6 +100,12 @@ class TokenAttribution:
     dropped_mass: np.ndarray | None = None
     seconds: float | None = None
     unknown: np.ndarray | None = None
+    #: (n,) int segment of each token (0 = first text, 1 = second text of a pair, -1 = special
+    #: token), and the name of each text (``("premise", "hypothesis")``); None for old results
+    segments: np.ndarray | None = None
+    segment_names: tuple[str, ...] = ("text",)
+    #: the text of each segment (a pair's premise and hypothesis; ``()``: the one text ``text``)
+    texts: tuple[str, ...] = ()
     #: the request that produced this result (set by ``Engine.run``; None when built by hand)
     request: Any = field(default=None, compare=False, repr=False)
 
@@ -88,6 +128,7 @@ class TokenAttribution:
             "class_names": list(self.prediction.class_names),
             "units": self.units,
             "truncated": bool(self.truncated),
+            **segment_fields_json(self.segments, self.segment_names),
             **({"params": dict(self.params)} if self.params else {}),
             **extras,
         }
@@ -127,6 +168,12 @@ class CandidateTable:
     likelihood_name: str
     prediction: Prediction
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: (n,) int segment of each token (0 = first text, 1 = second text of a pair, -1 = special
+    #: token), and the name of each text (``("premise", "hypothesis")``); None for old results
+    segments: np.ndarray | None = None
+    segment_names: tuple[str, ...] = ("text",)
+    #: the text of each segment (a pair's premise and hypothesis; ``()``: the one text ``text``)
+    texts: tuple[str, ...] = ()
     #: the request that produced this result (set by ``Engine.run``; None when built by hand)
     request: Any = field(default=None, compare=False, repr=False)
 
@@ -158,6 +205,12 @@ class SpanAttribution:
     prediction: Prediction
     params: Mapping[str, Any] = field(default_factory=dict)
     seconds: float | None = None
+    #: (n,) int segment of each token (0 = first text, 1 = second text of a pair, -1 = special
+    #: token), and the name of each text (``("premise", "hypothesis")``); None for old results
+    segments: np.ndarray | None = None
+    segment_names: tuple[str, ...] = ("text",)
+    #: the text of each segment (a pair's premise and hypothesis; ``()``: the one text ``text``)
+    texts: tuple[str, ...] = ()
     #: the request that produced this result (set by ``Engine.run``; None when built by hand)
     request: Any = field(default=None, compare=False, repr=False)
 
@@ -192,6 +245,12 @@ class HiddenSaliency:
     target: int
     prediction: Prediction
     truncated: bool = False
+    #: (n,) int segment of each token (0 = first text, 1 = second text of a pair, -1 = special
+    #: token), and the name of each text (``("premise", "hypothesis")``); None for old results
+    segments: np.ndarray | None = None
+    segment_names: tuple[str, ...] = ("text",)
+    #: the text of each segment (a pair's premise and hypothesis; ``()``: the one text ``text``)
+    texts: tuple[str, ...] = ()
     #: the request that produced this result (set by ``Engine.run``; None when built by hand)
     request: Any = field(default=None, compare=False, repr=False)
 
@@ -213,6 +272,7 @@ class HiddenSaliency:
             "probabilities": [float(p) for p in self.prediction.probabilities],
             "class_names": list(self.prediction.class_names),
             "truncated": bool(self.truncated),
+            **segment_fields_json(self.segments, self.segment_names),
         }
 
 
@@ -454,6 +514,12 @@ class NeighbourScatter:
     target: int
     prediction: Prediction
     seconds: float = 0.0
+    #: (n,) int segment of each token (0 = first text, 1 = second text of a pair, -1 = special
+    #: token), and the name of each text (``("premise", "hypothesis")``); None for old results
+    segments: np.ndarray | None = None
+    segment_names: tuple[str, ...] = ("text",)
+    #: the text of each segment (a pair's premise and hypothesis; ``()``: the one text ``text``)
+    texts: tuple[str, ...] = ()
     #: the request that produced this result (set by ``Engine.run``; None when built by hand)
     request: Any = field(default=None, compare=False, repr=False)
 
@@ -464,6 +530,7 @@ class NeighbourScatter:
             "receptive_field_note": self.receptive_field_note, "target": int(self.target),
             "predicted": int(self.prediction.predicted), "seconds": float(self.seconds),
             "locations": [loc.to_json() for loc in self.locations],
+            **segment_fields_json(self.segments, self.segment_names),
         }
 
 
@@ -615,6 +682,12 @@ class DeletionCurves:
     seed: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    #: (n,) int segment of each token (0 = first text, 1 = second text of a pair, -1 = special
+    #: token), and the name of each text (``("premise", "hypothesis")``); None for old results
+    segments: np.ndarray | None = None
+    segment_names: tuple[str, ...] = ("text",)
+    #: the text of each segment (a pair's premise and hypothesis; ``()``: the one text ``text``)
+    texts: tuple[str, ...] = ()
     #: the request that produced this result (set by ``Engine.run``; None when built by hand)
     request: Any = field(default=None, compare=False, repr=False)
 
@@ -631,6 +704,7 @@ class DeletionCurves:
                            "order": self.order[i].tolist(), "replacements": list(self.replacements[i])}
                        for i, m in enumerate(self.methods)},
             "params": dict(self.params), "seconds": float(self.seconds),
+            **segment_fields_json(self.segments, self.segment_names),
         }
         if self.p_insertion is not None:
             for i, m in enumerate(self.methods):

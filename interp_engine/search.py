@@ -212,7 +212,7 @@ class SearchIndex:
         if row is not None:
             p = np.frombuffer(row[1], dtype=np.float32).reshape(self.n_rows, int(row[0]))
         else:
-            p = classifier.predict_proba(list(self.dataset.texts), batch_size=batch_size, progress=progress,
+            p = classifier.predict_proba(self.dataset.inputs(), batch_size=batch_size, progress=progress,
                                          cancel=cancel).astype(np.float32)
             with self.con:
                 self.con.execute("INSERT OR REPLACE INTO predictions VALUES (?, ?, ?)", (mh, p.shape[1], p.tobytes()))
@@ -397,7 +397,7 @@ class SearchIndex:
         n = j - i
         V, locs = self.activations(classifier, spec.name, n, progress=progress, cancel=cancel)
         with torch.inference_mode():
-            _, hs = classifier.hidden_forward(classifier.embed(enc.input_ids), enc.attention_mask)
+            _, hs = classifier.hidden_forward(classifier.embed(enc.input_ids), enc.attention_mask, enc.token_type_ids)
             H = hs[spec.hidden_index][..., spec.channels].float()
             q = H.unfold(1, n, 1).mean(-1)[0, i].to(torch.float16).float().cpu()
         if metric == "cosine":
@@ -435,7 +435,7 @@ class SearchIndex:
                 ngrams.append(texts[b][cs[b, 0] : cs[b, 1]])
         gold = self.labels[rows] if self.labels is not None else np.full(len(rows), -1, np.int64)
         return SimilarityResult(
-            text=text, tokens=tuple(enc.tokens[0]), span=(i, j), layer=spec.name, n=n, metric=metric, rows=rows,
+            text=str(text), tokens=tuple(enc.tokens[0]), span=(i, j), layer=spec.name, n=n, metric=metric, rows=rows,
             starts=starts, distances=d, ngrams=tuple(ngrams), texts=tuple(texts), char_span=cs,
             gold=np.asarray(gold, np.int64), class_names=self.class_names or classifier.class_names,
             n_indexed=int(V.shape[0]), seconds=time.perf_counter() - t0)
@@ -464,7 +464,7 @@ def _ngram_vectors(classifier, texts, spec, n):
     import torch
 
     enc = classifier.encode(texts, allow_empty=True)
-    _, hs = classifier.hidden_forward(classifier.embed(enc.input_ids), enc.attention_mask)
+    _, hs = classifier.hidden_forward(classifier.embed(enc.input_ids), enc.attention_mask, enc.token_type_ids)
     H = hs[spec.hidden_index][..., spec.channels].float()
     B, L, D = H.shape
     if L < n:

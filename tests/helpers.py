@@ -17,6 +17,16 @@ TINY_TEXTS = [
 ]
 
 
+#: tiny natural-language-inference pairs (label 0 entailment, 1 neutral, 2 contradiction)
+TINY_PAIRS = [
+    (0, "A man is playing a guitar on stage .", "A man plays music ."),
+    (2, "A man is playing a guitar on stage .", "The man is sleeping at home ."),
+    (1, "Two dogs run through the snow .", "The dogs are playing with their owner ."),
+    (0, "A woman reads a book in the park .", "A person is reading ."),
+    (2, "A child eats an apple .", "Nobody is eating ."),
+]
+
+
 def tiny_tokenizer(max_length: int = 32):
     from interp_engine.models.tokenization import build_word_tokenizer
 
@@ -80,4 +90,37 @@ def save_tiny_bert(path: Path, num_labels: int = 3) -> Path:
                      intermediate_size=32, max_position_embeddings=64, num_labels=num_labels)
     BertForSequenceClassification(cfg).save_pretrained(path)
     tok.save_pretrained(path)
+    return path
+
+
+def save_tiny_pair(path: Path, arch: str = "bilstm", *, seed: int = 0, **cfg) -> Path:
+    """A tiny random sentence-pair TextCNN/BiLSTM (``segment_names`` premise/hypothesis, 3 NLI classes)
+    whose vocabulary is the words of :data:`TINY_PAIRS`, saved with its tokenizer to ``path``."""
+    from interp_engine.data import NLI_CLASS_NAMES
+    from interp_engine.models import (
+        BiLSTMConfig,
+        BiLSTMForSequenceClassification,
+        TextCNNConfig,
+        TextCNNForSequenceClassification,
+    )
+    from interp_engine.models.tokenization import build_word_tokenizer
+
+    tok = build_word_tokenizer([t for _, p, h in TINY_PAIRS for t in (p, h)], max_length=32)
+    torch.manual_seed(seed)
+    names = dict(enumerate(NLI_CLASS_NAMES))
+    common = dict(vocab_size=len(tok), num_labels=3, max_seq_length=32, id2label=names,
+                  label2id={v: k for k, v in names.items()}, segment_names=["premise", "hypothesis"],
+                  pair_hidden_size=7)
+    if arch == "textcnn":
+        model = TextCNNForSequenceClassification(TextCNNConfig(embedding_dim=12, conv_channels=[8, 6], kernel_size=3, **common, **cfg))
+    else:
+        model = BiLSTMForSequenceClassification(BiLSTMConfig(embedding_dim=12, hidden_size=5, attention_dim=6, **common, **cfg))
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def save_pairs_tsv(path: Path, rows=TINY_PAIRS) -> Path:
+    """``rows`` ((label, premise, hypothesis)) as an SNLI-style TSV file."""
+    path.write_text("label\tpremise\thypothesis\n" + "".join(f"{l}\t{p}\t{h}\n" for l, p, h in rows), encoding="utf-8")
     return path

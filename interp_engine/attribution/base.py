@@ -66,8 +66,10 @@ class AttributionMethod:
         raise NotImplementedError
 
     # -- helpers for subclasses ---------------------------------------------------------------
-    def text_of(self, inputs) -> str:
-        return TextInput.of(inputs).text
+    def text_of(self, inputs) -> TextInput:
+        """``inputs`` as a :class:`TextInput` (one text or a pair): what ``Classifier.encode`` and
+        :meth:`result` take."""
+        return TextInput.of(inputs)
 
     def result(self, text: str, enc, scores, target: int, *, probabilities=None, params: dict | None = None,
                t0: float | None = None, **extra: Any) -> TokenAttribution:
@@ -77,11 +79,12 @@ class AttributionMethod:
         p = probabilities
         if p is None:
             with torch.inference_mode():
-                p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask).double(), -1)[0].cpu().numpy()
+                p = torch.softmax(c.logits(enc.input_ids, enc.attention_mask, enc.token_type_ids).double(), -1)[0].cpu().numpy()
         p = np.asarray(p)
         unk = c.tokenizer.unk_token_id
         return TokenAttribution(
-            text=text,
+            text=str(text),
+            **enc.segment_fields(),
             tokens=tuple(enc.tokens[0]),
             offsets=np.asarray(enc.offsets[0], dtype=np.int64).reshape(-1, 2),
             special=np.asarray(enc.special[0], dtype=bool),

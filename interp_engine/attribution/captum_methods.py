@@ -38,15 +38,16 @@ def _prepare(classifier, text: str, target: int | None):
     enc = classifier.encode([text])
     n = enc.lengths()[0]
     ids, mask = enc.input_ids[:, :n], enc.attention_mask[:, :n]
+    types = None if enc.token_type_ids is None else enc.token_type_ids[:, :n]
     with torch.inference_mode():
-        logits = classifier.logits(ids, mask)
+        logits = classifier.logits(ids, mask, types)
     p = torch.softmax(logits.double(), -1)[0].cpu()
     C = p.shape[0]
     t = int(p.argmax()) if target is None else int(target)
     if not 0 <= t < C:
         raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
     special = torch.tensor(enc.special[0], dtype=torch.bool, device=ids.device)
-    return enc, ids, mask, t, p, special
+    return enc, ids, mask, types, t, p, special
 
 
 def integrated_gradients(classifier, text: str, target: int | None = None, *,
@@ -62,7 +63,7 @@ def integrated_gradients(classifier, text: str, target: int | None = None, *,
     """
     from captum.attr import IntegratedGradients
 
-    enc, ids, mask, t, p, special = _prepare(classifier, text, target)
+    enc, ids, mask, types, t, p, special = _prepare(classifier, text, target)
     with torch.no_grad():
         emb = classifier.embed(ids).detach()
     keep = (~special).to(emb.dtype).view(1, -1, 1)
@@ -71,7 +72,7 @@ def integrated_gradients(classifier, text: str, target: int | None = None, *,
         check_cancel(cancel)
         # special tokens stay at their real embedding along the whole path
         e = e * keep + emb * (1 - keep)
-        return classifier.logits_from_embeds(e, mask.expand(e.shape[0], -1))
+        return classifier.logits_from_embeds(e, mask.expand(e.shape[0], -1), types)
 
     def run(batch: int):
         with classifier.grad_mode():
@@ -271,7 +272,7 @@ def lime(classifier, text: str, target: int | None = None, *, n_samples: int = L
         Cancelled: ``cancel`` was set.
     """
     _check_lime(n_samples, kernel_width, feature_selection, num_features)
-    enc, ids, mask, t, p, special = _prepare(classifier, text, target)
+    enc, ids, mask, types, t, p, special = _prepare(classifier, text, target)
     n = ids.shape[1]
     positions = (~special).nonzero().flatten().cpu()
     d = int(positions.numel())
@@ -289,7 +290,7 @@ def lime(classifier, text: str, target: int | None = None, *, n_samples: int = L
         z = keep[a:b].to(emb.device).unsqueeze(-1)
         with torch.inference_mode():
             e = torch.where(z, emb, torch.zeros((), dtype=emb.dtype, device=emb.device))
-            logits = classifier.logits_from_embeds(e, mask.expand(b - a, -1))
+            logits = classifier.logits_from_embeds(e, mask.expand(b - a, -1), types)
         return torch.softmax(logits.double(), -1)[:, t].cpu()
 
     labels, _ = run_chunked(len(data), fn, perturbations_per_eval, progress=progress, cancel=cancel, message="LIME")

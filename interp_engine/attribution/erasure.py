@@ -58,8 +58,9 @@ class ErasureAttribution:
         enc = c.encode([text])
         n = enc.lengths()[0]
         ids, mask = enc.input_ids[:, :n], enc.attention_mask[:, :n]
+        types = None if enc.token_type_ids is None else enc.token_type_ids[:, :n]
         with torch.inference_mode():
-            logits0 = c.logits(ids, mask)
+            logits0 = c.logits(ids, mask, types)
         p = torch.softmax(logits0.double(), -1)[0].cpu()
         C = p.shape[0]
         t = int(p.argmax()) if target is None else int(target)
@@ -77,11 +78,11 @@ class ErasureAttribution:
                 if self.mode == "zero":
                     emb = c.embed(ids.expand(k, -1)).clone()
                     emb[rows, pos] = 0
-                    logits = c.logits_from_embeds(emb, mask.expand(k, -1))
+                    logits = c.logits_from_embeds(emb, mask.expand(k, -1), types)
                 else:
                     x = ids.expand(k, -1).clone()
                     x[rows, pos] = unk
-                    logits = c.logits(x, mask.expand(k, -1))
+                    logits = c.logits(x, mask.expand(k, -1), types)
             return log_odds_parts(logits, t).cpu()
 
         parts, _ = run_chunked(positions.numel(), fn, self.chunk_size, progress=progress, cancel=cancel,

@@ -19,14 +19,15 @@ from .base import AttributionMethod
 
 
 def gradient_scores(
-    classifier, input_ids: torch.Tensor, attention_mask: torch.Tensor, target: torch.Tensor, *, times_input: bool
+    classifier, input_ids: torch.Tensor, attention_mask: torch.Tensor, target: torch.Tensor, *, times_input: bool,
+    token_type_ids: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradient (×input) attribution for a padded batch in one backward pass.
 
     Args:
         classifier: a :class:`~interp_engine.models.Classifier`.
         input_ids: (B, L) token ids. attention_mask: (B, L).
-        target: (B,) class index per sentence.
+        target: (B,) class index per sentence. token_type_ids: (B, L) segments of pairs, or None.
         times_input: multiply the gradient by the embedding (``grad_input``).
 
     Returns:
@@ -35,7 +36,7 @@ def gradient_scores(
     """
     with classifier.grad_mode():
         emb = classifier.embed(input_ids).detach().requires_grad_(True)
-        logits = classifier.logits_from_embeds(emb, attention_mask)
+        logits = classifier.logits_from_embeds(emb, attention_mask, token_type_ids)
         s = logits.gather(1, target.view(-1, 1)).sum()
         (g,) = torch.autograd.grad(s, emb)
     contrib = g * emb if times_input else g
@@ -63,7 +64,7 @@ class GradientAttribution:
         """Attribution of every token of every text.
 
         Args:
-            texts: N sentences.
+            texts: N sentences (strings or :class:`~interp_engine.inputs.TextInput` pairs).
             target: class per sentence, one class for all, or None for the predicted class.
             internal_batch_size: sentences per forward/backward (halved and retried on
                 out-of-memory, :mod:`interp_engine.batching`); never changes the result.
@@ -84,7 +85,7 @@ class GradientAttribution:
             chunk = texts[start:stop]
             enc = self.classifier.encode(chunk)
             with torch.no_grad():
-                logits = self.classifier.logits(enc.input_ids, enc.attention_mask)
+                logits = self.classifier.logits(enc.input_ids, enc.attention_mask, enc.token_type_ids)
             if target is None:
                 t = logits.argmax(-1)
             else:
@@ -92,7 +93,8 @@ class GradientAttribution:
                 if any(not 0 <= x < C for x in tl):
                     raise InputError(f"target class must be in 0..{C - 1}")
                 t = torch.tensor(tl, device=logits.device)
-            sc, lg = gradient_scores(self.classifier, enc.input_ids, enc.attention_mask, t, times_input=self.times_input)
+            sc, lg = gradient_scores(self.classifier, enc.input_ids, enc.attention_mask, t, times_input=self.times_input,
+                                     token_type_ids=enc.token_type_ids)
             scores = [sc[b, :n].double().cpu().numpy() for b, n in enumerate(enc.lengths())]
             return scores, t.cpu().numpy(), lg.double().cpu().numpy()
 
@@ -129,7 +131,7 @@ class Gradient(AttributionMethod):
         text = self.text_of(inputs)
         enc = c.encode([text])
         with torch.no_grad():
-            logits = c.logits(enc.input_ids, enc.attention_mask)
+            logits = c.logits(enc.input_ids, enc.attention_mask, enc.token_type_ids)
         C = logits.shape[-1]
         if target is None:
             tt = logits.argmax(-1)
@@ -138,7 +140,8 @@ class Gradient(AttributionMethod):
                 raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
             tt = torch.full((logits.shape[0],), int(target), device=logits.device, dtype=torch.long)
         check_cancel(cancel)
-        sc, _ = gradient_scores(c, enc.input_ids, enc.attention_mask, tt, times_input=self.times_input)
+        sc, _ = gradient_scores(c, enc.input_ids, enc.attention_mask, tt, times_input=self.times_input,
+                                token_type_ids=enc.token_type_ids)
         scores = sc[0, : enc.lengths()[0]].double().cpu().numpy()
         p = torch.softmax(logits.double(), -1)[0].cpu().numpy()
         return self.result(text, enc, scores, int(tt[0]), probabilities=p, t0=t0)

@@ -4,12 +4,14 @@
 Every model answers, for a batch of sentences each with one *query* position, a probability
 matrix over the **classifier's** vocabulary::
 
-    out = model.predict(input_ids, attention_mask, masked, positions)
+    out = model.predict(input_ids, attention_mask, masked, positions, token_type_ids=None)
     out.probs         # (B, V) float64, rows sum to 1 (or 0 if nothing is left, see below)
     out.dropped_mass  # (B,) float64, probability the raw model put on unusable candidates
 
 ``input_ids`` are classifier ids (B, L); ``masked`` (B, L) bool marks the positions the model must
 not see (they are replaced by the MLM's [MASK]; the query position is always masked).
+``token_type_ids`` (B, L) are the segments of a sentence pair (0 premise, 1 hypothesis; Kim et al.
+§4.1 SNLI): a masked LM with segment embeddings reads the pair as its two segments.
 
 Candidates. Kim et al. marginalize over "the vocabulary" 𝒱. We exclude the special tokens of the
 classifier's tokenizer ([PAD], [UNK], [MASK], [CLS], [SEP], ...) from 𝒱: they are never a word that
@@ -75,7 +77,8 @@ class LikelihoodModel:
         self.allowed = candidate_mask(classifier.tokenizer, self.vocab_size)
 
     def predict(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, masked: torch.Tensor,
-                positions: torch.Tensor) -> LikelihoodOutput:  # pragma: no cover - interface
+                positions: torch.Tensor, token_type_ids: torch.Tensor | None = None
+                ) -> LikelihoodOutput:  # pragma: no cover - interface
         raise NotImplementedError
 
 
@@ -84,7 +87,7 @@ class UniformLikelihood(LikelihoodModel):
 
     name = "uniform"
 
-    def predict(self, input_ids, attention_mask, masked, positions) -> LikelihoodOutput:
+    def predict(self, input_ids, attention_mask, masked, positions, token_type_ids=None) -> LikelihoodOutput:
         B = input_ids.shape[0]
         p = self.allowed.to(torch.float64).expand(B, -1)
         return _normalise(p.to(input_ids.device), self.allowed)
@@ -160,7 +163,7 @@ class PriorLikelihood(LikelihoodModel):
         except InputError as e:
             raise ModelLoadError(f"{f}: {e}") from e
 
-    def predict(self, input_ids, attention_mask, masked, positions) -> LikelihoodOutput:
+    def predict(self, input_ids, attention_mask, masked, positions, token_type_ids=None) -> LikelihoodOutput:
         B = input_ids.shape[0]
         return LikelihoodOutput(self.prior.to(input_ids.device).expand(B, -1).clone(),
                                 torch.zeros(B, dtype=torch.float64, device=input_ids.device))
@@ -215,7 +218,7 @@ class MaskedLMLikelihood(LikelihoodModel):
         self.max_positions = int(getattr(mlm.config, "max_position_embeddings", 10**9))
 
     @torch.inference_mode()
-    def predict(self, input_ids, attention_mask, masked, positions) -> LikelihoodOutput:
+    def predict(self, input_ids, attention_mask, masked, positions, token_type_ids=None) -> LikelihoodOutput:
         """The MLM's distribution at ``positions`` (B,) of the B sentences ``input_ids`` (B, L).
 
         The B rows go through the MLM in one forward; when that runs out of GPU memory the rows
@@ -239,11 +242,12 @@ class MaskedLMLikelihood(LikelihoodModel):
             raise InputError(f"the sentence has {ids.shape[1]} tokens but the masked LM reads at most {self.max_positions}")
         attn = attention_mask.to(dev)
         with_types = "token_type_ids" in getattr(self.mlm_tokenizer, "model_input_names", [])
+        types = torch.zeros_like(ids) if token_type_ids is None else token_type_ids.to(dev).expand_as(ids)
 
         def forward(a: int, b: int) -> torch.Tensor:
             kw = {"attention_mask": attn[a:b]}
             if with_types:
-                kw["token_type_ids"] = torch.zeros_like(ids[a:b])
+                kw["token_type_ids"] = types[a:b]
             logits = self.mlm(input_ids=ids[a:b], **kw).logits
             return logits[torch.arange(b - a, device=dev), pos[a:b]].double()  # (b - a, V_mlm)
 

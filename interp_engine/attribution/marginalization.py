@@ -300,6 +300,11 @@ class TextCNNIncremental:
             return self.model.classifier(self.pooled(positions, cand_ids))
 
 
+def _rows(types: torch.Tensor | None, k: int, dev) -> torch.Tensor | None:
+    """(k, L) copies of one sentence's (L,) ``token_type_ids``, or None."""
+    return None if types is None else types.to(dev).view(1, -1).expand(k, -1)
+
+
 def _use_incremental(classifier, attention_mask: torch.Tensor, sub_positions: torch.Tensor) -> bool:
     family = getattr(classifier, "family", None)
     return (family is not None and family.incremental_marginalization and sub_positions.dim() == 2 and sub_positions.shape[1] == 1
@@ -320,7 +325,8 @@ def substituted_target_log_parts(classifier, input_ids: torch.Tensor, attention_
                                  chunk_size: int = MarginalizationConfig.chunk_size, autocast: bool = True,
                                  progress: ProgressFn | None = None, cancel=None, message: str = "classifier",
                                  done0: int = 0, total: int | None = None,
-                                 incremental: bool = True) -> tuple[torch.Tensor, int]:
+                                 incremental: bool = True,
+                                 token_type_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
     """``[log p, log(1 − p)]`` of y_target (:func:`log_odds_parts`) for x with
     x[sub_positions[k]] := sub_ids[k], K substitutions of one sentence.
 
@@ -333,6 +339,7 @@ def substituted_target_log_parts(classifier, input_ids: torch.Tensor, attention_
         sub_positions: (K, S) long, the S positions replaced in substitution k.
         sub_ids: (K, S) long, the ids put there.
         chunk_size: substituted sentences per classifier forward (halved on out-of-memory).
+        token_type_ids: (L,) segments of a pair (0 premise, 1 hypothesis), or None.
 
     Returns:
         ``((K, 2) float64 [log p, log(1 − p)] on the CPU, chunk size used)``.
@@ -340,10 +347,11 @@ def substituted_target_log_parts(classifier, input_ids: torch.Tensor, attention_
     dev = classifier.device
     base = input_ids.to(dev).view(1, -1)
     mask = attention_mask.to(dev).view(1, -1)
+    types = None if token_type_ids is None else token_type_ids.to(dev).view(1, -1)
     sub_positions = sub_positions.to(dev)
     sub_ids = sub_ids.to(dev)
 
-    if incremental and _use_incremental(classifier, mask, sub_positions):
+    if incremental and types is None and _use_incremental(classifier, mask, sub_positions):
         inc = TextCNNIncremental(classifier.model, base[0])
         pos1, ids1 = sub_positions[:, 0], sub_ids[:, 0]
 
@@ -360,7 +368,7 @@ def substituted_target_log_parts(classifier, input_ids: torch.Tensor, attention_
         ids = base.expand(k, -1).clone()
         ids.scatter_(1, sub_positions[a:b], sub_ids[a:b])
         with torch.inference_mode(), amp_context(dev, autocast):
-            logits = classifier.logits(ids, mask.expand(k, -1))
+            logits = classifier.logits(ids, mask.expand(k, -1), types)
         return log_odds_parts(logits, target).cpu()
 
     return run_chunked(sub_positions.shape[0], fn, chunk_size, progress=progress, cancel=cancel, message=message,
@@ -451,8 +459,9 @@ class InputMarginalization:
 
     # -- pieces ------------------------------------------------------------------------------
     def _likelihood(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, masked_extra=None,
-                    cancel=None):
-        """(n, V) float64 p(x̃ | x_−i) at ``positions`` (n,) and (n,) dropped mass."""
+                    cancel=None, types: torch.Tensor | None = None):
+        """(n, V) float64 p(x̃ | x_−i) at ``positions`` (n,) and (n,) dropped mass (``types``: (L,)
+        segments of a pair, so a masked LM sees premise and hypothesis as two segments)."""
         dev = self.classifier.device
         n, L = positions.shape[0], ids.shape[0]
         probs, dropped = [], []
@@ -464,7 +473,7 @@ class InputMarginalization:
             if masked_extra is not None:
                 masked |= masked_extra.to(dev)
             out = self.likelihood.predict(ids.to(dev).view(1, -1).expand(k, -1), mask.to(dev).view(1, -1).expand(k, -1),
-                                          masked, pos)
+                                          masked, pos, token_type_ids=_rows(types, k, dev))
             probs.append(out.probs)
             dropped.append(out.dropped_mass)
         return torch.cat(probs), torch.cat(dropped)
@@ -492,19 +501,22 @@ class InputMarginalization:
             keep[rows] = (sub == top) & allowed.view(1, -1)
         return keep
 
-    def _encode(self, text: str):
+    def _encode(self, text):
+        """``(enc, ids (n,), mask (n,), types (n,) or None)`` of one text or pair."""
         enc = self.classifier.encode([text])
         n = enc.lengths()[0]
-        return enc, enc.input_ids[0, :n], enc.attention_mask[0, :n]
+        types = None if enc.token_type_ids is None else enc.token_type_ids[0, :n]
+        return enc, enc.input_ids[0, :n], enc.attention_mask[0, :n], types
 
-    def _target(self, ids, mask, target):
-        t, p, _ = self._target_parts(ids, mask, target)
+    def _target(self, ids, mask, target, types=None):
+        t, p, _ = self._target_parts(ids, mask, target, types)
         return t, p
 
-    def _target_parts(self, ids, mask, target):
+    def _target_parts(self, ids, mask, target, types=None):
         """``(target, probabilities (C,), [log p, log(1 − p)] of the target (2,))`` of the sentence."""
         with torch.inference_mode():
-            logits = self.classifier.logits(ids.view(1, -1), mask.view(1, -1))
+            logits = self.classifier.logits(ids.view(1, -1), mask.view(1, -1),
+                                            None if types is None else types.view(1, -1))
         p = torch.softmax(logits.double(), -1)[0].cpu()
         C = p.shape[0]
         t = int(p.argmax()) if target is None else int(target)
@@ -512,7 +524,7 @@ class InputMarginalization:
             raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
         return t, p, log_odds_parts(logits, t)[0].cpu()
 
-    def _reference_parts(self, ids, mask, positions: torch.Tensor, t: int, cancel=None) -> torch.Tensor:
+    def _reference_parts(self, ids, mask, positions: torch.Tensor, t: int, cancel=None, types=None) -> torch.Tensor:
         """``[log p, log(1 − p)]`` of y_t for x itself, computed as the substitution of the tokens at
         ``positions`` (S,) by themselves, i.e. by the same path and in the same precision (bf16
         autocast on CUDA, the exact TextCNN forward) as the substituted sentences, so a token
@@ -520,7 +532,7 @@ class InputMarginalization:
         pos = positions.view(1, -1).cpu()
         parts, _ = substituted_target_log_parts(self.classifier, ids, mask, pos, ids.cpu()[pos], t,
                                                 chunk_size=self.chunk_size, autocast=self.autocast, cancel=cancel,
-                                                incremental=self.incremental)
+                                                incremental=self.incremental, token_type_ids=types)
         return parts[0]
 
     # -- the heatmap -------------------------------------------------------------------------
@@ -530,32 +542,35 @@ class InputMarginalization:
         Raises:
             InputError: empty sentence, bad target. Cancelled: ``cancel`` was set.
         """
-        enc, ids, mask = self._encode(text)
+        enc, ids, mask, types = self._encode(text)
         special = torch.tensor(enc.special[0], dtype=torch.bool)
         positions = (~special).nonzero(as_tuple=True)[0]
-        return self.attribute_ids(ids, mask, target, positions=positions, progress=progress, cancel=cancel), enc
+        return self.attribute_ids(ids, mask, target, positions=positions, progress=progress, cancel=cancel,
+                                  token_type_ids=types), enc
 
     def attribute_ids(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, target: int | None = None, *,
                       positions: torch.Tensor | None = None, progress: ProgressFn | None = None,
-                      cancel=None) -> MarginalizationOutput:
+                      cancel=None, token_type_ids: torch.Tensor | None = None) -> MarginalizationOutput:
         """WoE (bits) at ``positions`` of one tokenised sentence.
 
         Args:
             input_ids: (n,) classifier ids (one sentence, no padding). attention_mask: (n,).
             target: class index; None = the predicted class.
             positions: (m,) long positions to attribute (default: all n).
+            token_type_ids: (n,) segments of a pair (0 premise, 1 hypothesis), or None.
         """
         t0 = time.perf_counter()
+        types = token_type_ids
         n = input_ids.shape[0]
         positions = torch.arange(n) if positions is None else torch.as_tensor(positions, dtype=torch.long).cpu()
-        t, p, x_parts = self._target_parts(input_ids, attention_mask, target)
+        t, p, x_parts = self._target_parts(input_ids, attention_mask, target, types)
         p_t = float(p[t])
         scores = np.zeros(n)
         p_marg = np.full(n, np.nan)
         n_cand = np.zeros(n, dtype=np.int64)
         dropped_all = np.zeros(n)
         if positions.numel():
-            probs, dropped = self._likelihood(input_ids, attention_mask, positions, cancel=cancel)
+            probs, dropped = self._likelihood(input_ids, attention_mask, positions, cancel=cancel, types=types)
             keep = self.select(probs)
             row, cand = keep.nonzero(as_tuple=True)
             w = probs[row, cand]
@@ -564,9 +579,9 @@ class InputMarginalization:
             parts, _ = substituted_target_log_parts(
                 self.classifier, input_ids, attention_mask, positions.to(row.device)[row].view(-1, 1), cand.view(-1, 1), t,
                 chunk_size=self.chunk_size, autocast=self.autocast, progress=progress, cancel=cancel, message="marginalizing",
-                incremental=self.incremental)
+                incremental=self.incremental, token_type_ids=types)
             m = positions.numel()
-            x_parts = self._reference_parts(input_ids, attention_mask, positions[:1], t, cancel=cancel)
+            x_parts = self._reference_parts(input_ids, attention_mask, positions[:1], t, cancel=cancel, types=types)
             marg = marginal_log_parts(row, w, parts, m)
             pos = positions.numpy()
             p_marg[pos] = torch.exp(marg[:, 0]).numpy()
@@ -586,13 +601,13 @@ class InputMarginalization:
         Raises:
             InputError: ``position`` outside the sentence or at a special token.
         """
-        enc, ids, mask = self._encode(text)
+        enc, ids, mask, types = self._encode(text)
         n = ids.shape[0]
         if not 0 <= position < n or enc.special[0][position]:
             raise InputError(f"token {position} cannot be marginalized: choose a word token in 0..{n - 1}")
-        t, p, x_parts = self._target_parts(ids, mask, target)
+        t, p, x_parts = self._target_parts(ids, mask, target, types)
         pos = torch.tensor([position])
-        probs, dropped = self._likelihood(ids, mask, pos, cancel=cancel)
+        probs, dropped = self._likelihood(ids, mask, pos, cancel=cancel, types=types)
         keep = self.select(probs)[0]
         cand = keep.nonzero(as_tuple=True)[0]
         lik = probs[0, cand]
@@ -600,9 +615,9 @@ class InputMarginalization:
         cand, lik = cand[order], lik[order]
         parts, _ = substituted_target_log_parts(self.classifier, ids, mask, torch.full((cand.numel(), 1), position),
                                                 cand.view(-1, 1), t, chunk_size=self.chunk_size, autocast=self.autocast,
-                                                cancel=cancel, incremental=self.incremental)
+                                                cancel=cancel, incremental=self.incremental, token_type_ids=types)
         lik_np, py_np = lik.cpu().numpy(), torch.exp(parts[:, 0]).numpy()
-        x_parts = self._reference_parts(ids, mask, pos, t, cancel=cancel)
+        x_parts = self._reference_parts(ids, mask, pos, t, cancel=cancel, types=types)
         marg = marginal_log_parts(torch.zeros(cand.numel(), dtype=torch.long), lik, parts, 1)
         pm = float(torch.exp(marg[0, 0]))
         return dict(enc=enc, candidate_ids=cand.cpu().numpy(), likelihood=lik_np, target_probability=py_np,
@@ -627,12 +642,14 @@ class InputMarginalization:
             InputError: span of fewer than 2 or more than 3 distinct word tokens.
         """
         t0 = time.perf_counter()
-        enc, ids, mask = self._encode(text)
+        enc, ids, mask, types = self._encode(text)
         n = ids.shape[0]
         span = sorted(set(int(s) for s in span))
         if not 2 <= len(span) <= 3 or any(not 0 <= s < n or enc.special[0][s] for s in span):
             raise InputError(f"a span is 2 or 3 distinct word tokens in 0..{n - 1}, got {list(span)}")
-        t, p, x_parts = self._target_parts(ids, mask, target)
+        if enc.segments is not None and len({enc.segments[0][s] for s in span}) > 1:
+            raise InputError("a span lies within one text: choose its tokens all in the premise or all in the hypothesis")
+        t, p, x_parts = self._target_parts(ids, mask, target, types)
         dev = self.classifier.device
         span_t = torch.tensor(span, device=dev)
         assign = torch.zeros(1, 0, dtype=torch.long, device=dev)  # (B, s) ids chosen so far
@@ -646,7 +663,7 @@ class InputMarginalization:
             masked = torch.zeros(B, n, dtype=torch.bool, device=dev)
             masked[:, span_t[s:]] = True
             out = self.likelihood.predict(batch, mask.to(dev).view(1, -1).expand(B, -1), masked,
-                                          torch.full((B,), pos, device=dev))
+                                          torch.full((B,), pos, device=dev), token_type_ids=_rows(types, B, dev))
             keep = self.select(out.probs)
             if max_per_step is not None:
                 cap = torch.zeros_like(keep)
@@ -659,8 +676,8 @@ class InputMarginalization:
         K = assign.shape[0]
         parts, _ = substituted_target_log_parts(self.classifier, ids, mask, span_t.view(1, -1).expand(K, -1), assign, t,
                                                 chunk_size=self.chunk_size, autocast=self.autocast, progress=progress,
-                                                cancel=cancel, message="marginalizing span")
-        x_parts = self._reference_parts(ids, mask, span_t, t, cancel=cancel)
+                                                cancel=cancel, message="marginalizing span", token_type_ids=types)
+        x_parts = self._reference_parts(ids, mask, span_t, t, cancel=cancel, types=types)
         marg = marginal_log_parts(torch.zeros(K, dtype=torch.long), joint.cpu(), parts, 1)
         pm = float(torch.exp(marg[0, 0]))
         p_t = float(p[t])

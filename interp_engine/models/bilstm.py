@@ -15,7 +15,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from transformers import PretrainedConfig
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from .base import WordClassifierBase
+from .base import PairHead, WordClassifierBase, n_segments, segment_masks
 
 
 class BiLSTMConfig(PretrainedConfig):
@@ -29,6 +29,9 @@ class BiLSTMConfig(PretrainedConfig):
         attention_dim: size of the additive-attention projection.
         dropout: dropout on the context vector while training.
         max_seq_length: the tokenizer's fixed maximum length.
+        segment_names: None for a single-text model; two names (``["premise", "hypothesis"]``)
+            for a sentence-pair model (shared encoder, :class:`~.base.PairHead`).
+        pair_hidden_size: hidden size of the pair model's MLP.
     """
 
     model_type = "interp-bilstm"
@@ -43,8 +46,12 @@ class BiLSTMConfig(PretrainedConfig):
         dropout: float = 0.5,
         max_seq_length: int = 64,
         pad_token_id: int = 0,
+        segment_names: list[str] | None = None,
+        pair_hidden_size: int = 300,
         **kwargs,
     ):
+        if segment_names is not None and len(segment_names) not in (1, 2):
+            raise ValueError(f"segment_names has one name per text (one or two), got {segment_names!r}")
         if num_layers < 1:
             raise ValueError("BiLSTM needs at least one layer")
         self.vocab_size = vocab_size
@@ -54,6 +61,8 @@ class BiLSTMConfig(PretrainedConfig):
         self.attention_dim = attention_dim
         self.dropout = dropout
         self.max_seq_length = max_seq_length
+        self.segment_names = list(segment_names) if segment_names is not None else None
+        self.pair_hidden_size = pair_hidden_size
         super().__init__(pad_token_id=pad_token_id, **kwargs)
 
 
@@ -64,6 +73,14 @@ class BiLSTMForSequenceClassification(WordClassifierBase):
     (B, L); returns logits (B, num_labels), ``attentions = (alpha (B, L),)`` and, with
     ``output_hidden_states=True``, ``hidden_states = (embeddings (B, L, D), layer_1 (B, L, 2H), ...)``
     where channels [:H] are the forward direction and [H:] the backward direction.
+
+    A pair model (``config.segment_names`` with two names; the common SNLI baseline of Bowman et
+    al. 2015 / Conneau et al. 2017) also takes ``token_type_ids`` (B, L): 0 = premise, 1 =
+    hypothesis. The *shared* BiLSTM and attention read each segment as its own packed sequence (the
+    hypothesis is shifted to start at 0, run, and shifted back), giving u and v, and
+    :class:`~.base.PairHead` classifies ``[u; v; |u-v|; u*v]``. A forward location of layer 1 sees
+    its segment's prefix up to it, a backward one the segment's suffix; nothing crosses segments.
+    ``attentions`` then holds alpha summed over the two segments (each sums to 1 over its own).
     """
 
     config_class = BiLSTMConfig
@@ -80,14 +97,38 @@ class BiLSTMForSequenceClassification(WordClassifierBase):
         self.attn_proj = nn.Linear(2 * config.hidden_size, config.attention_dim)
         self.attn_v = nn.Linear(config.attention_dim, 1, bias=False)
         self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(2 * config.hidden_size, config.num_labels)
+        self.n_segments = n_segments(config)
+        if self.n_segments == 2:
+            self.classifier = PairHead(2 * config.hidden_size, config.pair_hidden_size, config.num_labels, config.dropout)
+        else:
+            self.classifier = nn.Linear(2 * config.hidden_size, config.num_labels)
         self.post_init()
+
+    def _encode(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Run the stacked BiLSTM and the attention on ``x`` (B, L, D) whose real tokens are the first
+        ``mask.sum(1)`` positions. Returns (layer outputs [(B, L, 2H)], context (B, 2H), alpha (B, L))."""
+        L = x.shape[1]
+        mask = mask.to(torch.bool)
+        lengths = mask.sum(1).clamp(min=1).cpu()
+        x = x * mask.unsqueeze(-1).to(x.dtype)
+        layers = []
+        for lstm in self.lstms:
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, _ = lstm(packed)
+            x, _ = pad_packed_sequence(out, batch_first=True, total_length=L)
+            layers.append(x)
+        scores = self.attn_v(torch.tanh(self.attn_proj(x))).squeeze(-1)
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        alpha = torch.softmax(scores, dim=-1)
+        context = torch.bmm(alpha.unsqueeze(1), x).squeeze(1)
+        return layers, context, alpha
 
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
@@ -98,19 +139,29 @@ class BiLSTMForSequenceClassification(WordClassifierBase):
         if attention_mask is None:
             attention_mask = torch.ones((B, L), device=inputs_embeds.device)
         mask = attention_mask.to(torch.bool)
-        lengths = mask.sum(1).clamp(min=1).cpu()
-        x = inputs_embeds * mask.unsqueeze(-1).to(inputs_embeds.dtype)
-        hidden = [x]
-        for lstm in self.lstms:
-            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-            out, _ = lstm(packed)
-            x, _ = pad_packed_sequence(out, batch_first=True, total_length=L)
-            hidden.append(x)
-        scores = self.attn_v(torch.tanh(self.attn_proj(x))).squeeze(-1)
-        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-        alpha = torch.softmax(scores, dim=-1)
-        context = torch.bmm(alpha.unsqueeze(1), x).squeeze(1)
-        logits = self.classifier(self.dropout(context))
+        hidden0 = inputs_embeds * mask.unsqueeze(-1).to(inputs_embeds.dtype)
+        if self.n_segments == 1:
+            layers, context, alpha = self._encode(inputs_embeds, mask)
+            logits = self.classifier(self.dropout(context))
+        else:
+            m0, m1 = (sm.to(torch.bool) for sm in segment_masks(attention_mask, token_type_ids, 2))
+            # the premise comes first; the hypothesis starts at n0 and is shifted to start at 0
+            n0 = m0.sum(1)
+            pos = torch.arange(L, device=inputs_embeds.device)
+            fwd = (pos[None, :] + n0[:, None]).clamp(max=L - 1)  # local t -> global n0 + t
+            back = (pos[None, :] - n0[:, None]).clamp(min=0)  # global t -> local t - n0
+            D = inputs_embeds.shape[-1]
+            x_h = inputs_embeds.gather(1, fwd.unsqueeze(-1).expand(-1, -1, D))
+            m_h = m1.gather(1, fwd) & (pos[None, :] < m1.sum(1)[:, None])
+            layers_p, u, alpha_p = self._encode(inputs_embeds, m0)
+            layers_h, v, alpha_h = self._encode(x_h, m_h)
+            layers = []
+            for lp, lh in zip(layers_p, layers_h):
+                lh_global = lh.gather(1, back.unsqueeze(-1).expand(-1, -1, lh.shape[-1]))
+                layers.append(lp * m0.unsqueeze(-1).to(lp.dtype) + lh_global * m1.unsqueeze(-1).to(lh.dtype))
+            alpha = alpha_p * m0.to(alpha_p.dtype) + alpha_h.gather(1, back) * m1.to(alpha_h.dtype)
+            logits = self.classifier(self.dropout(u), self.dropout(v))
+        hidden = [hidden0, *layers]
         loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(
             loss=loss,

@@ -77,7 +77,11 @@ class EncodedBatch:
         special: per sentence, bool per token: True for [CLS]/[SEP]-like tokens.
         truncated: per sentence, True when the text was longer than the model's max length.
         token_type_ids: (B, L) int64 segment index of each token (0 for a single text; the
-            second text of a pair is segment 1), or None for models without segments.
+            second text of a pair is segment 1), or None for single-text models without segments.
+        segments: per sentence, the text each token belongs to: 0 = the first text, 1 = the second
+            text of a pair, -1 = a special token ([CLS], [SEP]). ``offsets`` of a token point into
+            the text of its segment.
+        segment_names: the name of each text (``("text",)``, ``("premise", "hypothesis")``).
     """
 
     input_ids: torch.Tensor
@@ -87,9 +91,30 @@ class EncodedBatch:
     special: list[list[bool]]
     truncated: list[bool]
     token_type_ids: torch.Tensor | None = None
+    segments: list[list[int]] | None = None
+    segment_names: tuple[str, ...] = ("text",)
+    #: the :class:`~interp_engine.inputs.TextInput` of each sentence
+    inputs: tuple = ()
+
+    def segment_fields(self, b: int = 0) -> dict:
+        """The segment fields of a result about sentence ``b``: ``segments`` (n,) int64,
+        ``segment_names`` and ``texts`` (both texts of a pair; ``()`` for one text)."""
+        inp = self.inputs[b] if self.inputs else None
+        return dict(segments=np.asarray(self.segments[b], dtype=np.int64) if self.segments is not None else None,
+                    segment_names=tuple(self.segment_names),
+                    texts=tuple(inp.texts) if inp is not None and inp.is_pair else ())
 
     def lengths(self) -> list[int]:
         return [len(t) for t in self.tokens]
+
+    @property
+    def is_pair(self) -> bool:
+        return len(self.segment_names) == 2
+
+    def types(self, b: int = 0) -> torch.Tensor | None:
+        """``token_type_ids`` of sentence ``b`` as a (1, L) tensor (or None): what the forward passes
+        of a perturbed copy of that sentence take (they broadcast over the copies)."""
+        return None if self.token_type_ids is None else self.token_type_ids[b : b + 1]
 
 
 @dataclass(frozen=True)
@@ -103,26 +128,42 @@ class HiddenLayerSpec:
         receptive: how a location's receptive field is computed: ``("conv", radius)`` gives
             [i - radius, i + radius]; ``("prefix",)`` [0, i]; ``("suffix",)`` [i, n-1];
             ``("all",)`` [0, n-1].
+        within_segment: the location sees only the tokens of its own segment (our pair models:
+            first and last above are those of the location's segment, not of the whole input).
     """
 
     name: str
     hidden_index: int
     channels: slice
     receptive: tuple
+    within_segment: bool = False
 
-    def receptive_fields(self, n_tokens: int) -> np.ndarray:
-        """Receptive field of every location, (n_tokens, 2) int: inclusive [first, last] token."""
+    def receptive_fields(self, n_tokens: int, segments=None) -> np.ndarray:
+        """Receptive field of every location, (n_tokens, 2) int: inclusive [first, last] token.
+
+        Args:
+            n_tokens: tokens of the input (both texts of a pair).
+            segments: (n_tokens,) segment of each token (``EncodedBatch.segments[b]``); with
+                ``within_segment`` the field is clipped to the run of tokens of the location's
+                segment (a pair model's location never sees the other text).
+        """
         i = np.arange(n_tokens)
+        first, last = np.zeros_like(i), np.full_like(i, n_tokens - 1)
+        if self.within_segment and segments is not None and n_tokens:
+            seg = np.asarray(segments)[:n_tokens]
+            for s in np.unique(seg):
+                where = np.flatnonzero(seg == s)
+                first[where], last[where] = where.min(), where.max()
         kind = self.receptive[0]
         if kind == "conv":
             r = self.receptive[1]
-            lo, hi = np.maximum(i - r, 0), np.minimum(i + r, n_tokens - 1)
+            lo, hi = np.maximum(i - r, first), np.minimum(i + r, last)
         elif kind == "prefix":
-            lo, hi = np.zeros_like(i), i
+            lo, hi = first, i
         elif kind == "suffix":
-            lo, hi = i, np.full_like(i, n_tokens - 1)
+            lo, hi = i, last
         else:
-            lo, hi = np.zeros_like(i), np.full_like(i, n_tokens - 1)
+            lo, hi = first, last
         return np.stack([lo, hi], axis=1).astype(np.int64)
 
 
@@ -196,59 +237,105 @@ class Classifier:
         vals = [int(v) for v in candidates if isinstance(v, (int, float)) and 0 < v < 100_000]
         return min(vals) if vals else 512
 
+    # -- segments ---------------------------------------------------------------------------
+    @property
+    def segment_names(self) -> tuple[str, ...] | None:
+        """The texts the model reads, from ``config.segment_names``: ``("premise", "hypothesis")``
+        for a pair model, ``("text",)`` for a single-text one; None for a Hugging Face model whose
+        config does not say (it reads either: ``[CLS] a [SEP] b [SEP]``)."""
+        names = getattr(self.model.config, "segment_names", None)
+        if names:
+            return tuple(str(n) for n in names)
+        return None if self.family.native_pairs else ("text",)
+
+    @property
+    def reads_pairs(self) -> bool:
+        """True when the model is a sentence-pair model (two segment names)."""
+        names = self.segment_names
+        return names is not None and len(names) == 2
+
+    def check_input(self, pair: bool) -> None:
+        """Raise :class:`InputError` (one sentence for the user) when a pair is given to a single-text
+        model or one text to a pair model."""
+        names = self.segment_names
+        if names is None:
+            return
+        if pair and len(names) == 1:
+            raise InputError("this model reads one text, but a pair of texts was given (premise and hypothesis): "
+                             "give one sentence, or open a model trained on pairs")
+        if not pair and len(names) == 2:
+            raise InputError(f"this model reads a pair of texts ({names[0]} and {names[1]}), but one text was given: "
+                             f"give both")
+
     # -- tokenisation -----------------------------------------------------------------------
     def encode(self, texts: Sequence["str | TextInput"], *, allow_empty: bool = False) -> EncodedBatch:
-        """Tokenise ``texts`` (strings or single-text :class:`~interp_engine.inputs.TextInput`,
-        truncating to ``max_length``) into a padded batch on the device, with
-        ``token_type_ids`` (all 0: one segment) for families that have segments.
+        """Tokenise ``texts`` (strings, or :class:`~interp_engine.inputs.TextInput` single texts or
+        pairs; truncating to ``max_length``, the longer text of a pair first) into a padded batch
+        on the device.
+
+        A pair is tokenised by the model's own tokenizer as a pair (``tokenizer(first, second)``:
+        ``[CLS] premise [SEP] hypothesis [SEP]`` with ``token_type_ids`` 0/1 for BERT-like
+        tokenizers; premise tokens then hypothesis tokens, types 0/1, for our word tokenizers), and
+        ``segments`` says which text each token is from.
 
         Raises:
             InputError: a text has no token, or only spaces and invisible characters (zero-width,
-                direction or control marks), and ``allow_empty`` is False; a pair of texts (this
-                build's models read one text).
+                direction or control marks), and ``allow_empty`` is False; a batch mixing single
+                texts and pairs; a pair for a single-text model or one text for a pair model
+                (:meth:`check_input`).
         """
-        from ..inputs import TextInput
+        from ..inputs import SINGLE_SEGMENTS, TextInput
 
-        if any(isinstance(t, TextInput) for t in texts):
-            if any(isinstance(t, TextInput) and t.is_pair for t in texts):
-                raise InputError("this model reads one text, but a pair of texts was given "
-                                 "(premise and hypothesis): give one sentence")
-            texts = [t.text if isinstance(t, TextInput) else t for t in texts]
+        inputs = [TextInput.of(t) for t in texts]
+        pair = bool(inputs) and inputs[0].is_pair
+        if any(x.is_pair != pair for x in inputs):
+            raise InputError("a batch mixes single texts and pairs of texts")
+        self.check_input(pair)
+        names = inputs[0].segments if inputs else SINGLE_SEGMENTS
+        n_seg = 2 if pair else 1
         tok = self.tokenizer
         if not allow_empty:
-            for text in texts:
-                if not has_visible_text(text):
-                    raise InputError("the sentence is empty: it has only spaces or invisible characters "
-                                     "(zero-width, direction or control marks); type at least one word")
+            for x in inputs:
+                for name, text in zip(x.segments, x.texts):
+                    if not has_visible_text(text):
+                        what = "the sentence is" if not pair else f"the {name} is"
+                        raise InputError(f"{what} empty: it has only spaces or invisible characters "
+                                         "(zero-width, direction or control marks); type at least one word")
         word_level = self.family.word_level
-        texts = [str(t) for t in texts]
+        columns = [[str(x.texts[s]) for x in inputs] for s in range(n_seg)]  # texts per segment
         if word_level:
             # invisible format characters (zero-width space/joiners, soft hyphen, BOM, direction
             # marks) are removed before tokenizing, as the normalizer of new word tokenizers does,
             # so tokenizers saved with NFC only split "worst\u200bfilm" the same way; offsets are
             # mapped back to the text as given
-            stripped = [strip_invisible(t) for t in texts]
-            tok_texts = [c for c, _ in stripped]
+            stripped = [[strip_invisible(t) for t in col] for col in columns]
+            tok_cols = [[c for c, _ in col] for col in stripped]
         else:
-            tok_texts = texts  # WordPiece/BPE normalizers handle these characters themselves
-        enc = tok(tok_texts, truncation=True, max_length=self.max_length, return_offsets_mapping=True,
-                  return_special_tokens_mask=True)
-        full_lengths = [len(ids) for ids in tok(tok_texts, truncation=False, add_special_tokens=True)["input_ids"]]
+            tok_cols = columns  # WordPiece/BPE normalizers handle these characters themselves
+        second = tok_cols[1] if pair else None
+        enc = tok(tok_cols[0], second, truncation=True, max_length=self.max_length, return_offsets_mapping=True,
+                  return_special_tokens_mask=True, return_token_type_ids=pair or None)
+        full_lengths = [len(ids) for ids in tok(tok_cols[0], second, truncation=False, add_special_tokens=True)["input_ids"]]
         unk = tok.unk_token_id
-        tokens, offsets, special, ids_list = [], [], [], []
-        for b, text in enumerate(texts):
+        tokens, offsets, special, ids_list, segments = [], [], [], [], []
+        for b in range(len(inputs)):
             ids = enc["input_ids"][b]
-            offs = [tuple(o) for o in enc["offset_mapping"][b]]
-            shown_text, shown_offs = text, offs
-            if word_level:  # shown tokens: the visible characters; offsets: into the text as given
-                shown_text, keep = stripped[b]
-                offs = [(keep[s], keep[e - 1] + 1) if e > s else (s, e) for s, e in shown_offs]
+            raw_offs = [tuple(o) for o in enc["offset_mapping"][b]]
+            seq = enc.sequence_ids(b)
+            seg = [-1 if q is None else int(q) for q in seq]
             spec = [bool(s) for s in enc["special_tokens_mask"][b]]
             if not allow_empty and (len(ids) == 0 or all(spec)):
                 raise InputError("the sentence is empty: type at least one word")
             pieces = tok.convert_ids_to_tokens(ids)
-            shown = []
-            for i, (tid, (s, e), sp) in enumerate(zip(ids, shown_offs, spec)):
+            shown, offs = [], []
+            for i, (tid, (s, e), sp, g) in enumerate(zip(ids, raw_offs, spec, seg)):
+                col = max(g, 0)
+                if word_level:  # shown tokens: the visible characters; offsets: into the text as given
+                    shown_text, keep = stripped[col][b]
+                    offs.append((keep[s], keep[e - 1] + 1) if e > s else (s, e))
+                else:
+                    shown_text = columns[col][b]
+                    offs.append((s, e))
                 if sp or e <= s:
                     shown.append(pieces[i])
                 elif word_level or tid == unk:
@@ -259,45 +346,69 @@ class Classifier:
             offsets.append(offs)
             special.append(spec)
             ids_list.append(ids)
+            segments.append(seg)
         L = max((len(i) for i in ids_list), default=1) or 1
         pad = tok.pad_token_id if tok.pad_token_id is not None else 0
         input_ids = torch.full((len(ids_list), L), pad, dtype=torch.long)
         mask = torch.zeros((len(ids_list), L), dtype=torch.long)
+        types = torch.zeros((len(ids_list), L), dtype=torch.long)
         for b, ids in enumerate(ids_list):
             input_ids[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
             mask[b, : len(ids)] = 1
+            if pair:
+                types[b, : len(ids)] = torch.tensor(enc["token_type_ids"][b], dtype=torch.long)
         truncated = [fl > len(ids) for fl, ids in zip(full_lengths, ids_list)]
-        types = torch.zeros_like(input_ids).to(self.device) if self._uses_token_types() else None
+        types = types.to(self.device) if (pair or self._needs_types()) else None
         return EncodedBatch(input_ids.to(self.device), mask.to(self.device), tokens, offsets, special, truncated,
-                            token_type_ids=types)
+                            token_type_ids=types, segments=segments, segment_names=tuple(names),
+                            inputs=tuple(inputs))
 
     # -- forward passes ---------------------------------------------------------------------
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Word embeddings (B, L, D) of ``input_ids`` (B, L): the input of gradient methods."""
         return self.model.get_input_embeddings()(input_ids)
 
-    def _uses_token_types(self) -> bool:
-        """The family has segments and the tokenizer gives ``token_type_ids`` (BERT-like)."""
+    def _needs_types(self) -> bool:
+        """The forward takes ``token_type_ids``: a BERT-like tokenizer's segments, or our pair model."""
+        if self.reads_pairs and not self.family.native_pairs:
+            return True
         return bool(self.family.token_type_ids) and "token_type_ids" in getattr(self.tokenizer, "model_input_names", [])
 
     def _kwargs(self, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> dict:
+        """The forward's keyword arguments. ``token_type_ids`` (B, L) or (1, L) (one sentence's
+        segments for B perturbed copies of it); None means one segment (all 0).
+
+        Raises:
+            ValueError: a pair model called without ``token_type_ids`` (a programming error: pass
+                ``enc.types()``).
+        """
         kw = {"attention_mask": attention_mask}
-        if self._uses_token_types():
-            kw["token_type_ids"] = token_type_ids if token_type_ids is not None else torch.zeros_like(attention_mask)
+        if self._needs_types():
+            if token_type_ids is None:
+                if self.reads_pairs and not self.family.native_pairs:
+                    raise ValueError("a pair model's forward needs token_type_ids (pass enc.types())")
+                token_type_ids = torch.zeros_like(attention_mask)
+            elif token_type_ids.shape[0] != attention_mask.shape[0]:
+                token_type_ids = token_type_ids.expand(attention_mask.shape[0], -1)
+            kw["token_type_ids"] = token_type_ids.to(attention_mask.device)
         return kw
 
-    def logits_from_embeds(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Class scores S (B, C), pre-softmax logits, from word embeddings (B, L, D)."""
-        return self.model(inputs_embeds=embeds, **self._kwargs(attention_mask)).logits
+    def logits_from_embeds(self, embeds: torch.Tensor, attention_mask: torch.Tensor,
+                           token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Class scores S (B, C), pre-softmax logits, from word embeddings (B, L, D);
+        ``token_type_ids`` (B or 1, L) for pairs (see :meth:`_kwargs`)."""
+        return self.model(inputs_embeds=embeds, **self._kwargs(attention_mask, token_type_ids)).logits
 
-    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Class scores S (B, C) from token ids (B, L)."""
-        return self.model(input_ids=input_ids, **self._kwargs(attention_mask)).logits
+    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+               token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Class scores S (B, C) from token ids (B, L); ``token_type_ids`` (B or 1, L) for pairs."""
+        return self.model(input_ids=input_ids, **self._kwargs(attention_mask, token_type_ids)).logits
 
-    def hidden_forward(self, embeds: torch.Tensor, attention_mask: torch.Tensor):
+    def hidden_forward(self, embeds: torch.Tensor, attention_mask: torch.Tensor,
+                       token_type_ids: torch.Tensor | None = None):
         """Forward pass returning ``(logits (B, C), hidden_states)`` where ``hidden_states[k]``
         is (B, L, C_k) and :meth:`hidden_layers` says which slices form the grid rows."""
-        out = self.model(inputs_embeds=embeds, output_hidden_states=True, **self._kwargs(attention_mask))
+        out = self.model(inputs_embeds=embeds, output_hidden_states=True, **self._kwargs(attention_mask, token_type_ids))
         return out.logits, out.hidden_states
 
     def hidden_layers(self) -> list[HiddenLayerSpec]:
@@ -318,30 +429,32 @@ class Classifier:
 
     def predict_proba(
         self,
-        texts: Sequence[str],
+        texts: Sequence["str | TextInput"],
         *,
         batch_size: int = 256,
         progress: ProgressFn | None = None,
         cancel=None,
     ) -> np.ndarray:
-        """Class probabilities for every text, (N, C) float64 rows summing to 1.
+        """Class probabilities for every text (or pair), (N, C) float64 rows summing to 1.
 
-        Empty texts get NaN rows. Sentences are batched by length; a batch that runs out of
+        Empty texts (or a pair with an empty text) get NaN rows. Sentences are batched by length; a batch that runs out of
         memory is halved and retried (:func:`interp_engine.batching.for_each_chunk`). Raises
         :class:`Cancelled` between batches when ``cancel`` is set.
         """
         from ..batching import for_each_chunk
 
-        texts = list(texts)
+        from ..inputs import TextInput
+
+        texts = [TextInput.of(t) for t in texts]
         out = np.full((len(texts), self.num_labels), np.nan)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        order = sorted(range(len(texts)), key=lambda i: sum(len(t) for t in texts[i].texts))
 
         def run(a: int, b: int) -> None:
             idx = order[a:b]
-            keep = [i for i in idx if texts[i].strip()]
+            keep = [i for i in idx if all(t.strip() for t in texts[i].texts)]
             if keep:
                 enc = self.encode([texts[i] for i in keep], allow_empty=True)
-                p = torch.softmax(self.logits(enc.input_ids, enc.attention_mask).float(), -1).cpu().numpy()
+                p = torch.softmax(self.logits(enc.input_ids, enc.attention_mask, enc.token_type_ids).float(), -1).cpu().numpy()
                 out[keep] = p
 
         with torch.inference_mode():

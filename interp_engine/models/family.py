@@ -37,6 +37,12 @@ class ModelFamily:
     cudnn_backward: ClassVar[bool] = True
     config_max_length: ClassVar[bool] = True
     token_type_ids: ClassVar[bool] = False
+    #: a sentence-pair model whose hidden locations see only their own segment (our siamese pair
+    #: models): receptive fields are clipped to the segment of the location
+    segment_bound: ClassVar[bool] = False
+    #: the model reads one text or a pair without being told which (Hugging Face encoders:
+    #: ``[CLS] a [SEP] b [SEP]``); our models read what ``config.segment_names`` says
+    native_pairs: ClassVar[bool] = False
     receptive_field_note: ClassVar[str] = ""
     scatter_note: ClassVar[str | None] = None
 
@@ -75,8 +81,30 @@ class TextCNNFamily(ModelFamily):
         from .classifier import HiddenLayerSpec
 
         r = (config.kernel_size - 1) // 2
-        return [HiddenLayerSpec(f"conv{j}", j, slice(None), ("conv", j * r))
+        return [HiddenLayerSpec(f"conv{j}", j, slice(None), ("conv", j * r), within_segment=cls.segment_bound)
                 for j in range(1, len(config.conv_channels) + 1)]
+
+
+def _is_pair_config(model) -> bool:
+    from .base import n_segments
+
+    return n_segments(model.config) == 2
+
+
+class TextCNNPairFamily(TextCNNFamily):
+    """Our sentence-pair TextCNN (shared conv encoder per segment, :class:`~.base.PairHead`): the
+    TextCNN's rules with receptive fields clipped to the location's segment. The incremental
+    single-text forward of marginalization and the window optimisation do not apply."""
+
+    incremental_marginalization = False
+    window_optimization = False
+    segment_bound = True
+    receptive_field_note = ("Pair TextCNN: each conv location sees the tokens within ±j·(k−1)/2 of it at conv layer j, "
+                            "inside its own text (premise or hypothesis) only.")
+
+    @classmethod
+    def matches(cls, model) -> bool:
+        return super().matches(model) and _is_pair_config(model)
 
 
 class BiLSTMFamily(ModelFamily):
@@ -102,9 +130,22 @@ class BiLSTMFamily(ModelFamily):
         for j in range(1, config.num_layers + 1):
             rf = ("prefix",) if j == 1 else ("all",)
             rb = ("suffix",) if j == 1 else ("all",)
-            rows.append(HiddenLayerSpec(f"lstm{j} →", j, slice(0, H), rf))
-            rows.append(HiddenLayerSpec(f"lstm{j} ←", j, slice(H, 2 * H), rb))
+            rows.append(HiddenLayerSpec(f"lstm{j} →", j, slice(0, H), rf, within_segment=cls.segment_bound))
+            rows.append(HiddenLayerSpec(f"lstm{j} ←", j, slice(H, 2 * H), rb, within_segment=cls.segment_bound))
         return rows
+
+
+class BiLSTMPairFamily(BiLSTMFamily):
+    """Our sentence-pair BiLSTM (shared encoder per segment, :class:`~.base.PairHead`): the BiLSTM's
+    rules with receptive fields clipped to the location's segment."""
+
+    segment_bound = True
+    receptive_field_note = ("Pair BiLSTM: a forward location sees its text's prefix up to its token, a backward one "
+                            "its text's suffix; nothing crosses from premise to hypothesis.")
+
+    @classmethod
+    def matches(cls, model) -> bool:
+        return super().matches(model) and _is_pair_config(model)
 
 
 class TransformerFamily(ModelFamily):
@@ -116,6 +157,7 @@ class TransformerFamily(ModelFamily):
     special_tokens = True
     config_max_length = False
     token_type_ids = True
+    native_pairs = True
     receptive_field_note = "Transformer: self-attention lets every location of every layer see the whole sentence."
     scatter_note = "Transformer: the receptive field of every location is the whole sentence (self-attention)."
 
@@ -132,7 +174,8 @@ class TransformerFamily(ModelFamily):
 
 
 #: every family, most specific first (the last matches any model)
-FAMILIES: tuple[type[ModelFamily], ...] = (TextCNNFamily, BiLSTMFamily, TransformerFamily)
+FAMILIES: tuple[type[ModelFamily], ...] = (TextCNNPairFamily, TextCNNFamily, BiLSTMPairFamily, BiLSTMFamily,
+                                           TransformerFamily)
 
 
 def family_of(model) -> type[ModelFamily]:
@@ -144,9 +187,10 @@ def family_of(model) -> type[ModelFamily]:
 
 
 def family_named(name: str) -> type[ModelFamily]:
-    """The family of a ``ModelInfo.kind``; unknown names get the transformer rules."""
+    """The family of a ``ModelInfo.kind`` (the single-text rules of that name); unknown names get the
+    transformer rules."""
     for fam in FAMILIES:
-        if fam.name == name:
+        if fam.name == name and not fam.segment_bound:
             return fam
     return TransformerFamily
 
@@ -154,5 +198,5 @@ def family_named(name: str) -> type[ModelFamily]:
 #: ``{family name: receptive-field note}``
 RECEPTIVE_FIELD_NOTES = {fam.name: fam.receptive_field_note for fam in FAMILIES}
 
-__all__ = ["BiLSTMFamily", "FAMILIES", "ModelFamily", "RECEPTIVE_FIELD_NOTES", "TextCNNFamily", "TransformerFamily",
+__all__ = ["BiLSTMFamily", "BiLSTMPairFamily", "TextCNNPairFamily", "FAMILIES", "ModelFamily", "RECEPTIVE_FIELD_NOTES", "TextCNNFamily", "TransformerFamily",
            "family_named", "family_of"]

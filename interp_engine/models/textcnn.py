@@ -14,7 +14,7 @@ from torch import nn
 from transformers import PretrainedConfig
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from .base import WordClassifierBase
+from .base import PairHead, WordClassifierBase, n_segments, segment_masks
 
 
 class TextCNNConfig(PretrainedConfig):
@@ -28,6 +28,10 @@ class TextCNNConfig(PretrainedConfig):
         dropout: dropout before the output layer while training.
         embedding_dropout: dropout on the word embeddings while training.
         max_seq_length: the tokenizer's fixed maximum length (Table 2, MR: 56).
+        segment_names: None for a single-text model; two names (e.g. ``["premise", "hypothesis"]``)
+            for a sentence-pair model (:class:`~.base.PairHead`: the shared conv encoder reads each
+            text on its own, so a location's receptive field stays inside its segment).
+        pair_hidden_size: hidden size of the pair model's MLP.
 
     Raises:
         ValueError: for an even kernel (locations would not line up with tokens) or no conv layer.
@@ -45,8 +49,12 @@ class TextCNNConfig(PretrainedConfig):
         embedding_dropout: float = 0.0,
         max_seq_length: int = 64,
         pad_token_id: int = 0,
+        segment_names: list[str] | None = None,
+        pair_hidden_size: int = 300,
         **kwargs,
     ):
+        if segment_names is not None and len(segment_names) not in (1, 2):
+            raise ValueError(f"segment_names has one name per text (one or two), got {segment_names!r}")
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd so that location i lines up with token i, got {kernel_size}")
         if len(conv_channels) == 0:
@@ -58,6 +66,8 @@ class TextCNNConfig(PretrainedConfig):
         self.dropout = dropout
         self.embedding_dropout = embedding_dropout
         self.max_seq_length = max_seq_length
+        self.segment_names = list(segment_names) if segment_names is not None else None
+        self.pair_hidden_size = pair_hidden_size
         super().__init__(pad_token_id=pad_token_id, **kwargs)
 
 
@@ -68,6 +78,13 @@ class TextCNNForSequenceClassification(WordClassifierBase):
     (B, L) and returns logits (B, num_labels). With ``output_hidden_states=True`` it also returns,
     HF-style, ``hidden_states = (embeddings (B, L, D), conv_1 (B, L, C_1), ..., conv_N (B, L, C_N))``:
     the activations A_j whose columns a_ij are the spatial locations of Yuan eq. 1-3.
+
+    A pair model (``config.segment_names`` with two names) also takes ``token_type_ids`` (B, L):
+    0 for the premise's tokens, 1 for the hypothesis'. The shared convs run once per segment with the
+    other segment zeroed -- exactly the premise and the hypothesis run on their own ('same' zero
+    padding) -- so location i of any layer sees only tokens of its own segment; u and v are the
+    max-pools of each segment and :class:`~.base.PairHead` classifies ``[u; v; |u-v|; u*v]``. The
+    hidden states hold each segment's activations at its own positions.
     """
 
     config_class = TextCNNConfig
@@ -82,7 +99,11 @@ class TextCNNForSequenceClassification(WordClassifierBase):
         self.convs = nn.ModuleList(nn.Conv1d(chans[i], chans[i + 1], k, padding=k // 2) for i in range(len(chans) - 1))
         self.dropout = nn.Dropout(config.dropout)
         self.embedding_dropout = nn.Dropout(getattr(config, "embedding_dropout", 0.0))
-        self.classifier = nn.Linear(chans[-1], config.num_labels)
+        self.n_segments = n_segments(config)
+        if self.n_segments == 2:
+            self.classifier = PairHead(chans[-1], config.pair_hidden_size, config.num_labels, config.dropout)
+        else:
+            self.classifier = nn.Linear(chans[-1], config.num_labels)
         self.post_init()
 
     def forward(
@@ -90,6 +111,7 @@ class TextCNNForSequenceClassification(WordClassifierBase):
         input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
@@ -98,17 +120,25 @@ class TextCNNForSequenceClassification(WordClassifierBase):
         inputs_embeds = self._embed(input_ids, inputs_embeds)
         if attention_mask is None:
             attention_mask = torch.ones(inputs_embeds.shape[:2], device=inputs_embeds.device)
-        m = attention_mask.unsqueeze(-1).to(inputs_embeds.dtype)
-        x = inputs_embeds * m
-        hidden = [x]
-        x = self.embedding_dropout(x)
-        for conv in self.convs:
-            x = torch.relu(conv(x.transpose(1, 2))).transpose(1, 2) * m
-            hidden.append(x)
-        # ReLU output is >= 0 and padded locations are 0, so the max over all locations
-        # equals the max over the sentence's own locations.
-        pooled = x.max(dim=1).values
-        logits = self.classifier(self.dropout(pooled))
+        hidden = None
+        pooled = []
+        for seg_mask in segment_masks(attention_mask, token_type_ids, self.n_segments):
+            m = seg_mask.unsqueeze(-1).to(inputs_embeds.dtype)
+            x = inputs_embeds * m
+            seg_hidden = [x]
+            x = self.embedding_dropout(x)
+            for conv in self.convs:
+                x = torch.relu(conv(x.transpose(1, 2))).transpose(1, 2) * m
+                seg_hidden.append(x)
+            # segments are disjoint, so their activations add up to one tensor per layer
+            hidden = seg_hidden if hidden is None else [a + b for a, b in zip(hidden, seg_hidden)]
+            # ReLU output is >= 0 and padded (or other-segment) locations are 0, so the max over
+            # all locations equals the max over the segment's own locations.
+            pooled.append(x.max(dim=1).values)
+        if self.n_segments == 2:
+            logits = self.classifier(self.dropout(pooled[0]), self.dropout(pooled[1]))
+        else:
+            logits = self.classifier(self.dropout(pooled[0]))
         loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(
             loss=loss, logits=logits, hidden_states=tuple(hidden) if output_hidden_states else None

@@ -190,7 +190,7 @@ class _Stub:
     def __getattr__(self, k):
         return getattr(self.clf, k)
 
-    def logits_from_embeds(self, e, mask):
+    def logits_from_embeds(self, e, mask, token_type_ids=None):
         z = (e != 0).any(-1).double()
         if self.kind == "linear":
             p = 0.5 + (z * self.w).sum(-1) / (2 * self.w.abs().sum())
@@ -198,7 +198,7 @@ class _Stub:
             p = 0.1 + 0.8 * z[:, 0] * z[:, 1]
         return torch.log(torch.stack([1 - p, p], -1))
 
-    def logits(self, ids, mask):
+    def logits(self, ids, mask, token_type_ids=None):
         return self.logits_from_embeds(self.clf.embed(ids), mask)
 
 

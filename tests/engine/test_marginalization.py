@@ -250,11 +250,11 @@ def test_cancel_progress_and_oom_retry(setup, monkeypatch):
     real = clf.logits
     sizes = []
 
-    def fake(ids, mask):
+    def fake(ids, mask, types=None):
         sizes.append(ids.shape[0])
         if ids.shape[0] > 16:
             raise RuntimeError("CUDA out of memory. Tried to allocate 2 GiB")
-        return real(ids, mask)
+        return real(ids, mask, types)
 
     monkeypatch.setattr(clf, "logits", fake)
     # the generic path (the TextCNN incremental path has its own OOM test in test_marginalization_incremental.py)

@@ -149,7 +149,7 @@ def test_a_token_replaced_by_itself_has_zero_woe_under_bf16_autocast(tmp_path, m
 
         name = "itself"
 
-        def predict(self, ids, mask, masked, positions):
+        def predict(self, ids, mask, masked, positions, token_type_ids=None):
             out = super().predict(ids, mask, masked, positions)
             probs = torch.zeros_like(out.probs)
             probs[torch.arange(len(positions)), ids[torch.arange(len(positions)), positions]] = 1.0
