@@ -158,7 +158,11 @@ def _open_flags(p: argparse.ArgumentParser, *, model: str | None = None, data: s
         p.add_argument("--data", metavar="FILE", required=data_required, help=data)
         _add(p, "--encoding", default=DatasetConfig.encoding,
              help="text encoding of the data files (e.g. cp1252 for MR's originals)")
-        _add(p, "--text-column", default=DatasetConfig.text_column, help="dataset column with the sentences")
+        _add(p, "--text-column", default=DatasetConfig.text_column, help="dataset column with the sentences "
+             "(of a pair dataset: the first texts, e.g. premise)")
+        _add(p, "--pair-column", default=DatasetConfig.pair_column,
+             help="dataset column with the second texts of a pair dataset (e.g. hypothesis); empty: auto-detected "
+                  "when the columns are premise+hypothesis or sentence1+sentence2")
         _add(p, "--label-column", default=DatasetConfig.label_column, help="dataset column with the labels")
 
 
@@ -470,7 +474,8 @@ def _load_mlm(eng, args):
 
 
 def _dataset_kwargs(args) -> dict:
-    return dict(text_column=args.text_column, label_column=args.label_column, encoding=args.encoding)
+    return dict(text_column=args.text_column, pair_column=getattr(args, "pair_column", None) or None,
+                label_column=args.label_column, encoding=args.encoding)
 
 
 # -- train, train-mlm ------------------------------------------------------------------------------

@@ -248,6 +248,7 @@ class Engine:
             device=str(c.device),
             content_hash=c.content_hash,
             layer_names=tuple(s.name for s in c.hidden_layers()),
+            segment_names=c.segment_names,
         )
 
     def load_dataset(self, path: str | Path, **kwargs):
@@ -751,8 +752,8 @@ def _run_load_model(e: Engine, r: "rq.LoadModelRequest", progress, cancel):
 
 
 def _run_load_dataset(e: Engine, r: "rq.LoadDatasetRequest", progress, cancel):
-    return e.load_dataset(r.path, text_column=r.text_column, label_column=r.label_column, encoding=r.encoding,
-                          progress=progress, cancel=cancel)
+    return e.load_dataset(r.path, text_column=r.text_column, pair_column=r.pair_column or None,
+                          label_column=r.label_column, encoding=r.encoding, progress=progress, cancel=cancel)
 
 
 def _run_load_mlm(e: Engine, r: "rq.LoadMLMRequest", progress, cancel):

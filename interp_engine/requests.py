@@ -502,6 +502,8 @@ class LoadDatasetRequest(Request):
 
     path: str = ""
     text_column: str = DatasetConfig.text_column
+    #: the second text column of a pair dataset ("" = auto-detect premise/hypothesis, sentence1/sentence2)
+    pair_column: str = DatasetConfig.pair_column
     label_column: str = DatasetConfig.label_column
     encoding: str = DatasetConfig.encoding
     kind: ClassVar[str] = "dataset"

@@ -305,6 +305,9 @@ class ModelInfo:
     device: str
     content_hash: str
     layer_names: tuple[str, ...]
+    #: the texts the model reads: ``("premise", "hypothesis")`` for a pair model, ``("text",)`` for a
+    #: single-text model, None for a transformer that reads either (``Classifier.segment_names``)
+    segment_names: tuple[str, ...] | None = ("text",)
 
 
 @dataclass(frozen=True)
