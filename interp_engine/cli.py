@@ -272,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("attribute", help="per-token attribution of one sentence")
     _open_flags(a, model="the classifier folder", model_required=True,
                 data="training texts to count the prior from (--likelihood prior)")
-    a.add_argument("--text", required=True, metavar="SENTENCE", help="the sentence to explain")
+    a.add_argument("--text", required=True, metavar="SENTENCE", help="the sentence to explain (of a pair: the premise)")
+    _pair_flag(a)
     _add(a, "--method", default=AttributionConfig.method, choices=methods, metavar="NAME",
          help=f"attribution method, one of {', '.join(methods)}; {_esc(_method_help())}")
     a.add_argument("--target", type=int, help="class to explain (default: the predicted class)")
@@ -285,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     h = sub.add_parser("hidden", help="saliency of every hidden location of every layer (Yuan et al. eq. 3)")
     _open_flags(h, model="the classifier folder", model_required=True)
     h.add_argument("--text", required=True, metavar="SENTENCE", help="the sentence (ignored by --maximize)")
+    _pair_flag(h)
     _add(h, "--top", type=int, default=HiddenConfig.top,
          help="most salient locations listed per layer (and optimised by --optimize)")
     h.add_argument("--target", type=int, help="class to explain (default: the predicted class)")
@@ -332,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"--similar: the N nearest n-grams, default {SimilarityConfig.k})")
     s.add_argument("--similar", action="store_true", help="activation similarity of --text's --span instead")
     s.add_argument("--text", metavar="SENTENCE", help="sentence for --similar")
+    _pair_flag(s)
     _add(s, "--span", default=_span_default(), metavar="I:J", help="token span i:j of --text (end exclusive)")
     s.add_argument("--layer", help="hidden layer name or index (default: the last)")
     _add(s, "--metric", choices=SIMILARITY_METRICS, default=SimilarityConfig.metric, help="activation distance")
@@ -389,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     _open_flags(x, model="classifier folder (with --from-sidecar: instead of the recorded path)",
                 data="dataset file (search panel; prior counts)")
     x.add_argument("--text", metavar="SENTENCE", help="the sentence (search: the query when --query is not given)")
+    _pair_flag(x)
     _add(x, "--panel", choices=_PANELS, default=_PANELS[0], help="which panel's figure")
     x.add_argument("--format", choices=FORMATS, help="output format (default: --out's suffix)")
     x.add_argument("--out", metavar="PATH", help="output file (with --from-sidecar: default the recorded figure file)")
@@ -473,6 +477,21 @@ def _load_mlm(eng, args):
     return eng.run(LoadMLMRequest(path=str(args.mlm)))
 
 
+def _pair_flag(p) -> None:
+    p.add_argument("--pair", metavar="HYPOTHESIS",
+                   help="the second text of a sentence pair (--text is then the premise), for pair models")
+
+
+def _input(args):
+    """The :class:`~interp_engine.inputs.TextInput` of ``--text`` (and ``--pair``)."""
+    from .inputs import TextInput
+
+    pair = getattr(args, "pair", None)
+    if pair is not None:
+        return TextInput.pair(args.text, pair)
+    return TextInput.single(args.text)
+
+
 def _dataset_kwargs(args) -> dict:
     return dict(text_column=args.text_column, pair_column=getattr(args, "pair_column", None) or None,
                 label_column=args.label_column, encoding=args.encoding)
@@ -547,7 +566,7 @@ def _cmd_attribute(args) -> int:
                 eng.run(PriorRequest())
             # else: the masked LM folder's unigram_prior.json (its training texts), or a clear error
         configs["marginalization"] = _marginalization_config(args)
-    req = AttributionRequest(text=args.text, method=args.method, target=args.target, configs=configs)
+    req = AttributionRequest(input=_input(args), method=args.method, target=args.target, configs=configs)
     res = eng.run(req, progress=_progress(args))
     if args.json:
         print(json.dumps(res.to_json()))
@@ -555,7 +574,14 @@ def _cmd_attribute(args) -> int:
         p = res.prediction
         print(f"predicted: {p.class_names[p.predicted]} (p = {p.probabilities[p.predicted]:.3f}); "
               f"attribution to {p.class_names[res.target]} by {res.method} [{res.units}]")
-        _print_tokens(res.tokens, res.scores)
+        if len(res.segment_names) == 2:  # a pair: the premise's tokens, then the hypothesis'
+            from .results import segment_rows
+
+            for name, positions in segment_rows(res.tokens, res.segments, res.segment_names):
+                print(f"{name}:")
+                _print_tokens([res.tokens[i] for i in positions], [res.scores[i] for i in positions])
+        else:
+            _print_tokens(res.tokens, res.scores)
         if res.n_candidates is not None and res.method == "marginalization":
             print(f"candidates per token: mean {float(res.n_candidates[res.n_candidates > 0].mean()):.1f}; {res.seconds:.3f} s")
         if res.truncated:
@@ -571,7 +597,7 @@ def _cmd_hidden(args) -> int:
     _load_model(eng, args)
     if args.maximize:
         return _maximize(eng, args)
-    res = eng.run(HiddenSaliencyRequest(text=args.text, target=args.target, top=args.top))
+    res = eng.run(HiddenSaliencyRequest(input=_input(args), target=args.target, top=args.top))
     scatter = _optimize_locations(eng, args) if args.optimize else None
     if args.json:
         out = res.to_json()
@@ -645,7 +671,7 @@ def _optimize_locations(eng, args):
     opt = OptimizationConfig(lambda1=args.lambda1, lambda2=args.lambda2, steps=args.steps, lr=args.lr, seed=seed)
     progress = _progress(args)
     nb = NeighbourConfig(top=args.top, k=k, projection=args.projection, perplexity=args.perplexity)
-    req = NeighbourScatterRequest(text=args.text, locations=locations, layers=tuple(layers) if layers else None,
+    req = NeighbourScatterRequest(input=_input(args), locations=locations, layers=tuple(layers) if layers else None,
                                   target=args.target, neighbours=nb, optimization=opt)
     return eng.run(req, progress=progress)
 
@@ -668,7 +694,7 @@ def _cmd_search(args) -> int:
         except ValueError:
             raise InputError(f"--span must look like i:j, got {args.span!r}") from None
         k = SimilarityConfig.k if args.limit is None else args.limit
-        res = eng.run(SimilarityRequest(text=args.text, span=(i, j), layer=args.layer, k=k, metric=args.metric),
+        res = eng.run(SimilarityRequest(input=_input(args), span=(i, j), layer=args.layer, k=k, metric=args.metric),
                       progress=bar)
         if args.json:
             print(json.dumps(res.to_json()))
@@ -794,15 +820,15 @@ def export_request_of(args):
         raise InputError(f"{what} needs --text SENTENCE")
     if args.panel == "heatmap":
         if len(methods) == 1:
-            return rq.AttributionRequest(text=args.text, method=methods[0], target=args.target, configs=configs)
-        return rq.CompareRequest(text=args.text, methods=methods, target=args.target, configs=configs)
+            return rq.AttributionRequest(input=_input(args), method=methods[0], target=args.target, configs=configs)
+        return rq.CompareRequest(input=_input(args), methods=methods, target=args.target, configs=configs)
     if args.panel == "grid":
-        return rq.HiddenSaliencyRequest(text=args.text, target=args.target, top=args.top)
+        return rq.HiddenSaliencyRequest(input=_input(args), target=args.target, top=args.top)
     if args.panel == "deletion":
         strategy = args.strategy or (DeletionConfig.strategy if args.mlm else "zero")
-        return rq.DeletionCurvesRequest(text=args.text, methods=methods, target=args.target, configs=configs,
+        return rq.DeletionCurvesRequest(input=_input(args), methods=methods, target=args.target, configs=configs,
                                         deletion=DeletionConfig(strategy=strategy, x_max=args.x_max, seed=args.seed))
-    return rq.NeighbourScatterRequest(text=args.text, target=args.target, neighbours=NeighbourConfig(top=args.top),
+    return rq.NeighbourScatterRequest(input=_input(args), target=args.target, neighbours=NeighbourConfig(top=args.top),
                                       optimization=OptimizationConfig(seed=args.seed))
 
 

@@ -92,29 +92,40 @@ class TrainReport:
         return asdict(self)
 
 
-def _encode_ids(tokenizer, texts, max_length):
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length)
-    return [np.asarray(ids, dtype=np.int64) for ids in enc["input_ids"]]
+def _encode_ids(tokenizer, data: Dataset, max_length):
+    """Per row, ``(ids, segments)`` int64 arrays: one text, or a pair tokenised as a pair (the
+    tokenizer's segments: 0 premise, 1 hypothesis; truncation cuts the longer text first)."""
+    from .models.tokenization import remove_invisible
+
+    texts = [remove_invisible(t) for t in data.texts]
+    pairs = [remove_invisible(t) for t in data.pairs] if data.is_pair else None
+    enc = tokenizer(texts, pairs, truncation=True, max_length=max_length, return_token_type_ids=True)
+    return [(np.asarray(ids, dtype=np.int64), np.asarray(tt, dtype=np.int64))
+            for ids, tt in zip(enc["input_ids"], enc["token_type_ids"])]
 
 
-def _pad(batch: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    L = max(1, max(len(x) for x in batch))
+def _pad(batch: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(input_ids, attention_mask, token_type_ids)`` (B, L), padded on the right."""
+    L = max(1, max(len(x) for x, _ in batch))
     ids = np.zeros((len(batch), L), dtype=np.int64)
     mask = np.zeros((len(batch), L), dtype=np.int64)
-    for i, x in enumerate(batch):
+    types = np.zeros((len(batch), L), dtype=np.int64)
+    for i, (x, tt) in enumerate(batch):
         ids[i, : len(x)] = x
         mask[i, : len(x)] = 1
-    return torch.from_numpy(ids), torch.from_numpy(mask)
+        types[i, : len(tt)] = tt
+    return torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types)
 
 
 @torch.no_grad()
-def evaluate_accuracy(model, ids: list[np.ndarray], labels: np.ndarray, device, batch_size: int = 512) -> float:
-    """Fraction of ``ids`` whose argmax logit equals ``labels``."""
+def evaluate_accuracy(model, ids: list, labels: np.ndarray, device, batch_size: int = 512) -> float:
+    """Fraction of rows (``(ids, segments)`` of :func:`_encode_ids`) whose argmax logit equals ``labels``."""
     model.eval()
     correct = 0
     for s in range(0, len(ids), batch_size):
-        x, m = _pad(ids[s : s + batch_size])
-        pred = model(input_ids=x.to(device), attention_mask=m.to(device)).logits.argmax(-1).cpu().numpy()
+        x, m, tt = _pad(ids[s : s + batch_size])
+        pred = model(input_ids=x.to(device), attention_mask=m.to(device),
+                     token_type_ids=tt.to(device)).logits.argmax(-1).cpu().numpy()
         correct += int((pred == labels[s : s + batch_size]).sum())
     return correct / max(1, len(ids))
 
@@ -174,10 +185,17 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
     np.random.seed(cfg.seed)
     fit, val = train_validation_split(train, fraction=cfg.validation_fraction, seed=cfg.seed)
 
-    tokenized = [pre_tokenize(t) for t in fit.texts]
+    if test is not None and test.is_pair != train.is_pair:
+        raise InputError(f"{test.path}: the test data has {'two texts' if test.is_pair else 'one text'} per row but the "
+                         f"training data {'two' if train.is_pair else 'one'}")
+    # a pair dataset trains a pair model (shared encoder over premise and hypothesis, PairHead)
+    fit_texts = list(fit.texts) + (list(fit.pairs) if fit.is_pair else [])
+    tokenized = [pre_tokenize(t) for t in fit_texts]
     lengths = np.array([len(t) for t in tokenized] or [1])
+    if fit.is_pair:  # a row is both texts
+        lengths = lengths[: len(fit)] + lengths[len(fit):]
     max_length = cfg.max_length or int(np.clip(np.percentile(lengths, 99), 16, 256))
-    tokenizer = build_word_tokenizer(fit.texts, min_freq=cfg.min_freq, max_length=max_length)
+    tokenizer = build_word_tokenizer(fit_texts, min_freq=cfg.min_freq, max_length=max_length)
     vocab = tokenizer.get_vocab()
 
     if cfg.vectors:
@@ -197,6 +215,8 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
 
     class_names = list(train.class_names) if len(train.class_names) == n_classes else [str(i) for i in range(n_classes)]
     label_kw = dict(num_labels=n_classes, id2label=dict(enumerate(class_names)), label2id={n: i for i, n in enumerate(class_names)})
+    if train.is_pair:
+        label_kw["segment_names"] = list(train.segment_names)
     if cfg.arch == "textcnn":
         mcfg = TextCNNConfig(vocab_size=len(vocab), embedding_dim=dim, conv_channels=list(cfg.conv_channels),
                              kernel_size=cfg.kernel_size, dropout=cfg.dropout, embedding_dropout=cfg.embedding_dropout, max_seq_length=max_length, **label_kw)
@@ -209,8 +229,8 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
         model.get_input_embeddings().weight.copy_(torch.from_numpy(emb))
     model.to(device)
 
-    fit_ids = _encode_ids(tokenizer, fit.texts, max_length)
-    val_ids = _encode_ids(tokenizer, val.texts, max_length)
+    fit_ids = _encode_ids(tokenizer, fit, max_length)
+    val_ids = _encode_ids(tokenizer, val, max_length)
     fit_y = np.asarray(fit.labels, dtype=np.int64)
     val_y = np.asarray(val.labels, dtype=np.int64)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -227,12 +247,12 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
         for b in range(n_batches):
             check_cancel(cancel)
             idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            x, m = _pad([fit_ids[i] for i in idx])
+            x, m, tt = _pad([fit_ids[i] for i in idx])
             if cfg.token_dropout > 0:  # word dropout: teach the model what an unknown word looks like
                 drop = (torch.rand(x.shape, generator=gen) < cfg.token_dropout) & (m > 0)
                 x = x.masked_fill(drop, tokenizer.unk_token_id)
             y = torch.from_numpy(fit_y[idx]).to(device)
-            out = model(input_ids=x.to(device), attention_mask=m.to(device), labels=y)
+            out = model(input_ids=x.to(device), attention_mask=m.to(device), token_type_ids=tt.to(device), labels=y)
             opt.zero_grad()
             out.loss.backward()
             opt.step()
@@ -253,7 +273,7 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
 
     test_acc = None
     if test is not None:
-        test_acc = evaluate_accuracy(model, _encode_ids(tokenizer, test.texts, max_length), np.asarray(test.labels), device)
+        test_acc = evaluate_accuracy(model, _encode_ids(tokenizer, test, max_length), np.asarray(test.labels), device)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.to("cpu").save_pretrained(out)
@@ -264,7 +284,9 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
         vocab_size=len(vocab), max_length=max_length, vectors_found=found, arch=cfg.arch, out_dir=str(out),
         history=history,
     )
-    meta = report.to_json() | {"config": asdict(cfg), "train_data": str(train.path), "test_data": str(test.path) if test else None}
+    meta = report.to_json() | {"config": asdict(cfg), "train_data": str(train.path), "test_data": str(test.path) if test else None,
+                               "segment_names": list(train.segment_names), "text_column": train.text_column,
+                               "pair_column": train.pair_column}
     (out / "training.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     return report
 

@@ -216,6 +216,13 @@ class MaskedLMLikelihood(LikelihoodModel):
         self.cls2mlm = cls2mlm.to(classifier.device)
         self.mlm2cls = mlm2cls.to(classifier.device)
         self.max_positions = int(getattr(mlm.config, "max_position_embeddings", 10**9))
+        #: the MLM has segment embeddings (BERT: ``type_vocab_size`` 2), so a pair is given to it as
+        #: its two segments, whatever its tokenizer's ``model_input_names`` say (our word tokenizers
+        #: do not list token_type_ids)
+        import inspect
+
+        self.reads_segments = (int(getattr(mlm.config, "type_vocab_size", 0) or 0) >= 2
+                               and "token_type_ids" in inspect.signature(mlm.forward).parameters)
 
     @torch.inference_mode()
     def predict(self, input_ids, attention_mask, masked, positions, token_type_ids=None) -> LikelihoodOutput:
@@ -241,7 +248,7 @@ class MaskedLMLikelihood(LikelihoodModel):
         if ids.shape[1] > self.max_positions:
             raise InputError(f"the sentence has {ids.shape[1]} tokens but the masked LM reads at most {self.max_positions}")
         attn = attention_mask.to(dev)
-        with_types = "token_type_ids" in getattr(self.mlm_tokenizer, "model_input_names", [])
+        with_types = self.reads_segments
         types = torch.zeros_like(ids) if token_type_ids is None else token_type_ids.to(dev).expand_as(ids)
 
         def forward(a: int, b: int) -> torch.Tensor:

@@ -104,24 +104,18 @@ class BiLSTMForSequenceClassification(WordClassifierBase):
             self.classifier = nn.Linear(2 * config.hidden_size, config.num_labels)
         self.post_init()
 
-    def _encode(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
-        """Run the stacked BiLSTM and the attention on ``x`` (B, L, D) whose real tokens are the first
-        ``mask.sum(1)`` positions. Returns (layer outputs [(B, L, 2H)], context (B, 2H), alpha (B, L))."""
-        L = x.shape[1]
-        mask = mask.to(torch.bool)
-        lengths = mask.sum(1).clamp(min=1).cpu()
-        x = x * mask.unsqueeze(-1).to(x.dtype)
-        layers = []
-        for lstm in self.lstms:
-            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-            out, _ = lstm(packed)
-            x, _ = pad_packed_sequence(out, batch_first=True, total_length=L)
-            layers.append(x)
+    def _run(self, lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """One BiLSTM layer over ``x`` (B, L, D) whose real tokens are the first ``lengths`` (B,)."""
+        packed = pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = lstm(packed)
+        return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
+
+    def _pool(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Additive attention over the positions of ``mask`` (B, L): (context (B, 2H), alpha (B, L))."""
         scores = self.attn_v(torch.tanh(self.attn_proj(x))).squeeze(-1)
         scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
         alpha = torch.softmax(scores, dim=-1)
-        context = torch.bmm(alpha.unsqueeze(1), x).squeeze(1)
-        return layers, context, alpha
+        return torch.bmm(alpha.unsqueeze(1), x).squeeze(1), alpha
 
     def forward(
         self,
@@ -139,29 +133,36 @@ class BiLSTMForSequenceClassification(WordClassifierBase):
         if attention_mask is None:
             attention_mask = torch.ones((B, L), device=inputs_embeds.device)
         mask = attention_mask.to(torch.bool)
-        hidden0 = inputs_embeds * mask.unsqueeze(-1).to(inputs_embeds.dtype)
+        x = inputs_embeds * mask.unsqueeze(-1).to(inputs_embeds.dtype)
+        hidden = [x]
         if self.n_segments == 1:
-            layers, context, alpha = self._encode(inputs_embeds, mask)
+            lengths = mask.sum(1)
+            for lstm in self.lstms:
+                x = self._run(lstm, x, lengths)
+                hidden.append(x)
+            context, alpha = self._pool(x, mask)
             logits = self.classifier(self.dropout(context))
         else:
             m0, m1 = (sm.to(torch.bool) for sm in segment_masks(attention_mask, token_type_ids, 2))
-            # the premise comes first; the hypothesis starts at n0 and is shifted to start at 0
-            n0 = m0.sum(1)
+            # the premise comes first; the hypothesis starts at n0 and is shifted to start at 0,
+            # run, and shifted back: one tensor A_j per layer holds both segments' locations, and
+            # the next layer (and the attention) read it, so dS/dA_j exists (Yuan et al. eq. 2)
+            n0, n1 = m0.sum(1), m1.sum(1)
             pos = torch.arange(L, device=inputs_embeds.device)
             fwd = (pos[None, :] + n0[:, None]).clamp(max=L - 1)  # local t -> global n0 + t
             back = (pos[None, :] - n0[:, None]).clamp(min=0)  # global t -> local t - n0
-            D = inputs_embeds.shape[-1]
-            x_h = inputs_embeds.gather(1, fwd.unsqueeze(-1).expand(-1, -1, D))
-            m_h = m1.gather(1, fwd) & (pos[None, :] < m1.sum(1)[:, None])
-            layers_p, u, alpha_p = self._encode(inputs_embeds, m0)
-            layers_h, v, alpha_h = self._encode(x_h, m_h)
-            layers = []
-            for lp, lh in zip(layers_p, layers_h):
-                lh_global = lh.gather(1, back.unsqueeze(-1).expand(-1, -1, lh.shape[-1]))
-                layers.append(lp * m0.unsqueeze(-1).to(lp.dtype) + lh_global * m1.unsqueeze(-1).to(lh.dtype))
-            alpha = alpha_p * m0.to(alpha_p.dtype) + alpha_h.gather(1, back) * m1.to(alpha_h.dtype)
+            f0, f1 = m0.unsqueeze(-1).to(x.dtype), m1.unsqueeze(-1).to(x.dtype)
+            for lstm in self.lstms:
+                out_p = self._run(lstm, x, n0)
+                x_h = x.gather(1, fwd.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+                out_h = self._run(lstm, x_h, n1)
+                out_h = out_h.gather(1, back.unsqueeze(-1).expand(-1, -1, out_h.shape[-1]))
+                x = out_p * f0 + out_h * f1
+                hidden.append(x)
+            u, alpha_p = self._pool(x, m0)
+            v, alpha_h = self._pool(x, m1)
+            alpha = alpha_p * m0.to(alpha_p.dtype) + alpha_h * m1.to(alpha_h.dtype)
             logits = self.classifier(self.dropout(u), self.dropout(v))
-        hidden = [hidden0, *layers]
         loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(
             loss=loss,

@@ -120,21 +120,22 @@ class TextCNNForSequenceClassification(WordClassifierBase):
         inputs_embeds = self._embed(input_ids, inputs_embeds)
         if attention_mask is None:
             attention_mask = torch.ones(inputs_embeds.shape[:2], device=inputs_embeds.device)
-        hidden = None
-        pooled = []
-        for seg_mask in segment_masks(attention_mask, token_type_ids, self.n_segments):
-            m = seg_mask.unsqueeze(-1).to(inputs_embeds.dtype)
-            x = inputs_embeds * m
-            seg_hidden = [x]
-            x = self.embedding_dropout(x)
-            for conv in self.convs:
-                x = torch.relu(conv(x.transpose(1, 2))).transpose(1, 2) * m
-                seg_hidden.append(x)
-            # segments are disjoint, so their activations add up to one tensor per layer
-            hidden = seg_hidden if hidden is None else [a + b for a, b in zip(hidden, seg_hidden)]
-            # ReLU output is >= 0 and padded (or other-segment) locations are 0, so the max over
-            # all locations equals the max over the segment's own locations.
-            pooled.append(x.max(dim=1).values)
+        masks = [sm.unsqueeze(-1).to(inputs_embeds.dtype)
+                 for sm in segment_masks(attention_mask, token_type_ids, self.n_segments)]
+        m_all = attention_mask.unsqueeze(-1).to(inputs_embeds.dtype)
+        x = inputs_embeds * m_all
+        hidden = [x]
+        x = self.embedding_dropout(x)
+        for conv in self.convs:
+            # each segment through the shared conv with the other segment zeroed (= run alone with
+            # 'same' zero padding); the segments are disjoint, so their activations add up to one
+            # tensor A_j per layer, which is also what the next layer reads (so dS/dA_j exists)
+            parts = [torch.relu(conv((x * m).transpose(1, 2))).transpose(1, 2) * m for m in masks]
+            x = parts[0] if len(parts) == 1 else parts[0] + parts[1]
+            hidden.append(x)
+        # ReLU output is >= 0 and padded (or other-segment) locations are 0, so the max over
+        # all locations equals the max over the segment's own locations.
+        pooled = [(x * m).max(dim=1).values for m in masks] if len(masks) == 2 else [x.max(dim=1).values]
         if self.n_segments == 2:
             logits = self.classifier(self.dropout(pooled[0]), self.dropout(pooled[1]))
         else:
