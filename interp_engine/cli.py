@@ -538,7 +538,7 @@ def _cmd_train_mlm(args) -> int:
                     num_heads=args.heads, intermediate_size=ffn, batch_size=args.batch_size, lr=args.lr,
                     mask_prob=args.mask_prob, init_from_classifier=not args.random_init)
     log = (lambda s: print(s, file=sys.stderr, flush=True)) if args.json else (lambda s: print(s, flush=True))
-    rep = train_mlm(data.texts, args.model, args.out, config=cfg, device=args.device,
+    rep = train_mlm(data.inputs(), args.model, args.out, config=cfg, device=args.device,
                     progress=_ProgressBar(lines=False), log=log, allow_pickle=args.allow_pickle)
     print(f"saved to {rep.out_dir}: held-out masked-token accuracy {rep.heldout_accuracy:.4f}, perplexity "
           f"{rep.heldout_perplexity:.1f} ({rep.n_heldout} sentences, {rep.seconds:.1f} s)",

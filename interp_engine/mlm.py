@@ -8,7 +8,9 @@ training texts tokenised with the classifier's tokenizer (BERT's recipe: 15% of 
 of which 80% become [MASK], 10% a random word, 10% stay), and saved with that same tokenizer
 (``save_pretrained``, safetensors), plus ``unigram_prior.json`` (token counts of the training
 texts, for the ``prior`` likelihood of §4.5) and ``mlm_training.json`` (the report). Our word
-tokenizer has no [CLS]/[SEP]; the MLM reads the bare sentence.
+tokenizer has no [CLS]/[SEP]; the MLM reads the bare sentence. Trained on sentence pairs (SNLI), the
+MLM gets segment embeddings (``type_vocab_size`` 2) and reads premise and hypothesis as its two
+segments, as BERT reads ``[CLS] p [SEP] h [SEP]`` (Kim et al. §4.1).
 """
 from __future__ import annotations
 
@@ -134,33 +136,40 @@ def _init_embeddings(model, classifier, allowed: torch.Tensor, std: float) -> No
         W[words] = Y.to(W.dtype)
 
 
-def _batches(ids: list[list[int]], order: np.ndarray, bs: int, pad: int):
+def _batches(ids: list[list[int]], order: np.ndarray, bs: int, pad: int, types: list[list[int]] | None = None):
+    """``(input_ids, attention_mask, token_type_ids)`` (B, L) batches of the rows ``order``."""
     for s in range(0, len(order), bs):
-        rows = [ids[i] for i in order[s:s + bs]]
+        sel = order[s:s + bs]
+        rows = [ids[i] for i in sel]
         L = max(1, max(len(r) for r in rows))
         x = torch.full((len(rows), L), pad, dtype=torch.long)
         m = torch.zeros((len(rows), L), dtype=torch.long)
+        t = torch.zeros((len(rows), L), dtype=torch.long)
         for b, r in enumerate(rows):
             x[b, :len(r)] = torch.tensor(r, dtype=torch.long)
             m[b, :len(r)] = 1
-        yield x, m
+            if types is not None:
+                t[b, :len(r)] = torch.tensor(types[sel[b]], dtype=torch.long)
+        yield x, m, t
 
 
-def _masked_logits(model, x, m, labels):
-    hidden = model.bert(input_ids=x, attention_mask=m, token_type_ids=torch.zeros_like(x)).last_hidden_state
+def _masked_logits(model, x, m, labels, t=None):
+    t = torch.zeros_like(x) if t is None else t
+    hidden = model.bert(input_ids=x, attention_mask=m, token_type_ids=t).last_hidden_state
     sel = labels != -100
     return model.cls(hidden[sel]), labels[sel]
 
 
-def _evaluate(model, ids, held, allowed, mask_id, pad, dev, seed: int, prob: float) -> tuple[float, float, int]:
+def _evaluate(model, ids, held, allowed, mask_id, pad, dev, seed: int, prob: float,
+              types=None) -> tuple[float, float, int]:
     """(accuracy, perplexity, count) on the held-out sentences, each selected token → [MASK]."""
     model.eval()
     egen = torch.Generator().manual_seed(seed)
     nll, correct, count = 0.0, 0, 0
     with torch.inference_mode():
-        for x, m in _batches(ids, held, 256, pad):
+        for x, m, t in _batches(ids, held, 256, pad, types):
             inp, labels = _mask_tokens(x, m, allowed, mask_id, egen, prob, eval_mode=True)
-            logits, y = _masked_logits(model, inp.to(dev), m.to(dev), labels.to(dev))
+            logits, y = _masked_logits(model, inp.to(dev), m.to(dev), labels.to(dev), t.to(dev))
             logits = logits.masked_fill(~allowed.to(dev), float("-inf"))
             nll += float(torch.nn.functional.cross_entropy(logits.float(), y, reduction="sum"))
             correct += int((logits.argmax(-1) == y).sum())
@@ -168,13 +177,15 @@ def _evaluate(model, ids, held, allowed, mask_id, pad, dev, seed: int, prob: flo
     return correct / max(count, 1), math.exp(nll / max(count, 1)), count
 
 
-def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | Path, *, config: MLMConfig | None = None,
+def train_mlm(texts: Sequence, classifier_dir: str | Path, out_dir: str | Path, *, config: MLMConfig | None = None,
               device="auto", progress: Callable[[int, int, str], None] | None = None, cancel=None,
               log: Callable[[str], None] | None = None, allow_pickle: bool = False) -> MLMReport:
     """Train the word-level MLM for the classifier saved in ``classifier_dir`` and save it to ``out_dir``.
 
     Args:
-        texts: training sentences (the classifier's training set).
+        texts: training sentences (the classifier's training set): strings, or
+            :class:`~interp_engine.inputs.TextInput` pairs (``Dataset.inputs()`` of a pair dataset),
+            then the MLM reads both texts as its two segments.
         classifier_dir: a saved classifier; its tokenizer (and max length) is used and saved.
         config: :class:`MLMConfig`.
         progress: ``progress(done, total, message)`` per batch; log: ``log(str)``, called once per
@@ -199,12 +210,22 @@ def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | P
     tok = clf.tokenizer
     if tok.mask_token_id is None:
         raise InputError("the classifier's tokenizer has no [MASK] token, so no masked LM can be trained on it")
-    texts = [t for t in texts if t and t.strip()]
-    if len(texts) < 20:
-        raise InputError(f"need at least 20 training sentences for the masked LM, got {len(texts)}")
+    from .inputs import TextInput
+
+    inputs = [TextInput.of(t) for t in texts]
+    inputs = [x for x in inputs if all(t and t.strip() for t in x.texts)]
+    if len(inputs) < 20:
+        raise InputError(f"need at least 20 training sentences for the masked LM, got {len(inputs)}")
+    pairs = any(x.is_pair for x in inputs)
+    if pairs and not all(x.is_pair for x in inputs):
+        raise InputError("the masked LM's training data mixes single texts and pairs")
     V = int(clf.model.get_input_embeddings().num_embeddings)
     max_len = clf.max_length
-    ids = [r for r in tok(texts, truncation=True, max_length=max_len)["input_ids"]]
+    enc = tok([x.texts[0] for x in inputs], [x.texts[1] for x in inputs] if pairs else None, truncation=True,
+              max_length=max_len, return_token_type_ids=True)
+    ids = list(enc["input_ids"])
+    types = list(enc["token_type_ids"]) if pairs else None
+    texts = [t for x in inputs for t in x.texts]  # for the unigram prior: every text counts
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     allowed = candidate_mask(tok, V)
 
@@ -217,7 +238,7 @@ def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | P
     dev = resolve_device(device)
     bcfg = BertConfig(vocab_size=V, hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_layers,
                       num_attention_heads=cfg.num_heads, intermediate_size=cfg.intermediate_size,
-                      max_position_embeddings=max_len + 2, type_vocab_size=1, pad_token_id=pad,
+                      max_position_embeddings=max_len + 2, type_vocab_size=2 if pairs else 1, pad_token_id=pad,
                       hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
     model = BertForMaskedLM(bcfg)
     if cfg.init_from_classifier:
@@ -234,10 +255,10 @@ def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | P
         order = train[rng.permutation(len(train))]
         if cfg.bucket_batches:
             order = _bucketed(ids, order, cfg.batch_size, rng)
-        for x, m in _batches(ids, order, cfg.batch_size, pad):
+        for x, m, t in _batches(ids, order, cfg.batch_size, pad, types):
             check_cancel(cancel)
             inp, labels = _mask_tokens(x, m, allowed, tok.mask_token_id, gen, cfg.mask_prob)
-            logits, y = _masked_logits(model, inp.to(dev), m.to(dev), labels.to(dev))
+            logits, y = _masked_logits(model, inp.to(dev), m.to(dev), labels.to(dev), t.to(dev))
             loss = torch.nn.functional.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -248,17 +269,20 @@ def train_mlm(texts: Sequence[str], classifier_dir: str | Path, out_dir: str | P
             if progress is not None:
                 progress(step, total, f"MLM epoch {ep + 1}/{cfg.epochs}")
         if log is not None:
-            acc, ppl, _ = _evaluate(model, ids, held, allowed, tok.mask_token_id, pad, dev, cfg.seed + 1, cfg.mask_prob)
+            acc, ppl, _ = _evaluate(model, ids, held, allowed, tok.mask_token_id, pad, dev, cfg.seed + 1, cfg.mask_prob,
+                                    types)
             log(f"epoch {ep + 1}/{cfg.epochs}: last batch loss {float(loss.detach()):.3f}, held-out accuracy {acc:.4f}, "
                 f"perplexity {ppl:.1f} ({time.perf_counter() - t0:.0f} s)")
 
-    acc, ppl, count = _evaluate(model, ids, held, allowed, tok.mask_token_id, pad, dev, cfg.seed + 1, cfg.mask_prob)
+    acc, ppl, count = _evaluate(model, ids, held, allowed, tok.mask_token_id, pad, dev, cfg.seed + 1, cfg.mask_prob,
+                                types)
 
     out = Path(out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     model.cpu().save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
-    counts = PriorLikelihood.count_tokens(tok, [texts[i] for i in train], V, max_len)
+    n_seg = 2 if pairs else 1
+    counts = PriorLikelihood.count_tokens(tok, [texts[n_seg * i + s] for i in train for s in range(n_seg)], V, max_len)
     (out / PRIOR_FILE).write_text(json.dumps({"counts": counts.tolist(), "n_sentences": int(len(train))}), encoding="utf-8")
     report = MLMReport(str(out), int(len(train)), int(len(held)), V, cfg.epochs,
                        acc, ppl, time.perf_counter() - t0)

@@ -268,3 +268,27 @@ def test_train_a_pair_model_and_the_cli_contract(tmp_path, capsys):
     assert main(["hidden", "--model", str(out), "--text", PREMISE, "--pair", HYPOTHESIS, "--json"]) == 0
     hs = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert hs["segment_names"] == ["premise", "hypothesis"] and len(hs["segments"]) == len(hs["tokens"])
+
+
+def test_train_mlm_on_pairs_reads_the_segments(tmp_path, capsys):
+    data = save_pairs_tsv(tmp_path / "pairs.tsv", TINY_PAIRS * 5)
+    clf_dir = save_tiny_pair(tmp_path / "clf", "textcnn")
+    mlm_dir = tmp_path / "mlm"
+    assert main(["train-mlm", "--data", str(data), "--model", str(clf_dir), "--out", str(mlm_dir), "--epochs", "1",
+                 "--hidden-size", "16", "--layers", "1", "--heads", "2", "--json"]) == 0
+    from transformers import AutoConfig
+
+    assert AutoConfig.from_pretrained(mlm_dir).type_vocab_size == 2
+    eng = Engine()
+    eng.load_model(clf_dir)
+    eng.load_mlm(mlm_dir)
+    lik = eng.likelihood_model("mlm")
+    assert lik.reads_segments
+    # the unigram prior counted the words of both texts ("music" is only in a hypothesis)
+    prior = json.loads((mlm_dir / "unigram_prior.json").read_text())["counts"]
+    assert prior[eng.classifier.tokenizer.convert_tokens_to_ids("music")] > 0
+    capsys.readouterr()
+    assert main(["attribute", "--model", str(clf_dir), "--mlm", str(mlm_dir), "--text", PREMISE, "--pair", HYPOTHESIS,
+                 "--method", "marginalization", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert res["segment_names"] == ["premise", "hypothesis"] and min(res["n_candidates"]) >= 1
