@@ -467,8 +467,25 @@ def _load_model(eng, args):
 def _load_dataset(eng, args, path=None):
     from .requests import LoadDatasetRequest
 
-    return eng.run(LoadDatasetRequest(path=str(path or args.data), text_column=args.text_column,
+    data = eng.run(LoadDatasetRequest(path=str(path or args.data), text_column=args.text_column,
+                                      pair_column=getattr(args, "pair_column", "") or "",
                                       label_column=args.label_column, encoding=args.encoding))
+    _report_skipped(data)
+    return data
+
+
+def _report_skipped(data) -> None:
+    """One stderr line per skipped-row note (empty texts, pairs with an empty hypothesis) and the
+    count of pairs without a gold label (SNLI's ``-``), so nothing is dropped silently."""
+    from pathlib import Path
+
+    name = Path(data.path).name if data.path else "the data"
+    for note in getattr(data, "skipped_notes", ()):
+        print(f"note: {note}", file=sys.stderr)
+    if data.n_skipped:
+        print(f"note: {name}: {data.n_skipped} row(s) with an empty text skipped", file=sys.stderr)
+    if getattr(data, "n_no_gold", 0):
+        print(f"note: {name}: {data.n_no_gold} row(s) without a gold label ('-') skipped", file=sys.stderr)
 
 
 def _load_mlm(eng, args):
@@ -505,6 +522,9 @@ def _cmd_train(args) -> int:
     kw = _dataset_kwargs(args)
     train = load_dataset(args.data, **kw)
     test = load_dataset(args.test, **kw) if args.test else None
+    for d in (train, test):
+        if d is not None:
+            _report_skipped(d)
     cfg = TrainConfig(arch=args.arch, epochs=args.epochs, seed=args.seed, vectors=args.vectors,
                       vectors_format=args.vectors_format, max_length=args.max_length,
                       batch_size=args.batch_size, lr=args.lr, threads=args.threads or None)
@@ -532,6 +552,7 @@ def _cmd_train_mlm(args) -> int:
     from .mlm import MLMConfig, train_mlm
 
     data = load_dataset(args.data, **_dataset_kwargs(args))
+    _report_skipped(data)
     # the feed-forward size follows --hidden-size in MLMConfig's proportion (BERT's 4x)
     ffn = MLMConfig.intermediate_size * args.hidden_size // MLMConfig.hidden_size
     cfg = MLMConfig(epochs=args.epochs, seed=args.seed, hidden_size=args.hidden_size, num_layers=args.layers,
