@@ -325,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     _open_flags(s, data="dataset file (TSV/CSV/JSONL/Parquet)", data_required=True,
                 model="classifier folder: adds predicted class and p(class) (cached per model)")
     s.add_argument("--query", help="word or phrase to find (case-sensitive, our word tokenizer)")
+    s.add_argument("--column", default="", metavar="NAME",
+                   help="pair datasets: search only this text (e.g. premise or hypothesis); default: either")
     _add(s, "--mode", choices=SEARCH_MODES, default=SearchConfig.mode,
          help="phrase: adjacent words in order; all: every word anywhere")
     _add(s, "--class", dest="chosen_class", type=int, default=SearchConfig.chosen_class,
@@ -728,8 +730,8 @@ def _cmd_search(args) -> int:
     if not args.query:
         raise InputError("give --query TEXT (or --similar with --text)")
     limit = SearchConfig.printed if args.limit is None else args.limit
-    res = eng.run(SearchRequest(query=args.query, mode=args.mode, limit=limit, chosen_class=args.chosen_class),
-                  progress=bar)
+    res = eng.run(SearchRequest(query=args.query, mode=args.mode, limit=limit, chosen_class=args.chosen_class,
+                                column=args.column), progress=bar)
     if args.json:
         print(json.dumps(res.to_json()))
     else:
@@ -743,7 +745,13 @@ def _cmd_search(args) -> int:
             s, e = res.char_span[r]
             t = res.texts[r]
             extra = f" pred {res.predicted[r]} p={res.p_class[r]:.3f}" if res.predicted[r] >= 0 else ""
-            print(f"row {res.rows[r]} gold {res.gold[r]}{extra}: {t[max(0, s - 40):s]}[{t[s:e]}]{t[e:e + 40]}")
+            where = ""
+            if res.segment_names and res.match_segments is not None:  # a pair: which text matched
+                where = f" ({res.segment_names[int(res.match_segments[r])]})"
+            print(f"row {res.rows[r]} gold {res.gold[r]}{extra}{where}: {t[max(0, s - 40):s]}[{t[s:e]}]{t[e:e + 40]}")
+            if res.pair_texts:
+                other = 1 - int(res.match_segments[r])
+                print(f"    {res.segment_names[other]}: {res.pair_texts[r][other][:100]}")
     return 0
 
 

@@ -589,10 +589,12 @@ class Engine:
         return ix
 
     def search(self, query: str, *, mode: str = SearchConfig.mode, limit: int | None = SearchConfig.limit,
-               chosen_class: int = SearchConfig.chosen_class, bins: int = SearchConfig.bins, progress=None, cancel=None):
+               chosen_class: int = SearchConfig.chosen_class, bins: int = SearchConfig.bins, column: str = "",
+               progress=None, cancel=None):
         """Every example of the open dataset containing ``query`` (Lopes §4.2), with gold labels and,
         when a model is open, its cached predictions and the histogram of p(``chosen_class``)
-        (see :meth:`SearchIndex.search`). Returns a :class:`~interp_engine.results.TokenSearchResult`."""
+        (see :meth:`SearchIndex.search`; ``column``: one text of a pair dataset, "" = either).
+        Returns a :class:`~interp_engine.results.TokenSearchResult`."""
         ix = self.search_index(progress=progress, cancel=cancel)
         probs, mh, names = None, "", ()
         if self.classifier is not None:
@@ -601,7 +603,7 @@ class Engine:
             if probs.shape[1] <= chosen_class:
                 chosen_class = probs.shape[1] - 1
         return ix.search(query, mode=mode, limit=limit, probabilities=probs, chosen_class=chosen_class, bins=bins,
-                         model_hash=mh, model_class_names=names)
+                         model_hash=mh, model_class_names=names, column=column)
 
     def similar(self, text: str, span, *, layer=SimilarityConfig.layer, k: int = SimilarityConfig.k,
                 metric: str = SimilarityConfig.metric, progress=None, cancel=None):
@@ -728,8 +730,8 @@ def _run_activation_maximization(e: Engine, r: "rq.ActivationMaximizationRequest
 
 
 def _run_search(e: Engine, r: "rq.SearchRequest", progress, cancel):
-    return e.search(r.query, mode=r.mode, limit=r.limit, chosen_class=r.chosen_class, bins=r.bins, progress=progress,
-                    cancel=cancel)
+    return e.search(r.query, mode=r.mode, limit=r.limit, chosen_class=r.chosen_class, bins=r.bins, column=r.column,
+                    progress=progress, cancel=cancel)
 
 
 def _run_similar(e: Engine, r: "rq.SimilarityRequest", progress, cancel):

@@ -1,9 +1,15 @@
 """Dataset-level faithfulness evaluation (``interp-studio evaluate``): AUC_rep, AOPC,
-comprehensiveness, sufficiency and IoT of several attribution methods over a dataset. No Qt.
+comprehensiveness, sufficiency and IoT of several attribution methods over a dataset, and the
+hypothesis/premise attribution ratio of sentence pairs. No Qt.
 
-Regenerates Kim et al. ``004_137d387c767c1e08.txt`` Table 2 (AUC_rep, §3.5/§4.3) and the IoT /
-neutral-word numbers of §4.3 for any model; the metric definitions live in
-:mod:`interp_engine.faithfulness`.
+Regenerates Kim et al. ``004_137d387c767c1e08.txt`` Table 2 (AUC_rep, §3.5/§4.3), the IoT /
+neutral-word numbers of §4.3 and the premise/hypothesis comparison of §4.4 (Fig. 4c) for any
+model; the faithfulness metric definitions live in :mod:`interp_engine.faithfulness`,
+:func:`segment_ratio` here.
+
+The rows of a pair dataset (premise, hypothesis) are evaluated as pairs
+(:meth:`~interp_engine.data.Dataset.inputs`): every metric but ``iot`` (SST-2 word sentiment tags)
+and ``matching_rate`` (Yuan et al., single texts) runs on them; a "sentence" below is then a pair.
 
 Per sentence i (the first ``n`` non-empty rows of the dataset, in file order) every method's
 attribution to the predicted class is computed, then the metric. The MLM sampling of sentence i
@@ -12,15 +18,17 @@ sentences ran before it. With ``out`` the runner writes, after every sentence:
 
 * ``per_sentence.csv``: one row per (sentence, method): ``index, method, value`` and
   metric-specific columns (``n_words``, ``p_original``, ``target``, ``label``; IoT adds
-  ``neutral_mean``, ``neutral_abs_mean``; bins add ``bin_10`` … ).
-* ``curves.csv`` (curve metrics): each deletion (or insertion) curve resampled on a fixed grid of
+  ``neutral_mean``, ``neutral_abs_mean``; bins add ``bin_10`` … ; ``segment_ratio`` adds
+  ``premise_abs_mean``, ``hypothesis_abs_mean``, ``n_premise``, ``n_hypothesis``).
+* ``curves.csv`` (curve metrics; not ``iot``, ``segment_ratio``): each deletion (or insertion) curve resampled on a fixed grid of
   21 points on [0, x_max] (linear interpolation between steps), for the mean curves.
 * ``run.json``: the settings; a later run with the same ``out`` and settings continues after the
   last complete sentence (rows of a sentence that was cut off are dropped first); different
   settings are refused.
 
 At the end it writes ``summary.json`` (the JSON report), ``table.tex`` (a LaTeX table like Table
-2: mean ± standard error per method) and ``curves.pdf`` (mean curves, or bars for IoT).
+2: mean ± standard error per method) and ``curves.pdf`` (mean curves, or bars for IoT and the
+segment ratio).
 """
 from __future__ import annotations
 
@@ -37,6 +45,7 @@ import numpy as np
 from .attribution import registry
 from .config import DeletionConfig, EvaluateConfig
 from .errors import InputError, check_cancel
+from .inputs import TextInput
 from .faithfulness import (
     AOPC_BINS,
     AUC_REP_X_MAX,
@@ -59,7 +68,17 @@ FAITHFULNESS_METRICS = {
     "comprehensiveness": ("mean over 10/20/50% of p_0 - p(top-k replaced) (ERASER)", False),
     "sufficiency": ("mean over 10/20/50% of p_0 - p(only top-k kept) (ERASER)", True),
     "iot": ("|P ∩ T| / |P|, P positive-tagged words, T top-10 attributed (Kim et al. §4.3)", False),
+    # descriptive, not a faithfulness score: neither direction is better (None)
+    "segment_ratio": ("pairs: mean |attribution| of hypothesis tokens / of premise tokens (Kim et al. §4.4, "
+                      "Fig. 4c: about 2)", None),
 }
+#: metrics computed from the attributions alone (no deletion curves, no replacement strategy)
+ATTRIBUTION_ONLY = ("iot", "segment_ratio")
+#: the error of ``segment_ratio`` on single texts
+SEGMENT_RATIO_NEEDS_PAIRS = ("segment_ratio compares the two texts of a pair: open a pair dataset "
+                             "(premise, hypothesis)")
+IOT_NEEDS_SINGLE_TEXTS = ("iot (Kim et al. §4.3) counts the SST-2 sentiment-tagged words of single sentences: it is "
+                          "not defined for pairs of texts; open a single-text dataset")
 GRID_POINTS = 21
 CSV_NAME, CURVES_NAME, RUN_NAME = "per_sentence.csv", "curves.csv", "run.json"
 
@@ -74,6 +93,8 @@ def _columns(metric: str) -> list[str]:
     cols = ["index", "method", "value", "n_words", "p_original", "target", "label"]
     if metric == "iot":
         cols += ["neutral_mean", "neutral_abs_mean", "n_positive"]
+    if metric == "segment_ratio":
+        cols += ["premise_abs_mean", "hypothesis_abs_mean", "n_premise", "n_hypothesis"]
     if metric in ("comprehensiveness", "sufficiency"):
         cols += [f"bin_{int(round(100 * q))}" for q in AOPC_BINS]
     return cols
@@ -87,6 +108,42 @@ def mean_se(values) -> dict:
         return {"mean": float("nan"), "se": float("nan"), "n": 0}
     se = float(v.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
     return {"mean": float(v.mean()), "se": se, "n": n}
+
+
+def segment_ratio(scores, segments, special=None) -> tuple[float, float, float]:
+    """The hypothesis/premise attribution ratio of one interpretation of a sentence pair (Kim et
+    al. 2020 ``004_137d387c767c1e08.txt`` §4.4, Fig. 4c: hypothesis tokens receive attribution
+    scores about twice as high as premise tokens over 500 interpretations; the paper: "they
+    obtained attribution scores twice as high as those in the premises for 500 interpretations").
+
+    ratio = mean |score| over the hypothesis tokens / mean |score| over the premise tokens, special
+    tokens excluded. The paper does not say how it averages; here the ratio is taken per
+    interpretation (one pair, one method) and :func:`evaluate` reports the mean of the ratios, with
+    the two means alongside.
+
+    Args:
+        scores: (n,) attribution of each token (``TokenAttribution.scores``).
+        segments: (n,) segment of each token: 0 = premise (first text), 1 = hypothesis (second
+            text), -1 = special token (``TokenAttribution.segments``).
+        special: (n,) bool, True for special tokens (excluded too), or None.
+
+    Returns:
+        ``(ratio, premise mean |score|, hypothesis mean |score|)``; a mean over no token is NaN, and
+        the ratio is NaN (undefined) when the premise mean is 0 or either mean is NaN.
+
+    Raises:
+        InputError: the arrays differ in length.
+    """
+    s = np.abs(np.asarray(scores, dtype=np.float64)).reshape(-1)
+    seg = np.asarray(segments, dtype=np.int64).reshape(-1)
+    sp = np.zeros(s.shape, bool) if special is None else np.asarray(special, dtype=bool).reshape(-1)
+    if not (s.shape == seg.shape == sp.shape):
+        raise InputError(f"{s.size} scores, {seg.size} segments and {sp.size} special flags: one per token")
+    prem, hyp = (seg == 0) & ~sp, (seg == 1) & ~sp
+    pm = float(s[prem].mean()) if prem.any() else float("nan")
+    hm = float(s[hyp].mean()) if hyp.any() else float("nan")
+    ratio = hm / pm if (math.isfinite(pm) and math.isfinite(hm) and pm > 0) else float("nan")
+    return ratio, pm, hm
 
 
 def _read_done(out: Path, metric: str, methods: Sequence[str]) -> tuple[list[list[str]], list[list[str]], set[int]]:
@@ -108,7 +165,7 @@ def _read_done(out: Path, metric: str, methods: Sequence[str]) -> tuple[list[lis
     for r in rows:
         by.setdefault(int(r[0]), set()).add(r[1])
     done = {i for i, ms in by.items() if ms >= set(methods)}
-    if metric != "iot":
+    if metric not in ATTRIBUTION_ONLY:
         cby: dict[int, set] = {}
         for r in crow:
             if len(r) == 2 + GRID_POINTS:
@@ -119,7 +176,7 @@ def _read_done(out: Path, metric: str, methods: Sequence[str]) -> tuple[list[lis
     return rows, crow, done
 
 
-def evaluate(engine, texts: Sequence[str], *, metric: str, methods: Sequence[str], labels: Sequence[int] | None = None,
+def evaluate(engine, texts: Sequence["str | TextInput"], *, metric: str, methods: Sequence[str], labels: Sequence[int] | None = None,
              strategy: str = DeletionConfig.strategy, x_max: float = AUC_REP_X_MAX, seed: int = EvaluateConfig.seed,
              out: str | Path | None = None, tags: dict | None = None,
              exclude_original: bool = DeletionConfig.exclude_original, batch_size: int = EvaluateConfig.batch_size,
@@ -129,8 +186,11 @@ def evaluate(engine, texts: Sequence[str], *, metric: str, methods: Sequence[str
     Args:
         engine: an :class:`~interp_engine.engine.Engine` with the classifier (and MLM) open and
             the marginalization settings chosen.
-        texts: the sentences (empty ones get NaN rows). labels: gold labels (for the CSV), or None.
-        metric: one of :data:`FAITHFULNESS_METRICS`.
+        texts: the sentences (strings or :class:`~interp_engine.inputs.TextInput`, e.g. the pairs
+            of :meth:`Dataset.inputs() <interp_engine.data.Dataset.inputs>`; empty ones get NaN
+            rows). labels: gold labels (for the CSV), or None.
+        metric: one of :data:`FAITHFULNESS_METRICS` (``segment_ratio``: pairs only; ``iot``:
+            single texts only).
         methods: attribution methods (:data:`interp_engine.engine.ATTRIBUTION_METHODS`).
         strategy, x_max, seed, exclude_original, batch_size: see
             :func:`interp_engine.faithfulness.deletion_curves` (``x_max`` is the AUC/AOPC range;
@@ -143,13 +203,16 @@ def evaluate(engine, texts: Sequence[str], *, metric: str, methods: Sequence[str
 
     Returns:
         The JSON report: ``{"metric", "methods": {m: {"mean", "se", "n"}}, ...}`` (IoT adds
-        ``neutral_mean`` and ``neutral_abs_mean`` per method; bins add ``bins``; with several
-        methods ``paired_difference``: per method, mean ± SE of its per-sentence value minus the
-        first method's).
+        ``neutral_mean`` and ``neutral_abs_mean`` per method; bins add ``bins``; ``segment_ratio``
+        adds per method ``fraction_above_1`` (of the defined ratios), ``n_undefined`` (premise
+        mean |score| 0) and ``premise_abs_mean``/``hypothesis_abs_mean`` (mean ± SE), and
+        ``segment_names``; with several methods ``paired_difference``: per method, mean ± SE of
+        its per-sentence value minus the first method's).
 
     Raises:
-        InputError: unknown metric/method/strategy, ``iot`` without tags, an ``out`` folder
-            holding a run with other settings. Cancelled: ``cancel`` set (files stay resumable).
+        InputError: unknown metric/method/strategy, ``iot`` without tags or on pairs,
+            ``segment_ratio`` on single texts, inputs the model cannot read (a pair for a
+            single-text model or the reverse), an ``out`` folder holding a run with other settings. Cancelled: ``cancel`` set (files stay resumable).
     """
     t0 = time.perf_counter()
     if metric not in FAITHFULNESS_METRICS:
@@ -166,11 +229,22 @@ def evaluate(engine, texts: Sequence[str], *, metric: str, methods: Sequence[str
         raise InputError("--metric iot needs word sentiment tags (--phrase-labels sst2/phrase_labels_5class.tsv)")
     if not 0 < x_max <= 1:
         raise InputError(f"--x-max must be in (0, 1], got {x_max}")
+    texts = [t if isinstance(t, str) else TextInput.of(t) for t in texts]
+    pairs = [isinstance(t, TextInput) and t.is_pair for t in texts]
+    if metric == "segment_ratio" and not (texts and all(pairs)):
+        raise InputError(SEGMENT_RATIO_NEEDS_PAIRS)
+    if metric == "iot" and any(pairs):
+        raise InputError(IOT_NEEDS_SINGLE_TEXTS)
+    if any(pairs) and not all(pairs):
+        raise InputError("the texts mix single texts and pairs of texts")
     c = engine.require_model()
-    lik = engine.likelihood_model("mlm") if (strategy == "mlm" and metric != "iot") else None
+    if texts:
+        c.check_input(pairs[0])  # one clear error instead of a NaN row per sentence
+    curveless = metric in ATTRIBUTION_ONLY
+    lik = engine.likelihood_model("mlm") if (strategy == "mlm" and not curveless) else None
     curve_x = max(x_max, max(AOPC_BINS)) if metric in ("comprehensiveness", "sufficiency") else x_max
     cols = _columns(metric)
-    config = {"metric": metric, "methods": methods, "strategy": strategy if metric != "iot" else None,
+    config = {"metric": metric, "methods": methods, "strategy": strategy if not curveless else None,
               "x_max": x_max, "seed": seed, "exclude_original": exclude_original, "n": len(texts),
               "model_hash": c.content_hash, **(settings or {})}
 
@@ -195,13 +269,13 @@ def evaluate(engine, texts: Sequence[str], *, metric: str, methods: Sequence[str
             w = csv.writer(g, lineterminator="\n")
             w.writerow(cols)
             w.writerows(rows)
-        if metric != "iot":
+        if not curveless:
             with (outp / CURVES_NAME).open("w", encoding="utf-8", newline="") as g:
                 w = csv.writer(g, lineterminator="\n")
                 w.writerow(["index", "method"] + [f"x={v:.4f}" for v in np.linspace(0, curve_x if metric != "sufficiency" else curve_x, GRID_POINTS)])
                 w.writerows(crows)
         f = (outp / CSV_NAME).open("a", encoding="utf-8", newline="")
-        cf = (outp / CURVES_NAME).open("a", encoding="utf-8", newline="") if metric != "iot" else None
+        cf = (outp / CURVES_NAME).open("a", encoding="utf-8", newline="") if not curveless else None
 
     grid = np.linspace(0.0, curve_x, GRID_POINTS)
     try:
@@ -235,6 +309,8 @@ def evaluate(engine, texts: Sequence[str], *, metric: str, methods: Sequence[str
     # a folder may hold more sentences than this run asks for (an earlier run with a larger --n)
     keep = lambda r: int(r[0]) < len(texts)  # noqa: E731
     report = _summarise([r for r in rows if keep(r)], [r for r in crows if keep(r)], metric, methods, grid)
+    if metric == "segment_ratio":
+        report["segment_names"] = list(texts[0].segments)
     report.update({"strategy": config["strategy"], "x_max": x_max, "seed": seed, "n_sentences": len(texts),
                    "lower_is_better": FAITHFULNESS_METRICS[metric][1], "seconds": time.perf_counter() - t0})
     if outp is not None:
@@ -254,9 +330,10 @@ def _one_sentence(engine, c, lik, i, text, metric, methods, labels, strategy, x_
 
     def empty_rows():
         return [[str(i), m, "nan", "0", "nan", "-1", label] + ["nan"] * (ncols - 7) for m in methods], \
-            ([[str(i), m] + ["nan"] * GRID_POINTS for m in methods] if metric != "iot" else [])
+            ([[str(i), m] + ["nan"] * GRID_POINTS for m in methods] if metric not in ATTRIBUTION_ONLY else [])
 
-    if not str(text).strip():
+    parts = text.texts if isinstance(text, TextInput) else (str(text),)
+    if not all(t.strip() for t in parts):
         return empty_rows()
     try:
         atts = {m: engine.attribute(text, m, cancel=cancel) for m in methods}
@@ -276,6 +353,15 @@ def _one_sentence(engine, c, lik, i, text, metric, methods, labels, strategy, x_
             v = iot(a.scores, tag, special) if positive else nan
             nm, na = neutral_attribution(a.scores, tag, special)
             rows.append([str(i), m, _fmt(v), str(int((~special).sum())), _fmt(p0), str(target), label, _fmt(nm), _fmt(na), str(npos)])
+        return rows, curves
+    if metric == "segment_ratio":
+        for m, a in atts.items():
+            special = np.asarray(a.special, dtype=bool)
+            seg = a.segments if a.segments is not None else c.encode([text]).segments[0]
+            seg = np.asarray(seg, dtype=np.int64)
+            ratio, pm, hm = segment_ratio(a.scores, seg, special)
+            rows.append([str(i), m, _fmt(ratio), str(int((~special).sum())), _fmt(p0), str(target), label, _fmt(pm),
+                         _fmt(hm), str(int(((seg == 0) & ~special).sum())), str(int(((seg == 1) & ~special).sum()))])
         return rows, curves
     sub_seed = int(np.random.SeedSequence([int(seed), int(i)]).generate_state(1)[0])
     cur = deletion_curves(c, text, {m: a.scores for m, a in atts.items()}, target=target, strategy=strategy,
@@ -310,6 +396,15 @@ def _summarise(rows, crows, metric, methods, grid) -> dict:
         if metric == "iot":
             out.setdefault("neutral_mean", {})[m] = mean_se(float(r[cols.index("neutral_mean")]) for r in mine)
             out.setdefault("neutral_abs_mean", {})[m] = mean_se(float(r[cols.index("neutral_abs_mean")]) for r in mine)
+        if metric == "segment_ratio":
+            vals = [float(r[2]) for r in mine]
+            fin = [v for v in vals if math.isfinite(v)]
+            out.setdefault("fraction_above_1", {})[m] = float(np.mean([v > 1 for v in fin])) if fin else float("nan")
+            # attributed (some word token) but the premise mean |score| is 0: the ratio is undefined
+            out.setdefault("n_undefined", {})[m] = sum(1 for r, v in zip(mine, vals)
+                                                       if int(r[3]) > 0 and not math.isfinite(v))
+            for col in ("premise_abs_mean", "hypothesis_abs_mean"):
+                out.setdefault(col, {})[m] = mean_se(float(r[cols.index(col)]) for r in mine)
         if metric in ("comprehensiveness", "sufficiency"):
             out.setdefault("bins", {})[m] = {
                 c: mean_se(float(r[cols.index(c)]) for r in mine)["mean"] for c in cols if c.startswith("bin_")}
@@ -334,24 +429,34 @@ def _summarise(rows, crows, metric, methods, grid) -> dict:
 
 def latex_table(report: dict) -> str:
     """A LaTeX ``tabular`` like Kim et al. Table 2: one column per method, mean ± standard error
-    (and n) of the metric; IoT adds the neutral-word attribution row."""
+    (and n) of the metric; IoT adds the neutral-word attribution row, the segment ratio the premise
+    and hypothesis mean |attribution| rows and the fraction of ratios above 1."""
     methods = list(report["methods"])
     name = {"auc_rep": r"$\mathrm{AUC}_{\mathrm{rep}}$", "aopc": "AOPC", "comprehensiveness": "Comprehensiveness",
-            "sufficiency": "Sufficiency", "iot": "IoT"}[report["metric"]]
+            "sufficiency": "Sufficiency", "iot": "IoT",
+            "segment_ratio": r"Hypothesis / premise mean $|$attribution$|$"}[report["metric"]]
     best = None
     vals = {m: report["methods"][m]["mean"] for m in methods if np.isfinite(report["methods"][m]["mean"])}
-    if vals:
+    if vals and report.get("lower_is_better") is not None:
         best = (min if report.get("lower_is_better") else max)(vals, key=vals.get)
 
-    def cell(d, m):
-        s = f"{d['mean']:.4f} $\\pm$ {d['se']:.4f}" if d["n"] else "--"
-        return f"\\textbf{{{s}}}" if m == best else s
+    def cell(d, m, fmt=".4f"):
+        s = f"{d['mean']:{fmt}} $\\pm$ {d['se']:{fmt}}" if d["n"] else "--"
+        return f"\\textbf{{{s}}}" if best is not None and m == best else s
 
     lines = [r"\begin{tabular}{l" + "c" * len(methods) + "}", r"\hline",
              " & " + " & ".join(registry.short_label(m).replace("×", r"$\times$") for m in methods) + r" \\", r"\hline",
              name + " & " + " & ".join(cell(report["methods"][m], m) for m in methods) + r" \\"]
     if report["metric"] == "iot":
         lines.append("Neutral-word attribution & " + " & ".join(cell(report["neutral_mean"][m], None) for m in methods) + r" \\")
+    if report["metric"] == "segment_ratio":
+        names = report.get("segment_names") or ["premise", "hypothesis"]
+        for col, nm in (("premise_abs_mean", names[0]), ("hypothesis_abs_mean", names[1])):
+            lines.append(f"{nm.capitalize()} mean $|$attribution$|$ & "
+                         + " & ".join(cell(report[col][m], None, ".3g") for m in methods) + r" \\")
+        lines.append("Fraction with ratio $> 1$ & " + " & ".join(
+            "--" if not np.isfinite(report["fraction_above_1"][m]) else f"{report['fraction_above_1'][m]:.3f}"
+            for m in methods) + r" \\")
     lines.append("$n$ & " + " & ".join(str(report["methods"][m]["n"]) for m in methods) + r" \\")
     lines += [r"\hline", r"\end{tabular}", ""]
     strategy = report.get("strategy")
@@ -381,6 +486,8 @@ def _plot(report: dict, path: Path) -> None:
                yerr=[report["methods"][m]["se"] for m in ms], color="#4a7ab5")
         ax.set_xticks(range(len(ms)), [registry.short_label(m) for m in ms])
         ax.set_ylabel(report["metric"])
+        if report["metric"] == "segment_ratio":
+            ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
     ax.legend(fontsize=7) if mc else None
     fig.tight_layout()
     fig.savefig(path, format="pdf")
@@ -388,15 +495,17 @@ def _plot(report: dict, path: Path) -> None:
 
 def evaluate_request(engine, request, *, progress=None, cancel=None) -> dict:
     """Run an :class:`~interp_engine.requests.EvaluateRequest` on the engine's open model, masked LM
-    and dataset (the first ``request.evaluate.n`` rows): the faithfulness metrics through
-    :func:`evaluate`, ``matching_rate`` through :func:`interp_engine.neighbours.matching_rate`.
+    and dataset (the first ``request.evaluate.n`` rows; of a pair dataset, its pairs): the
+    faithfulness metrics and ``segment_ratio`` through :func:`evaluate`, ``matching_rate`` through
+    :func:`interp_engine.neighbours.matching_rate`.
 
     Returns:
         The JSON report (see :func:`evaluate`; matching rate: ``MatchingRate.to_json()``).
 
     Raises:
         InputError: no dataset, bad ``n``, AUC without a masked LM or a strategy, marginalization
-        without a masked LM. Cancelled.
+        without a masked LM, ``segment_ratio`` on a single-text dataset, ``matching_rate`` or
+        ``iot`` on pairs (a pair dataset or a pair model). Cancelled.
     """
     ev = request.evaluate
     if engine.dataset is None:
@@ -404,7 +513,15 @@ def evaluate_request(engine, request, *, progress=None, cancel=None) -> dict:
     if ev.n is not None and ev.n < 1:
         raise InputError(f"--n must be >= 1, got {ev.n}")
     data = engine.dataset
-    texts = list(data.texts)[: ev.n] if ev.n else list(data.texts)
+    if request.metric == "segment_ratio" and not data.is_pair:
+        raise InputError(SEGMENT_RATIO_NEEDS_PAIRS)
+    if request.metric == "iot" and data.is_pair:
+        raise InputError(IOT_NEEDS_SINGLE_TEXTS)
+    if request.metric == "matching_rate" and (data.is_pair or getattr(engine.classifier, "reads_pairs", False)):
+        raise InputError("matching rate (Yuan et al.) is defined for single-text models: open a single-text "
+                         "model and dataset, or choose another metric")
+    texts = data.inputs() if data.is_pair else list(data.texts)
+    texts = texts[: ev.n] if ev.n else texts
     if request.metric == "matching_rate":
         mr, opt = request.matching_rate, request.optimization
         return engine.matching_rate(texts, k=mr.k, m=mr.m, layer=mr.layer, lambda1=opt.lambda1, lambda2=opt.lambda2,
@@ -413,7 +530,7 @@ def evaluate_request(engine, request, *, progress=None, cancel=None) -> dict:
     methods = list(ev.methods)
     has_mlm = engine.has_mlm()
     strategy = request.strategy or (request.deletion.strategy if has_mlm else None)
-    if strategy is None and request.metric != "iot":
+    if strategy is None and request.metric not in ATTRIBUTION_ONLY:
         raise InputError("AUC_rep samples replacements from a masked LM: give --mlm DIR (interp-studio train-mlm), "
                          "or choose --strategy zero|unk|remove")
     if "marginalization" in methods:
@@ -431,7 +548,8 @@ def evaluate_request(engine, request, *, progress=None, cancel=None) -> dict:
     settings = {"model": str(Path(c.path).expanduser().resolve()) if c.path else "",
                 "data": str(Path(data.path).expanduser().resolve()) if data.path else "",
                 "mlm": str(engine.mlm_path.resolve()) if engine.mlm_path is not None else None,
-                "sigma": engine.sigma, "top_n": engine.top_n}
+                "sigma": engine.sigma, "top_n": engine.top_n,
+                **({"pair_column": data.segment_names[1]} if data.is_pair else {})}
     return evaluate(engine, texts, metric=request.metric, methods=methods, labels=labels, strategy=strategy or "zero",
                     x_max=request.deletion.x_max, seed=ev.seed, out=request.out, tags=tags,
                     exclude_original=request.deletion.exclude_original, batch_size=ev.batch_size,

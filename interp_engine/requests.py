@@ -444,13 +444,20 @@ class PredictDatasetRequest(Request):
 @dataclass(frozen=True, kw_only=True)
 class SearchRequest(Request):
     """Training-set token/phrase search in the open dataset (Lopes §4.2); result:
-    :class:`~interp_engine.results.TokenSearchResult`."""
+    :class:`~interp_engine.results.TokenSearchResult`.
+
+    Attributes:
+        column: of a pair dataset, the text searched: ``""`` = either, or a segment name
+            (``"premise"``/``"hypothesis"``, or the dataset's own column names such as
+            ``"sentence2"``); see :meth:`interp_engine.search.SearchIndex.column_index`.
+    """
 
     query: str = ""
     mode: str = SearchConfig.mode
     limit: int | None = SearchConfig.limit
     chosen_class: int = SearchConfig.chosen_class
     bins: int = SearchConfig.bins
+    column: str = ""
     kind: ClassVar[str] = "search"
     long_running: ClassVar[bool] = True
 

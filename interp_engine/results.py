@@ -358,11 +358,18 @@ class TokenSearchResult:
     hist_counts: np.ndarray
     model_hash: str = ""
     seconds: float = 0.0
+    #: the column searched ("" = either text of a pair)
+    column: str = ""
+    #: pair datasets: the segment names, the segment (0 first text, 1 second) each listed match is
+    #: in (``texts``/``char_span`` refer to that text), and both texts of each listed row
+    segment_names: tuple[str, ...] = ()
+    match_segments: np.ndarray | None = None
+    pair_texts: tuple[tuple[str, ...], ...] = ()
     #: the request that produced this result (set by ``Engine.run``; None when built by hand)
     request: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
-        return {
+        d = {
             "query": self.query, "query_tokens": list(self.query_tokens), "mode": self.mode,
             "n_matches": int(self.n_matches), "class_names": list(self.class_names),
             "chosen_class": int(self.chosen_class),
@@ -375,10 +382,24 @@ class TokenSearchResult:
                 {"row": int(self.rows[i]), "text": self.texts[i],
                  "token_span": [int(x) for x in self.token_span[i]], "char_span": [int(x) for x in self.char_span[i]],
                  "gold": int(self.gold[i]), "predicted": int(self.predicted[i]),
-                 "p_class": None if np.isnan(self.p_class[i]) else float(self.p_class[i])}
+                 "p_class": None if np.isnan(self.p_class[i]) else float(self.p_class[i]),
+                 **_pair_match(self, i)}
                 for i in range(len(self.rows))
             ],
         }
+        if self.segment_names:
+            d.update(column=self.column, segment_names=list(self.segment_names))
+        return d
+
+
+def _pair_match(result, i: int) -> dict:
+    """The pair fields of listed match ``i``: ``"segment"`` (the text it is in) and ``"texts"``."""
+    if not result.segment_names or result.match_segments is None:
+        return {}
+    out = {"segment": int(result.match_segments[i])}
+    if result.pair_texts:
+        out["texts"] = list(result.pair_texts[i])
+    return out
 
 
 @dataclass(frozen=True)
@@ -412,6 +433,11 @@ class SimilarityResult:
     class_names: tuple[str, ...]
     n_indexed: int
     seconds: float = 0.0
+    #: pair datasets: the segment names, the segment (0 first text, 1 second) each listed match is
+    #: in (``texts``/``char_span`` refer to that text), and both texts of each listed row
+    segment_names: tuple[str, ...] = ()
+    match_segments: np.ndarray | None = None
+    pair_texts: tuple[tuple[str, ...], ...] = ()
     #: the request that produced this result (set by ``Engine.run``; None when built by hand)
     request: Any = field(default=None, compare=False, repr=False)
 
@@ -423,7 +449,7 @@ class SimilarityResult:
             "neighbours": [
                 {"row": int(self.rows[i]), "start": int(self.starts[i]), "distance": float(self.distances[i]),
                  "ngram": self.ngrams[i], "text": self.texts[i], "char_span": [int(x) for x in self.char_span[i]],
-                 "gold": int(self.gold[i])}
+                 "gold": int(self.gold[i]), **_pair_match(self, i)}
                 for i in range(len(self.rows))
             ],
         }

@@ -14,9 +14,22 @@ order, and never ``toy story``. No Python re-check is needed; match positions ar
 Python only for the listed (``limit``) matches. Cost: the FTS vocabulary stores ~2x the bytes.
 
 The database lives in ``cache_dir()/search/`` and is named by a hash of the dataset file's path
-and the sha256 of its content (plus the columns and class names read), so a changed file gets a
-fresh index and the stale one is deleted; an unchanged file reuses it. It is built into a
-temporary file and renamed, so a cancelled or failed build leaves no index behind.
+and the sha256 of its content (plus the columns and class names read, and for pair data the pair
+column), so a changed file gets a fresh index and the stale one is deleted; an unchanged file
+reuses it. It is built into a temporary file and renamed, so a cancelled or failed build leaves no
+index behind.
+
+Sentence pairs
+--------------
+A pair dataset (premise, hypothesis: :attr:`Dataset.pairs <interp_engine.data.Dataset.pairs>`) is
+indexed as two FTS columns. A query matches either text by default (a phrase lies within one text;
+``mode="all"`` needs every word somewhere in the row), or only the text ``column`` names
+(:meth:`SearchIndex.search`). Each listed match reports the text that holds its first occurrence
+(the premise first): ``texts[i]`` is that text and ``char_span[i]`` points into it, and when the
+result type has the pair fields (``segment_names``, ``match_segments``, ``pair_texts``, ``column``)
+they say which text it is and give both texts of the row. Activation similarity encodes the pairs
+(``Dataset.inputs()``); an n-gram never spans the two texts nor includes a special token, and its
+string and offsets come from its own text.
 
 The same database holds the prediction cache: one row per model content hash with the (N, C)
 float32 probabilities of every example. Activation vectors of n-grams are ``.npy`` files beside
@@ -36,6 +49,7 @@ import numpy as np
 
 from .config import PredictConfig, SearchConfig, SimilarityConfig
 from .errors import Cancelled, InputError, check_cancel
+from .inputs import PAIR_SEGMENTS
 from .paths import cache_dir
 from .results import SimilarityResult, TokenSearchResult
 
@@ -47,6 +61,8 @@ ACTIVATION_BUILD_COUNT = 0
 SCHEMA_VERSION = 2  # 2: invisible format characters are removed before splitting (rebuilds old indexes)
 MODES = ("phrase", "all")
 METRICS = ("l2", "cosine")
+#: FTS column of each text of a row (a pair dataset's second text: ``tok2``)
+_FTS_COLUMNS = ("tok", "tok2")
 
 _PRE = None
 
@@ -81,9 +97,16 @@ def search_dir() -> Path:
     return p
 
 
+def _is_pair(dataset) -> bool:
+    return getattr(dataset, "pairs", None) is not None
+
+
 def dataset_key(dataset) -> tuple[str, str]:
     """``(source, content)`` hashes of a Dataset: source names the file (or "mem"), content is the
-    sha256 of the file bytes (in-memory data: of its texts and labels) and of the reading options."""
+    sha256 of the file bytes (in-memory data: of its texts, second texts and labels) and of the
+    reading options (columns, class names; for pair data the pair column and segment names, so
+    that another pair column gets another index; single-text keys are as before pairs existed)."""
+    pair = _is_pair(dataset)
     h = hashlib.sha256()
     path = getattr(dataset, "path", None)
     if path is not None and Path(path).is_file():
@@ -96,10 +119,18 @@ def dataset_key(dataset) -> tuple[str, str]:
         for t in dataset.texts:
             h.update(t.encode())
             h.update(b"\0")
+        if pair:
+            h.update(b"\1pairs\0")
+            for t in dataset.pairs:
+                h.update(t.encode())
+                h.update(b"\0")
         if dataset.labels is not None:
             h.update(np.asarray(dataset.labels, dtype=np.int64).tobytes())
-    h.update(repr((getattr(dataset, "text_column", ""), getattr(dataset, "label_column", ""),
-                   tuple(dataset.class_names), dataset.labels is None, SCHEMA_VERSION)).encode())
+    opts = (getattr(dataset, "text_column", ""), getattr(dataset, "label_column", ""),
+            tuple(dataset.class_names), dataset.labels is None, SCHEMA_VERSION)
+    if pair:
+        opts += ("pair", getattr(dataset, "pair_column", None), tuple(dataset.segment_names))
+    h.update(repr(opts).encode())
     return src, h.hexdigest()[:24]
 
 
@@ -113,6 +144,8 @@ class SearchIndex:
     Attributes:
         path: the SQLite file; n_rows: number of examples; labels: (N,) int64 or None;
         class_names: the dataset's class names; built: True if :meth:`open` built it now.
+        is_pair: the dataset holds pairs of texts; segment_names: their names (e.g.
+            ``("premise", "hypothesis")``), ``()`` for single-text data.
     """
 
     def __init__(self, path: Path, dataset, built: bool):
@@ -123,6 +156,8 @@ class SearchIndex:
         self.n_rows = int(self.con.execute("SELECT value FROM meta WHERE key='n_rows'").fetchone()[0])
         self.labels = None if dataset.labels is None else np.asarray(dataset.labels, dtype=np.int64)
         self.class_names = tuple(dataset.class_names)
+        self.is_pair = _is_pair(dataset)
+        self.segment_names: tuple[str, ...] = tuple(dataset.segment_names) if self.is_pair else ()
         self._pred: dict[str, np.ndarray] = {}
 
     # -- building ---------------------------------------------------------------------------
@@ -158,32 +193,44 @@ class SearchIndex:
         tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
         tmp.unlink(missing_ok=True)
         texts = dataset.texts
+        pair = _is_pair(dataset)
         N = len(texts)
         norm, pre = _pre_tokenizer()
+
+        def hexed(t: str) -> str:
+            return " ".join(w.encode().hex() for w, _ in pre.pre_tokenize_str(norm.normalize_str(t)))
+
         try:
             con = sqlite3.connect(str(tmp))
             con.executescript(
                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
                 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
-                "CREATE TABLE docs(id INTEGER PRIMARY KEY, text TEXT);"
-                "CREATE VIRTUAL TABLE fts USING fts5(tok, content='', columnsize=0);"
-                "CREATE TABLE predictions(model_hash TEXT PRIMARY KEY, n_classes INTEGER, probs BLOB);"
+                + ("CREATE TABLE docs(id INTEGER PRIMARY KEY, text TEXT, pair TEXT);"
+                   "CREATE VIRTUAL TABLE fts USING fts5(tok, tok2, content='', columnsize=0);" if pair else
+                   "CREATE TABLE docs(id INTEGER PRIMARY KEY, text TEXT);"
+                   "CREATE VIRTUAL TABLE fts USING fts5(tok, content='', columnsize=0);")
+                + "CREATE TABLE predictions(model_hash TEXT PRIMARY KEY, n_classes INTEGER, probs BLOB);"
             )
             for start in range(0, N, chunk):
                 check_cancel(cancel)
                 part = texts[start : start + chunk]
-                docs = list(enumerate(part, start))
-                fts = [(i, " ".join(w.encode().hex() for w, _ in pre.pre_tokenize_str(norm.normalize_str(t))))
-                       for i, t in docs]
-                con.executemany("INSERT INTO docs VALUES (?, ?)", docs)
-                con.executemany("INSERT INTO fts(rowid, tok) VALUES (?, ?)", fts)
+                if pair:
+                    docs = [(i, t, t2) for i, (t, t2) in enumerate(zip(part, dataset.pairs[start : start + chunk]), start)]
+                    con.executemany("INSERT INTO docs VALUES (?, ?, ?)", docs)
+                    con.executemany("INSERT INTO fts(rowid, tok, tok2) VALUES (?, ?, ?)",
+                                    [(i, hexed(t), hexed(t2)) for i, t, t2 in docs])
+                else:
+                    docs = list(enumerate(part, start))
+                    fts = [(i, hexed(t)) for i, t in docs]
+                    con.executemany("INSERT INTO docs VALUES (?, ?)", docs)
+                    con.executemany("INSERT INTO fts(rowid, tok) VALUES (?, ?)", fts)
                 if progress is not None:
                     progress(min(start + chunk, N), N, "indexing")
             check_cancel(cancel)
             con.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("n_rows", str(N)), ("schema", str(SCHEMA_VERSION)),
                 ("source", str(getattr(dataset, "path", "") or "")),
-            ])
+            ] + ([("segment_names", "\t".join(dataset.segment_names))] if pair else []))
             con.execute("INSERT INTO fts(fts) VALUES ('optimize')")
             con.commit()
             con.close()
@@ -220,19 +267,45 @@ class SearchIndex:
         return p
 
     # -- token search -----------------------------------------------------------------------
-    def match_rows(self, query: str, mode: str = SearchConfig.mode) -> tuple[np.ndarray, list[str]]:
-        """(rows, query words): every example containing the query, in dataset order.
+    def column_index(self, column: str = "") -> int | None:
+        """The text a search is restricted to: None for either text ("" or, for single-text data,
+        the one text column), else 0 (first text) or 1 (second text). A pair dataset's segment
+        names (e.g. ``"sentence2"``) and ``"premise"``/``"hypothesis"`` are accepted.
 
         Raises:
-            InputError: empty query or unknown mode.
+            InputError: an unknown column name.
+        """
+        column = (column or "").strip()
+        if not column:
+            return None
+        if not self.is_pair:
+            if column in (getattr(self.dataset, "text_column", "text"), "text"):
+                return None
+            raise InputError(f"this dataset has one text column ({getattr(self.dataset, 'text_column', 'text')}): "
+                             f"there is no column {column!r} to search")
+        for names in (self.segment_names, PAIR_SEGMENTS):
+            if column in names:
+                return names.index(column)
+        raise InputError(f"unknown column {column!r}: search {' or '.join(self.segment_names)}, or leave the column "
+                         f"empty to search both texts")
+
+    def match_rows(self, query: str, mode: str = SearchConfig.mode, column: str = "") -> tuple[np.ndarray, list[str]]:
+        """(rows, query words): every example containing the query, in dataset order (pair data:
+        in either text, or in the text ``column`` names, see :meth:`column_index`).
+
+        Raises:
+            InputError: empty query, unknown mode or column.
         """
         if mode not in MODES:
             raise InputError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
+        col = self.column_index(column)
         words = [w for w, _ in words_with_offsets(query)]
         if not words:
             raise InputError("the search query is empty: type a word or a phrase")
         codes = [encode_word(w) for w in words]
         fts = '"' + " ".join(codes) + '"' if mode == "phrase" else " AND ".join(f'"{c}"' for c in codes)
+        if col is not None:
+            fts = f"{_FTS_COLUMNS[col]} : ({fts})"
         cur = self.con.execute("SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid", (fts,))
         rows = np.fromiter((r[0] for r in cur), dtype=np.int64)
         return rows, words
@@ -240,45 +313,53 @@ class SearchIndex:
     def search(self, query: str, *, mode: str = SearchConfig.mode, limit: int | None = SearchConfig.limit,
                probabilities=None, chosen_class: int = SearchConfig.chosen_class, bins: int = SearchConfig.bins,
                model_hash: str = "",
-               model_class_names: tuple = ()) -> TokenSearchResult:
+               model_class_names: tuple = (), column: str = "") -> TokenSearchResult:
         """All examples containing ``query`` (see module doc), with counts and the histogram of
         p(``chosen_class``) split by gold label (Lopes Fig. 5-6).
 
         Args:
             mode: ``"phrase"`` (adjacent, in order) or ``"all"`` (every word, anywhere).
+            column: pair data: ``""`` = either text, or the name of one (``"premise"``,
+                ``"hypothesis"``, or the dataset's own column names); see :meth:`column_index`.
             limit: list at most this many matches (None: all); counts always cover all.
             probabilities: (N, C) from :meth:`predictions`, or None (no prediction fields).
             chosen_class: class of the histogram (default 1: "positive").
             bins: histogram bins over [0, 1].
 
+        Returns:
+            A :class:`~interp_engine.results.TokenSearchResult`; pair data: ``texts[i]`` is the text
+            of the first match (see the module doc) and, when the result type has them,
+            ``segment_names``, ``match_segments`` (which text), ``pair_texts`` (both) and ``column``.
+
         Raises:
-            InputError: empty query, bad mode or class.
+            InputError: empty query, bad mode, column or class.
         """
         t0 = time.perf_counter()
-        rows, words = self.match_rows(query, mode)
+        rows, words = self.match_rows(query, mode, column)
+        col = self.column_index(column)
         shown = rows if limit is None else rows[: max(0, int(limit))]
-        texts = [r[0] for r in self.con.execute(
-            f"SELECT text FROM docs WHERE id IN ({','.join(map(str, shown.tolist()))}) ORDER BY id")] if len(shown) else []
+        ids = ','.join(map(str, shown.tolist()))
+        if not len(shown):
+            docs: list[tuple[str, ...]] = []
+        elif self.is_pair:
+            docs = [(r[0], r[1]) for r in self.con.execute(f"SELECT text, pair FROM docs WHERE id IN ({ids}) ORDER BY id")]
+        else:
+            docs = [(r[0],) for r in self.con.execute(f"SELECT text FROM docs WHERE id IN ({ids}) ORDER BY id")]
         tok_span = np.zeros((len(shown), 2), np.int64)
         char_span = np.zeros((len(shown), 2), np.int64)
-        n = len(words)
-        for i, t in enumerate(texts):
-            ws = words_with_offsets(t)
-            seq = [w for w, _ in ws]
-            hit = None
-            if mode == "phrase":
-                for s in range(len(seq) - n + 1):
-                    if seq[s : s + n] == words:
-                        hit = (s, s + n)
-                        break
-            else:
-                for s, w in enumerate(seq):
-                    if w in words:
-                        hit = (s, s + 1)
-                        break
-            if hit is not None:
-                tok_span[i] = hit
-                char_span[i] = (ws[hit[0]][1][0], ws[hit[1] - 1][1][1])
+        segs = np.zeros(len(shown), np.int64)
+        texts = []
+        for i, parts in enumerate(docs):
+            order = [col] if col is not None else list(range(len(parts)))
+            segs[i] = order[0]
+            for g in order:
+                hit, ws = _first_hit(parts[g], words, mode)
+                if hit is not None:
+                    segs[i] = g
+                    tok_span[i] = hit
+                    char_span[i] = (ws[hit[0]][1][0], ws[hit[1] - 1][1][1])
+                    break
+            texts.append(parts[int(segs[i])])
         names = self.class_names or tuple(model_class_names)
         C = len(names)
         gold_all = self.labels[rows] if self.labels is not None else None
@@ -301,12 +382,14 @@ class SearchIndex:
             counts_pred = np.zeros(0, np.int64)
             hist = np.zeros((0, bins), np.int64)
             predicted, p_class = np.full(len(shown), -1, np.int64), np.full(len(shown), np.nan)
+        pair_fields = dict(column=(column or "").strip(), segment_names=self.segment_names, match_segments=segs,
+                           pair_texts=tuple(tuple(d) for d in docs)) if self.is_pair else {}
         return TokenSearchResult(
             query=query, query_tokens=tuple(words), mode=mode, n_matches=int(len(rows)), rows=shown.copy(),
             texts=tuple(texts), token_span=tok_span, char_span=char_span, gold=gold.astype(np.int64),
             predicted=predicted, p_class=p_class, class_names=tuple(names), chosen_class=int(chosen_class),
             counts_gold=counts_gold, counts_predicted=counts_pred, hist_edges=edges, hist_counts=hist,
-            model_hash=model_hash, seconds=time.perf_counter() - t0)
+            model_hash=model_hash, seconds=time.perf_counter() - t0, **_known_fields(TokenSearchResult, pair_fields))
 
     # -- activation similarity --------------------------------------------------------------
     def _activation_paths(self, classifier, layer_name: str, n: int) -> tuple[Path, Path]:
@@ -319,6 +402,9 @@ class SearchIndex:
         """``(vectors, locations)``: the activation vector of every training n-gram at ``layer``
         (the mean of its n locations' vectors), float16 memory-mapped (M, D), and (M, 2) int32
         ``(row, start token)``. Built once per (model, dataset, layer, n), atomically.
+
+        Pair data: the rows are encoded as pairs (``dataset.inputs()``), the start token indexes
+        ``classifier.encode([dataset.input(row)]).tokens[0]``, and an n-gram lies within one text.
 
         Args:
             layer: a ``classifier.hidden_layers()`` row, by name or index (default: the last).
@@ -336,12 +422,16 @@ class SearchIndex:
         vpath, lpath = self._activation_paths(classifier, spec.name, n)
         if vpath.exists() and lpath.exists():
             return np.load(vpath, mmap_mode="r"), np.load(lpath, mmap_mode="r")
-        texts = list(self.dataset.texts)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        texts = self.dataset.inputs() if self.is_pair else list(self.dataset.texts)
+        size = (lambda x: sum(len(t) for t in x.texts)) if self.is_pair else len
+        order = sorted(range(len(texts)), key=lambda i: size(texts[i]))
         vecs, locs = [], []
 
+        def nonempty(x) -> bool:
+            return all(t.strip() for t in x.texts) if self.is_pair else bool(x.strip())
+
         def run(a: int, b: int) -> None:  # appends only after the forward: safe to retry on OOM
-            idx = [i for i in order[a:b] if texts[i].strip()]
+            idx = [i for i in order[a:b] if nonempty(texts[i])]
             if idx:
                 v, rs = _ngram_vectors(classifier, [texts[i] for i in idx], spec, n)
                 vecs.append(v.astype(np.float16))
@@ -374,14 +464,21 @@ class SearchIndex:
     def similar(self, classifier, text: str, span: tuple[int, int], *, layer: str | int | None = None,
                 k: int = SimilarityConfig.k, metric: str = SimilarityConfig.metric, block: int = 65536, progress=None, cancel=None) -> SimilarityResult:
         """The ``k`` training n-grams (n = span length) nearest to the activation of ``text``'s
-        token span ``[start, end)`` (indices into ``classifier.encode([text]).tokens[0]``).
+        token span ``[start, end)`` (indices into ``classifier.encode([text]).tokens[0]``; ``text``
+        a string or a :class:`~interp_engine.inputs.TextInput`, a pair for a pair model, whose span
+        lies within one of its texts).
+
+        Pair data: ``texts[i]`` is the text (premise or hypothesis) that holds n-gram i,
+        ``ngrams[i]`` and ``char_span[i]`` come from it; when the result type has them,
+        ``segment_names``, ``match_segments`` (which text) and ``pair_texts`` (both) say more.
 
         Exact search, block by block (``block`` rows at a time; the result does not depend on it).
         Distance: ``l2`` = ||a - b|| (Lopes §4.1) or ``cosine`` = 1 - cos(a, b). The query vector is
         rounded to float16 like the stored ones, so a span taken from the data is at distance 0.
 
         Raises:
-            InputError: bad span, layer or metric; empty sentence. Cancelled.
+            InputError: bad span (or one across the two texts of a pair), layer or metric; empty
+            sentence. Cancelled.
         """
         import torch
 
@@ -394,6 +491,8 @@ class SearchIndex:
         L = len(enc.tokens[0])
         if not (0 <= i < j <= L) or any(enc.special[0][i:j]):
             raise InputError(f"span {i}:{j} is not a run of word tokens of the sentence (0..{L})")
+        if enc.segments is not None and len(set(enc.segments[0][i:j])) > 1:
+            raise InputError(f"span {i}:{j} spans both texts of the pair: choose tokens of one text")
         n = j - i
         V, locs = self.activations(classifier, spec.name, n, progress=progress, cancel=cancel)
         with torch.inference_mode():
@@ -425,20 +524,55 @@ class SearchIndex:
         d, ix = d[o], ix[o]
         rows = np.asarray(locs[ix, 0], np.int64) if len(ix) else np.zeros(0, np.int64)
         starts = np.asarray(locs[ix, 1], np.int64) if len(ix) else np.zeros(0, np.int64)
-        texts = [self.dataset.texts[r] for r in rows]
-        ngrams, cs = [], np.zeros((len(rows), 2), np.int64)
-        if texts:
-            e2 = classifier.encode(texts, allow_empty=True)
+        inputs = [self.dataset.input(int(r)) for r in rows] if self.is_pair else [self.dataset.texts[r] for r in rows]
+        ngrams, texts, cs = [], [], np.zeros((len(rows), 2), np.int64)
+        segs = np.zeros(len(rows), np.int64)
+        if inputs:
+            e2 = classifier.encode(inputs, allow_empty=True)
             for b, st in enumerate(starts):
-                offs = e2.offsets[b]
+                offs = e2.offsets[b]  # of a pair: into the text of the token's own segment
+                if self.is_pair:
+                    segs[b] = max(int(e2.segments[b][st]), 0)
+                own = inputs[b].texts[int(segs[b])] if self.is_pair else inputs[b]
                 cs[b] = (offs[st][0], offs[st + n - 1][1])
-                ngrams.append(texts[b][cs[b, 0] : cs[b, 1]])
+                ngrams.append(own[cs[b, 0] : cs[b, 1]])
+                texts.append(own)
         gold = self.labels[rows] if self.labels is not None else np.full(len(rows), -1, np.int64)
+        pair_fields = dict(segment_names=self.segment_names, match_segments=segs,
+                           pair_texts=tuple(tuple(x.texts) for x in inputs)) if self.is_pair else {}
         return SimilarityResult(
             text=str(text), tokens=tuple(enc.tokens[0]), span=(i, j), layer=spec.name, n=n, metric=metric, rows=rows,
             starts=starts, distances=d, ngrams=tuple(ngrams), texts=tuple(texts), char_span=cs,
             gold=np.asarray(gold, np.int64), class_names=self.class_names or classifier.class_names,
-            n_indexed=int(V.shape[0]), seconds=time.perf_counter() - t0)
+            n_indexed=int(V.shape[0]), seconds=time.perf_counter() - t0, **_known_fields(SimilarityResult, pair_fields))
+
+
+def _first_hit(text: str, words: list[str], mode: str):
+    """``(hit, words_with_offsets(text))``: the [start, end) word span of the first occurrence of
+    ``words`` in ``text`` (phrase: all of them adjacent, in order; all: the first word of ``text``
+    that is one of ``words``), or None."""
+    ws = words_with_offsets(text)
+    seq = [w for w, _ in ws]
+    n = len(words)
+    if mode == "phrase":
+        for s in range(len(seq) - n + 1):
+            if seq[s : s + n] == words:
+                return (s, s + n), ws
+    else:
+        for s, w in enumerate(seq):
+            if w in words:
+                return (s, s + 1), ws
+    return None, ws
+
+
+def _known_fields(cls, values: dict) -> dict:
+    """The entries of ``values`` that are fields of the result dataclass ``cls``: the pair fields
+    (``segment_names``, ``match_segments``, ``pair_texts``, ``column``) reach a result type that
+    declares them and are left out of one that does not."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in values.items() if k in names}
 
 
 def _layer_spec(classifier, layer):
@@ -460,7 +594,9 @@ def _layer_spec(classifier, layer):
 
 def _ngram_vectors(classifier, texts, spec, n):
     """(vectors (M, D) float32 numpy, (M, 2) int64 (batch index, start token)) of every n-gram
-    of word tokens of ``texts`` at ``spec``: the mean of the n locations' activation vectors."""
+    of word tokens of ``texts`` (strings or pairs) at ``spec``: the mean of the n locations'
+    activation vectors. An n-gram never includes a special token, and of a pair its n tokens are
+    all in the same text."""
     import torch
 
     enc = classifier.encode(texts, allow_empty=True)
@@ -472,6 +608,10 @@ def _ngram_vectors(classifier, texts, spec, n):
     word = enc.attention_mask.bool().clone()
     word &= ~torch.tensor([s + [True] * (L - len(s)) for s in enc.special], dtype=torch.bool, device=word.device)
     ok = word.float().unfold(1, n, 1).min(-1).values > 0  # (B, L-n+1)
+    if enc.segments is not None and n > 1:  # within one text of a pair (specials and padding: -1)
+        seg = torch.tensor([s + [-1] * (L - len(s)) for s in enc.segments], dtype=torch.long, device=word.device)
+        w = seg.unfold(1, n, 1)
+        ok &= w.min(-1).values == w.max(-1).values
     means = H.unfold(1, n, 1).mean(-1)  # (B, L-n+1, D)
     b, s = torch.nonzero(ok, as_tuple=True)
     return means[b, s].cpu().numpy(), torch.stack([b, s], 1).cpu().numpy().astype(np.int64)
