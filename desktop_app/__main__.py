@@ -31,12 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="open the demo model and dataset (trained once on first use)")
     p.add_argument("--model", metavar="DIR", help="saved classifier folder to open")
     p.add_argument("--data", metavar="FILE", help="dataset file to open (.tsv, .csv, .jsonl, .parquet)")
-    p.add_argument("--text", metavar="SENTENCE", help="sentence to explain first")
+    p.add_argument("--text", metavar="SENTENCE", help="sentence to explain first (with --pair: the premise)")
+    p.add_argument("--pair", metavar="HYPOTHESIS",
+                   help="the second text of a sentence pair (the hypothesis): explain the pair --text, --pair first "
+                        "(for a model trained on pairs)")
     p.add_argument("--device", choices=DEVICES, default=DEVICES[0],
                    help=f"compute device: {DEVICES[0]} (CUDA if available), {', '.join(DEVICES[1:])} "
                         "(default: %(default)s)")
     p.add_argument("--text-column", default=DatasetConfig.text_column,
                    help="dataset column with the sentences (default: %(default)s)")
+    p.add_argument("--pair-column", default=DatasetConfig.pair_column, metavar="NAME",
+                   help="dataset column with a sentence pair's second text (default: auto-detect premise/hypothesis "
+                        "or sentence1/sentence2)")
     p.add_argument("--label-column", default=DatasetConfig.label_column,
                    help="dataset column with the labels (default: %(default)s)")
     p.add_argument("--encoding", default=DatasetConfig.encoding,
@@ -63,8 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from interp_engine.cli import main as cli_main
 
         return int(cli_main(argv) or 0)
+    parser = build_parser()
     try:
-        opts = build_parser().parse_args(argv)
+        opts = parser.parse_args(argv)
+        if opts.pair is not None and not opts.text:
+            parser.error("--pair HYPOTHESIS needs --text PREMISE (the first text of the pair)")
     except SystemExit as e:  # --help or a usage error
         return int(e.code or 0) if isinstance(e.code, int) or e.code is None else 2
     from .app import run

@@ -44,7 +44,8 @@ def run(opts: argparse.Namespace) -> int:
     from .engine_client import wait_for_orphans
     from .main_window import MainWindow
 
-    window = MainWindow(device=opts.device, text_column=opts.text_column, label_column=opts.label_column)
+    window = MainWindow(device=opts.device, text_column=opts.text_column, label_column=opts.label_column,
+                        pair_column=getattr(opts, "pair_column", "") or "")
     window.show()
     if not (opts.demo or opts.model or opts.data or opts.text):
         window.restore_last_session()  # only if the user asked for it (File menu)
@@ -54,8 +55,18 @@ def run(opts: argparse.Namespace) -> int:
     return int(code)
 
 
+def first_input(opts: argparse.Namespace):
+    """The input ``--text`` (and ``--pair``) ask to explain first: a sentence, a pair, or None."""
+    from interp_engine.inputs import TextInput
+
+    if not getattr(opts, "text", None):
+        return None
+    pair = getattr(opts, "pair", None)
+    return TextInput.pair(opts.text, pair) if pair is not None else opts.text
+
+
 def start(window, opts: argparse.Namespace) -> None:
-    """Open what the options ask for (demo, model, dataset, sentence)."""
+    """Open what the options ask for (demo, model, dataset, sentence or sentence pair)."""
     c = window.controller
     method = getattr(opts, "method", None)
     if method:
@@ -68,14 +79,15 @@ def start(window, opts: argparse.Namespace) -> None:
     compare = getattr(opts, "compare", None)
     if compare:
         window.heatmap.set_compare(True, [m.strip() for m in compare.split(",") if m.strip()])
-    if opts.text:
-        c.set_text(opts.text)
+    if first_input(opts) is not None:
+        c.set_text(first_input(opts))
     if opts.demo and not opts.model:
         c.open_demo()
     if opts.model:
         c.open_model(opts.model, mlm=getattr(opts, "mlm", None), allow_pickle=getattr(opts, "allow_pickle", False))
     if opts.data:
-        c.open_dataset(opts.data, opts.text_column, opts.label_column, encoding=getattr(opts, "encoding", "utf-8"))
+        c.open_dataset(opts.data, opts.text_column, opts.label_column, encoding=getattr(opts, "encoding", "utf-8"),
+                       pair_column=getattr(opts, "pair_column", "") or "")
 
 
 def run_screenshot(opts: argparse.Namespace) -> int:
@@ -98,7 +110,8 @@ def run_screenshot(opts: argparse.Namespace) -> int:
     from .main_window import MainWindow
 
     window = MainWindow(device=opts.device, persist_layout=False, interactive=False,
-                        text_column=opts.text_column, label_column=opts.label_column)
+                        text_column=opts.text_column, label_column=opts.label_column,
+                        pair_column=getattr(opts, "pair_column", "") or "")
     window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     c = window.controller
     loop = QEventLoop()

@@ -10,7 +10,6 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -26,6 +25,7 @@ from interp_engine.config import DEVICES, DatasetConfig
 from .controllers.analysis import AnalysisController
 from .docks import build_controllers, build_docks, first_start_sizes
 from .engine_client import EngineClient
+from .input_row import InputRow
 from .panels.heatmap import SentenceHeatmapPanel
 from .session import STATE_VERSION
 from .settings import RECENT_DATASETS, RECENT_MODELS, add_recent, app_settings
@@ -51,11 +51,13 @@ class MainWindow(MenusMixin, QMainWindow):
         persist_layout: restore the saved dock layout now and save it on close.
         interactive: show load errors in message boxes (False for ``--screenshot``).
         text_column, label_column: column names used by File → Open Dataset….
+        pair_column: the column of a pair dataset's second text ("" = auto-detect
+            premise/hypothesis, sentence1/sentence2).
     """
 
     def __init__(self, client: EngineClient | None = None, *, device: str = DEVICES[0], persist_layout: bool = True,
                  interactive: bool = True, text_column: str = DatasetConfig.text_column,
-                 label_column: str = DatasetConfig.label_column):
+                 label_column: str = DatasetConfig.label_column, pair_column: str = DatasetConfig.pair_column):
         super().__init__()
         self.setObjectName("InterpStudioMainWindow")
         self.setWindowTitle("Interp Studio")
@@ -64,6 +66,7 @@ class MainWindow(MenusMixin, QMainWindow):
         self.interactive = interactive
         self.text_column = text_column
         self.label_column = label_column
+        self.pair_column = pair_column
         self._closed = False
         self._boxes: list[QMessageBox] = []
         self._started_message = self._progress_message = None
@@ -73,16 +76,16 @@ class MainWindow(MenusMixin, QMainWindow):
 
         self.heatmap = SentenceHeatmapPanel(attribution_methods())
         self.heatmap.setObjectName("heatmapPanel")
-        self.sentence_edit = QLineEdit()
-        self.sentence_edit.setObjectName("sentenceEdit")
-        self.sentence_edit.setPlaceholderText("Type any sentence and press Enter to explain it…")
-        self.sentence_edit.setClearButtonEnabled(True)
+        #: one box, or two labelled boxes when the model reads sentence pairs (premise, hypothesis)
+        self.input_row = InputRow()
+        self.input_row.setObjectName("inputRow")
+        self.sentence_edit = self.input_row.first_edit
+        self.hypothesis_edit = self.input_row.second_edit
         self.explain_button = QPushButton("Explain")
         self.explain_button.setObjectName("explainButton")
         row = QHBoxLayout()
         row.setContentsMargins(6, 6, 6, 0)
-        row.addWidget(QLabel("Sentence:"))
-        row.addWidget(self.sentence_edit, 1)
+        row.addWidget(self.input_row, 1)
         row.addWidget(self.explain_button)
         central = QWidget()
         central.setObjectName("centralWidget")
@@ -92,6 +95,8 @@ class MainWindow(MenusMixin, QMainWindow):
         cl.addLayout(row)
         cl.addWidget(self.heatmap, 1)
         self.setCentralWidget(central)
+        # Tab: premise → hypothesis → (Pair toggle) → Explain
+        QWidget.setTabOrder(self.input_row.pair_button, self.explain_button)
 
         #: ``{objectName: dock}`` of every dock (:data:`desktop_app.docks.DOCKS`)
         self.docks = build_docks(self)
@@ -101,9 +106,9 @@ class MainWindow(MenusMixin, QMainWindow):
         self._build_status_bar()
         self._build_menus()
 
-        self.sentence_edit.returnPressed.connect(self._explain_typed)
+        self.input_row.sigSubmitted.connect(self._explain_typed)
         self.explain_button.clicked.connect(self._explain_typed)
-        self.controller.sigCurrentTextChanged.connect(self._on_current_text)
+        self.controller.sigCurrentInputChanged.connect(self._on_current_input)
         self.controller.sigStatus.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.controller.sigError.connect(self._on_error)
         self.controller.sigPickleRefused.connect(self.ask_allow_pickle)
@@ -192,23 +197,27 @@ class MainWindow(MenusMixin, QMainWindow):
         self.controller.set_device(device)
 
     def _explain_typed(self) -> None:
-        text = self.sentence_edit.text()
-        if not text.strip():
-            self.statusBar().showMessage("Type a sentence first.", 5000)
+        """Explain what the box (or, for a pair model, the two boxes) holds."""
+        inp = self.input_row.input()
+        if inp is None or not any(t.strip() for t in inp.texts):
+            self.statusBar().showMessage("Type a sentence first." if not self.input_row.is_pair()
+                                         else "Type the premise and the hypothesis first.", 5000)
             return
-        self.controller.set_text(text, force=True)
+        self.controller.set_text(inp, force=True)
 
-    @Slot(str)
-    def _on_current_text(self, text: str) -> None:
-        if self.sentence_edit.text() != text:
-            self.sentence_edit.setText(text)
-            self.sentence_edit.setCursorPosition(0)
+    @Slot(object)
+    def _on_current_input(self, inp) -> None:
+        self.input_row.set_input(inp)
 
     @Slot(object)
     def _on_model_loaded(self, info) -> None:
         self.model_label.setText(f"Model: {Path(info.path).name} ({info.kind})")
         self.model_label.setToolTip(f"{info.path}\nclasses: {', '.join(info.class_names)}\nhash {info.content_hash}")
         self.device_label.setText(f"Device: {info.device}")
+        self.input_row.set_segments(getattr(info, "segment_names", ("text",)))
+        current = self.controller.current_input
+        if current is not None:
+            self.input_row.set_input(current)
         if info.path and self.persist_layout:
             add_recent(RECENT_MODELS, info.path)
 

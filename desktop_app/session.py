@@ -1,8 +1,8 @@
 """Sessions: everything needed to come back to an analysis, in one JSON file.
 
-A session records the model folder, the dataset (file and columns), the masked LM, the analysis
-(:class:`~desktop_app.state.AnalysisState`, saved with :func:`dataclasses.asdict`: the current
-sentence, the heatmap method and target, the marginalization settings (σ / top-n), the
+A session records the model folder, the dataset (file and columns, a pair's second column), the
+masked LM, the analysis (:class:`~desktop_app.state.AnalysisState`, saved with
+:func:`dataclasses.asdict`: the current sentence or sentence pair (``texts``/``segments``), the heatmap method and target, the marginalization settings (σ / top-n), the
 side-by-side methods, the deletion-curve and neighbour-scatter settings), where the sentence came
 from (typed, or the selected dataset row) and the dock layout (``QMainWindow.saveState``, base64,
 version :data:`STATE_VERSION`). Files of version 1 (flat keys) are still read. File → Save
@@ -46,7 +46,8 @@ class Session:
     """What a session file holds (every field optional but ``version``).
 
     Attributes:
-        model, mlm: folders; dataset: file; text_column, label_column: its columns.
+        model, mlm: folders; dataset: file; text_column, label_column: its columns; pair_column:
+            a pair dataset's second column ("" = auto-detected).
         state: the analysis (current sentence, method, target, marginalization settings, compare
             mode and methods, the deletion-curve and neighbour-scatter settings).
         source: ``"dataset"`` (a selected row) or ``"typed"``; dataset_row: the selected row when
@@ -59,6 +60,7 @@ class Session:
     dataset: str | None = None
     text_column: str = DatasetConfig.text_column
     label_column: str = DatasetConfig.label_column
+    pair_column: str = DatasetConfig.pair_column
     mlm: str | None = None
     state: AnalysisState = field(default_factory=AnalysisState)
     source: str = "typed"
@@ -94,6 +96,10 @@ class Session:
         cm = raw.get("compare_methods", [])
         if not isinstance(cm, (list, tuple)) or not all(isinstance(m, str) for m in cm):
             raise SessionError(f"{path}: 'compare_methods' must be a list of method names")
+        for name in ("texts", "segments"):  # a sentence pair
+            v = raw.get(name) or []
+            if not isinstance(v, (list, tuple)) or len(v) not in (0, 2) or not all(isinstance(t, str) for t in v):
+                raise SessionError(f"{path}: '{name}' must be a list of two strings (a sentence pair) or empty")
         raw = {k: v for k, v in raw.items() if v is not None or k == "target"}
         try:
             state = AnalysisState.from_dict(raw)
@@ -146,9 +152,11 @@ def capture(window) -> Session:
     state = replace(c.sync_state())
     ds = c.dataset
     row = window.dataset_panel.selected_row() if ds is not None else None
-    state.text = c.current_text or window.sentence_edit.text()
+    if not c.current_text:
+        typed = window.input_row.input() if hasattr(window, "input_row") else None
+        state.set_input(typed if typed is not None else window.sentence_edit.text())
     source = "typed"
-    if row is not None and ds is not None and 0 <= row < len(ds.texts) and ds.texts[row] == state.text:
+    if row is not None and ds is not None and 0 <= row < len(ds.texts) and _row_text(ds, row) == state.text:
         source = "dataset"
     else:
         row = None
@@ -158,11 +166,17 @@ def capture(window) -> Session:
         dataset=str(ds.path) if ds is not None and getattr(ds, "path", None) else None,
         text_column=getattr(ds, "text_column", None) or window.text_column,
         label_column=getattr(ds, "label_column", None) or window.label_column,
+        pair_column=(getattr(ds, "pair_column", None) or "") if ds is not None else getattr(window, "pair_column", ""),
         mlm=str(mlm) if mlm else None, state=state, source=source, dataset_row=row,
         layout=base64.b64encode(bytes(window.saveState(STATE_VERSION).data())).decode("ascii"),
         geometry=base64.b64encode(bytes(window.saveGeometry().data())).decode("ascii"),
         app_version=app_version(),
     )
+
+
+def _row_text(ds, row: int) -> str:
+    """Row ``row`` of a dataset as one string (a pair: ``premise ‖ hypothesis``, as ``AnalysisState.text``)."""
+    return str(ds.input(row)) if hasattr(ds, "input") else ds.texts[row]
 
 
 def _apply_docks(window, st: AnalysisState) -> None:
@@ -253,15 +267,15 @@ def apply(window, s: Session, *, docks: bool = True) -> list[str]:
                 row = int(s.dataset_row)
 
                 def select_row(ds, row=row, text=st.text):
-                    if 0 <= row < len(ds.texts) and ds.texts[row] == text:
+                    if 0 <= row < len(ds.texts) and _row_text(ds, row) == text:
                         window.dataset_panel.select_row(row)
 
                 _once(c.sigDatasetLoaded, select_row)
-            c.open_dataset(s.dataset, s.text_column, s.label_column)
+            c.open_dataset(s.dataset, s.text_column, s.label_column, pair_column=s.pair_column or "")
         else:
             problems.append(f"dataset {s.dataset} not found")
-    if st.text:
-        c.set_text(st.text, force=True)
+    if st.input is not None:
+        c.set_text(st.input, force=True)
     if problems:
         window.statusBar().showMessage("Session: " + "; ".join(problems), 10000)
     return problems

@@ -16,6 +16,7 @@ from interp_engine.config import (
     NeighbourConfig,
     OptimizationConfig,
 )
+from interp_engine.inputs import TextInput
 
 #: the likelihood model the GUI starts with (a masked LM is not open yet)
 GUI_LIKELIHOOD = "uniform"
@@ -29,7 +30,9 @@ class AnalysisState:
     """The current input and the choices of the docks.
 
     Attributes:
-        text: the current sentence ("" = none).
+        text: the current sentence ("" = none; a pair: ``"premise ‖ hypothesis"``, ``str(TextInput)``).
+        texts, segments: a sentence pair's two texts and their names (``()`` for one sentence);
+            :attr:`input` is the current :class:`~interp_engine.inputs.TextInput`.
         method: the heatmap's attribution method; target: class index, None = predicted.
         marginalization: the marginalization form's choice (Kim et al. eq. 4).
         compare: side-by-side mode on; compare_methods: its methods, in order.
@@ -38,6 +41,8 @@ class AnalysisState:
     """
 
     text: str = ""
+    texts: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
     method: str = AttributionConfig.gui_method
     target: int | None = None
     marginalization: MarginalizationConfig = field(
@@ -47,6 +52,23 @@ class AnalysisState:
     deletion: DeletionConfig = field(default_factory=DeletionConfig)
     neighbours: NeighbourConfig = field(default_factory=NeighbourConfig)
     optimization: OptimizationConfig = field(default_factory=OptimizationConfig)
+
+    @property
+    def input(self) -> TextInput | None:
+        """The current input: a pair when :attr:`texts` holds two texts, else :attr:`text` (None: none)."""
+        if len(self.texts) == 2:
+            return TextInput(tuple(self.texts), tuple(self.segments) or ("premise", "hypothesis"))
+        return TextInput.single(self.text) if self.text else None
+
+    def set_input(self, value) -> None:
+        """Make ``value`` (a string, a (first, second) pair or a TextInput; "" = none) current."""
+        if isinstance(value, str) and not value:
+            self.text, self.texts, self.segments = "", (), ()
+            return
+        inp = TextInput.of(value)
+        self.text = str(inp)
+        self.texts = tuple(inp.texts) if inp.is_pair else ()
+        self.segments = tuple(inp.segments) if inp.is_pair else ()
 
     def to_dict(self) -> dict:
         """:func:`dataclasses.asdict`, with tuples as lists (JSON)."""
@@ -63,7 +85,7 @@ class AnalysisState:
                 continue
             if k in _CONFIGS:
                 v = _CONFIGS[k].from_json(v) if isinstance(v, dict) else _CONFIGS[k]()
-            elif k == "compare_methods":
+            elif k in ("compare_methods", "texts", "segments"):
                 v = tuple(str(m) for m in (v or ()))
             kw[k] = v
         return cls(**kw)

@@ -38,6 +38,9 @@ class MenusMixin:
         self.open_model_action.setShortcut(QKeySequence.StandardKey.Open)
         self.open_dataset_action = file_menu.addAction("Open &Dataset…", self.choose_dataset)
         self.open_dataset_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.columns_action = file_menu.addAction("Dataset &Columns…", self.choose_columns)
+        self.columns_action.setToolTip("The text, second-text (sentence pairs: auto-detected by default) and label "
+                                       "columns File → Open Dataset… reads")
         self.open_mlm_action = file_menu.addAction("Open Masked &LM…", self.choose_mlm)
         self.open_mlm_action.setToolTip("Open a masked language model folder: the likelihood model of marginalization")
         self.open_prior_action = file_menu.addAction("Count Prior From Training File…", self.choose_prior)
@@ -216,7 +219,29 @@ class MenusMixin:
         self.controller.open_model(path, allow_pickle=allow_pickle)
 
     def open_dataset(self, path: str, *, encoding: str = "utf-8") -> None:
-        self.controller.open_dataset(path, self.text_column, self.label_column, encoding=encoding)
+        self.controller.open_dataset(path, self.text_column, self.label_column, encoding=encoding,
+                                     pair_column=getattr(self, "pair_column", ""))
+
+    def choose_columns(self):
+        """File → Dataset Columns…: the columns File → Open Dataset… reads (a pair's second column
+        is auto-detected when left empty); OK reopens the open dataset with them. Returns the dialog."""
+        from .columns_dialog import ColumnsDialog
+
+        dlg = ColumnsDialog(self.text_column, getattr(self, "pair_column", ""), self.label_column, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+
+        def accepted() -> None:
+            self.text_column, self.pair_column, self.label_column = dlg.columns()
+            ds = self.controller.dataset
+            if ds is not None and getattr(ds, "path", None) and not self._closed:
+                self.open_dataset(str(ds.path))
+
+        dlg.accepted.connect(accepted)
+        dlg.finished.connect(lambda _r: self._boxes.remove(dlg) if dlg in self._boxes else None)
+        self._boxes.append(dlg)
+        self.columns_dialog = dlg
+        dlg.open()
+        return dlg
 
     @Slot(str, str)
     def ask_allow_pickle(self, path: str, message: str) -> QMessageBox | None:

@@ -9,8 +9,9 @@ its sidecar. No Qt.
   :func:`os.replace`: an interrupted export never leaves a broken file in place of a good one.
 - Every export writes ``<figure>.json`` beside the figure (:func:`sidecar_path`): the panel, the
   method(s) and their parameters, the model's path and content hash (:func:`model_folder_hash`:
-  weights + config + tokenizer files), the masked LM and dataset used, the sentence, the target,
-  the seed, the style and the app version, and the request that computes the result
+  weights + config + tokenizer files), the masked LM and dataset used, the sentence (a sentence
+  pair: ``"premise ‖ hypothesis"``, plus both texts as ``texts`` and their names as ``segments``),
+  the target, the seed, the style and the app version, and the request that computes the result
   (``request.to_json()`` of :mod:`interp_engine.requests`, see :mod:`interp_engine.sidecar`).
   :func:`remake` runs that request again (``engine.run(Request.from_json(...))``, older
   ``{"panel": ...}`` requests converted first) and renders the figure again; it refuses
@@ -236,6 +237,8 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
         mlm = {"path": str(mp.resolve()) if mp.exists() else str(mp),
                "hash": provenance.mlm_hash or (model_folder_hash(mp) if mp.is_dir() else "")}
     sentence = getattr(r0, "text", None)
+    inp = getattr(request, "input", None)
+    pair = {"texts": list(inp.texts), "segments": list(inp.segments)} if getattr(inp, "is_pair", False) else {}
     return _jsonable({
         "sidecar_version": SIDECAR_VERSION,
         "app": "Interp Studio",
@@ -248,6 +251,7 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
         "mlm": mlm,
         "dataset": ds,
         "sentence": sentence,
+        **pair,  # a sentence pair: both texts and their names (the request's input holds them too)
         "query": getattr(r0, "query", None),
         "target": getattr(r0, "target", None),
         "seed": int(provenance.seed),

@@ -29,7 +29,7 @@ from .requests import (
     Request,
     SearchRequest,
 )
-from .results import DeletionCurves, HiddenSaliency, NeighbourScatter, TokenAttribution, TokenSearchResult
+from .results import DeletionCurves, HiddenSaliency, NeighbourScatter, TokenAttribution, TokenSearchResult, input_of
 
 #: the request type of each figure panel
 PANEL_REQUESTS = {"heatmap": (AttributionRequest, CompareRequest), "grid": (HiddenSaliencyRequest,),
@@ -126,7 +126,7 @@ def _heatmap_request(result, provenance=None) -> Request:
     if "marginalization" in methods:
         p = dict(next(r.params for r in rows if r.method == "marginalization") or {})
         configs["marginalization"] = marginalization_config(p.get("likelihood"), p.get("sigma"), p.get("top_n"))
-    kw = dict(text=r0.text, target=int(r0.target), configs=configs)
+    kw = dict(input=input_of(r0), target=int(r0.target), configs=configs)  # a pair: both texts
     if len(rows) == 1:
         return AttributionRequest(method=methods[0], **kw)
     return CompareRequest(methods=methods, **kw)
@@ -134,7 +134,7 @@ def _heatmap_request(result, provenance=None) -> Request:
 
 def _grid_request(hs: HiddenSaliency, provenance=None) -> Request:
     top = max((len(t) for t in hs.top_locations), default=HiddenConfig.top)
-    return HiddenSaliencyRequest(text=hs.text, target=int(hs.target), top=int(top))
+    return HiddenSaliencyRequest(input=input_of(hs), target=int(hs.target), top=int(top))
 
 
 def _search_request(res: TokenSearchResult, provenance=None) -> Request:
@@ -157,7 +157,7 @@ def _deletion_request(res: DeletionCurves, provenance=None) -> Request:
     deletion = DeletionConfig(strategy=res.strategy, x_max=float(res.x_max), seed=int(res.seed or 0),
                               insertion=res.p_insertion is not None,
                               exclude_original=bool(params.get("exclude_original", DeletionConfig.exclude_original)))
-    return DeletionCurvesRequest(text=res.text, methods=methods, target=int(res.target), deletion=deletion,
+    return DeletionCurvesRequest(input=input_of(res), methods=methods, target=int(res.target), deletion=deletion,
                                  configs=configs)
 
 
@@ -168,7 +168,7 @@ def _scatter_request(res: NeighbourScatter, provenance=None) -> Request:
     neighbours = NeighbourConfig(projection=str(res.projection), **{k: params[k] for k in ("k", "perplexity")
                                                                       if k in params})
     return NeighbourScatterRequest(
-        text=res.text, target=int(res.target), neighbours=neighbours, optimization=optimization,
+        input=input_of(res), target=int(res.target), neighbours=neighbours, optimization=optimization,
         locations=tuple((int(loc.layer), int(loc.position)) for loc in res.locations),
         ranks=tuple(int(loc.rank) for loc in res.locations))
 
@@ -212,6 +212,10 @@ def legacy_request(d: Mapping[str, Any]) -> Request:
     """
     d = dict(d)
     panel = d.get("panel")
+    if "input" in d and "text" not in d:  # a pair written as {"texts": [...], "segments": [...]}
+        from .inputs import TextInput
+
+        d["text"] = TextInput.from_json(d["input"])
     if panel in ("heatmap", "deletion"):
         methods = tuple(d.get("methods") or ())
         if not methods:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from PySide6.QtCore import QObject, Signal, Slot
 
 from interp_engine.config import AttributionConfig
+from interp_engine.inputs import TextInput
 from interp_engine.requests import AttributionRequest, CompareRequest, HiddenSaliencyRequest
 
 from ..engine_client import EngineClient
@@ -40,7 +41,9 @@ class AnalysisController(LoadingMixin, DockController):
         sigModelLoaded(object): a ``ModelInfo`` was opened.
         sigDatasetLoaded(object): a ``Dataset`` was opened.
         sigDeviceChanged(str): the engine moved to this device.
-        sigCurrentTextChanged(str): the current sentence changed.
+        sigCurrentTextChanged(str): the current sentence changed (a pair: ``"premise ‖ hypothesis"``).
+        sigCurrentInputChanged(object): the current input changed: its
+            :class:`~interp_engine.inputs.TextInput` (one text or a pair).
         sigError(str, str): ``(kind, message)`` of a failed request.
         sigStatus(str): a status-bar message.
         sigMLMLoaded(object): a masked LM was opened (the engine's info dict).
@@ -56,6 +59,7 @@ class AnalysisController(LoadingMixin, DockController):
     sigDatasetLoaded = Signal(object)
     sigDeviceChanged = Signal(str)
     sigCurrentTextChanged = Signal(str)
+    sigCurrentInputChanged = Signal(object)
     sigError = Signal(str, str)
     sigStatus = Signal(str)
     sigMLMLoaded = Signal(object)
@@ -77,7 +81,7 @@ class AnalysisController(LoadingMixin, DockController):
         self.comparison: tuple | None = None
         self.saliency = None
         self.device = None
-        self._pending_text: str | None = None
+        self._pending_text: TextInput | None = None
         self._pending_mlm: str | None = None
         self._prior_path: str | None = None
         self._quiet = False  # True while the controller itself updates the marginalization form
@@ -92,11 +96,18 @@ class AnalysisController(LoadingMixin, DockController):
 
     @property
     def current_text(self) -> str:
+        """The current input as one string ("" = none; a pair: ``"premise ‖ hypothesis"``, the
+        ``text`` of its results)."""
         return self.state.text
 
     @current_text.setter
-    def current_text(self, text: str) -> None:
-        self.state.text = str(text)
+    def current_text(self, text) -> None:
+        self.state.set_input(text)
+
+    @property
+    def current_input(self) -> TextInput | None:
+        """The current input (one text or a pair), or None: what every request is about."""
+        return self.state.input
 
     @contextmanager
     def quiet(self):
@@ -124,23 +135,27 @@ class AnalysisController(LoadingMixin, DockController):
             self.client.cancel_all()
             self.sigStatus.emit("Cancelling…")
 
-    def set_text(self, text: str, force: bool = False) -> None:
-        """Make ``text`` the current sentence and explain it (no-op if already current)."""
-        text = str(text)
-        if not text.strip():
+    def set_text(self, text: "str | TextInput | tuple", force: bool = False) -> None:
+        """Make ``text`` (a sentence, or a :class:`TextInput` pair) the current input and explain
+        it (no-op if already current)."""
+        inp = TextInput.of(text)
+        if not any(t.strip() for t in inp.texts):
             self.sigStatus.emit("Type a sentence first.")
             return
-        if text == self.current_text and not force and self._has_current_request():
+        if inp == self.current_input and not force and self._has_current_request():
             return
-        self.current_text = text
-        self.sigCurrentTextChanged.emit(text)
+        self.state.set_input(inp)
+        self.sigCurrentTextChanged.emit(self.current_text)
+        self.sigCurrentInputChanged.emit(inp)
         self.explain()
+
+    set_input = set_text
 
     def explain(self) -> None:
         """Request the attribution (or the method comparison) and the hidden saliency of the
         current sentence."""
-        text = self.current_text
-        if not text:
+        text = self.current_input
+        if text is None:
             return
         if self.model_info is None:
             self._pending_text = text
@@ -160,13 +175,13 @@ class AnalysisController(LoadingMixin, DockController):
                 self.drop("compare")
                 self.sigStateChanged.emit()
                 return
-            self._sentence_job(CompareRequest(text=text, methods=st.compare_methods, target=st.target,
+            self._sentence_job(CompareRequest(input=text, methods=st.compare_methods, target=st.target,
                                               configs=configs), self._finished_compare)
         else:
             self.drop("compare")
-            self._sentence_job(AttributionRequest(text=text, method=method, target=st.target, configs=configs),
+            self._sentence_job(AttributionRequest(input=text, method=method, target=st.target, configs=configs),
                                self._finished_attribution)
-        self._sentence_job(HiddenSaliencyRequest(text=text, target=st.target), self._finished_hidden)
+        self._sentence_job(HiddenSaliencyRequest(input=text, target=st.target), self._finished_hidden)
         self.heatmap.set_computing()
         self.grid.set_computing()
         self.sigStateChanged.emit()
@@ -196,8 +211,10 @@ class AnalysisController(LoadingMixin, DockController):
 
     # -- panel intent -----------------------------------------------------------------------
     @Slot(int, str)
-    def _on_row_selected(self, _row: int, text: str) -> None:
-        self.set_text(text)
+    def _on_row_selected(self, row: int, text: str) -> None:
+        model = self.dataset_panel.model
+        # the row's input (a pair dataset: premise and hypothesis, as Dataset.input(row))
+        self.set_text(model.input(row) if hasattr(model, "input") and 0 <= row < model.rowCount() else text)
 
     @Slot(int)
     def on_token_clicked(self, index: int) -> None:

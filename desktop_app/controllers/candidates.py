@@ -100,7 +100,7 @@ class CandidatesController(DockController):
             return None
         target = shown.target if shown is not None else main.heatmap.target()
         job = self.submit(CandidateTableRequest(
-            text=main.current_text, position=int(index), target=target,
+            input=main.current_input, position=int(index), target=target,
             marginalization=marginalization_config(main.heatmap.marginalization_settings())),
             self._finished_candidates, on_failed=lambda m: self._failed("candidates", m),
             on_cancelled=lambda: self.panel.show_message("Cancelled."))
@@ -124,7 +124,7 @@ class CandidatesController(DockController):
             return None
         target = shown.target if shown is not None else main.heatmap.target()
         job = self.submit(SpanAttributionRequest(
-            text=main.current_text, span=span, target=target,
+            input=main.current_input, span=span, target=target,
             marginalization=marginalization_config(main.heatmap.marginalization_settings())),
             self._finished_span, on_failed=lambda m: self._failed("span", m),
             on_cancelled=lambda: self.panel.show_message("Cancelled."))

@@ -75,7 +75,7 @@ class DeletionCurveController(DockController):
         shown = main._shown()
         target = shown.target if shown is not None and shown.text == main.current_text else main.heatmap.target()
         configs = method_configs(main.heatmap, methods)
-        job = self.submit(DeletionCurvesRequest(text=main.current_text, methods=methods, target=target,
+        job = self.submit(DeletionCurvesRequest(input=main.current_input, methods=methods, target=target,
                                                 deletion=deletion, configs=configs),
                           self._on_result, on_failed=self._on_failed, on_cancelled=self._on_cancelled,
                           on_progress=self._on_progress)

@@ -45,14 +45,16 @@ class LoadingMixin:
         return self._load(LoadMLMRequest(path=str(path)), self._finished_mlm)
 
     def open_dataset(self, path: str | Path, text_column: str = DatasetConfig.text_column,
-                     label_column: str = DatasetConfig.label_column, encoding: str = DatasetConfig.encoding) -> Job:
+                     label_column: str = DatasetConfig.label_column, encoding: str = DatasetConfig.encoding,
+                     pair_column: str = DatasetConfig.pair_column) -> Job:
         """Load a dataset file in the engine thread (streamed, with progress; cancellable).
-        A file that is not in ``encoding`` reports :attr:`sigEncodingProblem`."""
+        A file that is not in ``encoding`` reports :attr:`sigEncodingProblem`. ``pair_column``:
+        the column of a pair's second text ("" = auto-detect premise/hypothesis, sentence1/sentence2)."""
         self.drop("predictions")
         self.client.cancel_kind("predictions")
         path = str(path)
         return self._load(LoadDatasetRequest(path=path, text_column=text_column, label_column=label_column,
-                                             encoding=encoding), self._finished_dataset,
+                                             encoding=encoding, pair_column=pair_column or ""), self._finished_dataset,
                           ask=lambda m: self._ask_encoding(path, m))
 
     def open_demo(self) -> Job:
@@ -170,10 +172,14 @@ class LoadingMixin:
         self.dataset = ds
         self.predictions = None
         name = Path(ds.path).name if getattr(ds, "path", None) else ""
-        self.dataset_panel.set_dataset(ds.texts, ds.labels, self._gold_names(), name)
+        pairs = getattr(ds, "pairs", None) if getattr(ds, "is_pair", False) else None
+        self.dataset_panel.set_dataset(ds.texts, ds.labels, self._gold_names(), name, pairs=pairs,
+                                       segment_names=tuple(getattr(ds, "segment_names", ()) or ()))
         self.sigDatasetLoaded.emit(ds)
-        skipped = getattr(ds, "n_skipped", 0)
-        self.sigStatus.emit(f"Opened {name}: {len(ds)} sentences" + (f" ({skipped} empty rows skipped)" if skipped else ""))
+        skipped, no_gold = getattr(ds, "n_skipped", 0), getattr(ds, "n_no_gold", 0)
+        unit = f"{' / '.join(ds.segment_names)} pairs" if pairs is not None else "sentences"
+        notes = [f"{skipped} empty rows skipped"] * bool(skipped) + [f"{no_gold} rows without a gold label skipped"] * bool(no_gold)
+        self.sigStatus.emit(f"Opened {name}: {len(ds)} {unit}" + (f" ({'; '.join(notes)})" if notes else ""))
         self._request_predictions()
         if not self.current_text and not self._pending_text and len(ds):
             self.dataset_panel.select_row(0)

@@ -78,7 +78,7 @@ class NeighbourScatterController(DockController):
         self._stale = False
         neighbours, optimization = self.sync_state()
         job = self.submit(NeighbourScatterRequest(
-            text=main.current_text, locations=locations, target=sal.target if sal is not None else None,
+            input=main.current_input, locations=locations, target=sal.target if sal is not None else None,
             neighbours=neighbours, optimization=optimization),
             self._on_result, on_failed=self._on_failed, on_cancelled=self._on_cancelled,
             on_progress=self.panel.set_progress)

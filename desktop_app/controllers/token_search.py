@@ -28,7 +28,25 @@ class TokenSearchController(DockController):
         main.sigCurrentTextChanged.connect(lambda _t: setattr(self, "span", None))
         panel.sigSearchRequested.connect(self.search)
         panel.sigSimilarRequested.connect(self.find_similar)
-        panel.sigSentenceActivated.connect(lambda text: self.main.set_text(text))
+        panel.sigSentenceActivated.connect(self._open_sentence)
+        if hasattr(panel, "sigRowActivated"):
+            panel.sigRowActivated.connect(self._open_row)
+
+    def _pair_dataset(self) -> bool:
+        return bool(getattr(self.main.dataset, "is_pair", False))
+
+    @Slot(str)
+    def _open_sentence(self, text: str) -> None:
+        """A double-clicked match: its sentence (a pair dataset's row opens from its row, see _open_row)."""
+        if not self._pair_dataset():
+            self.main.set_text(text)
+
+    @Slot(int)
+    def _open_row(self, row: int) -> None:
+        """A double-clicked match of a pair dataset: the row's pair (premise and hypothesis)."""
+        ds = self.main.dataset
+        if self._pair_dataset() and 0 <= row < len(ds):
+            self.main.set_text(ds.input(row))
 
     def _tokens(self) -> tuple[str, ...]:
         toks = self.main.heatmap.view.tokens
@@ -74,6 +92,6 @@ class TokenSearchController(DockController):
             return None
         span = self.span or (0, min(2, len(self._tokens()) or 1))
         self.panel.set_similar_busy("Computing activations of the training n-grams (first time only)…")
-        return self.submit(SimilarityRequest(text=main.current_text, span=span), self.panel.set_similar_result,
+        return self.submit(SimilarityRequest(input=main.current_input, span=span), self.panel.set_similar_result,
                            on_failed=self.panel.set_similar_busy,
                            on_progress=self._percent(self.panel.set_similar_busy))

@@ -144,8 +144,11 @@ class CandidateTablePanel(QWidget):
                f"σ = {table.params.get('sigma', 0):g}") if table.params else ""
         shown = f" (first {MAX_ROWS} shown)" if len(table.candidates) > MAX_ROWS else ""
         dropped = (f" · dropped mass {table.dropped_mass:.3g}" if table.dropped_mass > 0 else "")
+        segs, names2 = getattr(table, "segments", None), tuple(getattr(table, "segment_names", ()) or ())
+        seg = int(segs[table.position]) if segs is not None and len(names2) == 2 and table.position < len(segs) else -1
+        where = f"{_esc(names2[seg])}, " if seg in (0, 1) else ""  # a pair: which text the token is in
         self.header.setText(
-            f"Token <b>“{_esc(table.token)}”</b> (position {table.position}) · "
+            f"Token <b>“{_esc(table.token)}”</b> ({where}position {table.position}) · "
             f"WoE <b><span style='color:{col}'>{woe:+.3f} bits</span></b> for “{_esc(cname)}”<br>"
             f"p({_esc(cname)} | x) = {table.p_target:.4f} · p({_esc(cname)} | x₋ᵢ) = {table.p_marginal:.4f}<br>"
             f"<span style='color:#666'>{len(table.candidates)} candidates{shown}, "

@@ -1,5 +1,9 @@
 """The dataset list: every sentence with its gold label and, once computed, the model's
-prediction and confidence. Sortable, filterable; selecting a row makes its sentence current."""
+prediction and confidence. Sortable, filterable; selecting a row makes its sentence current.
+
+A pair dataset (premise/hypothesis, sentence1/sentence2) lists its two texts in two columns
+headed by the dataset's segment names, then gold, predicted and confidence; the filter searches
+both texts, and selecting a row makes the pair (:meth:`DatasetTableModel.input`) current."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -19,13 +23,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from interp_engine.inputs import TextInput
+
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class DatasetTableModel(QAbstractTableModel):
-    """Table of sentences: sentence, gold label, predicted label, confidence.
+    """Table of sentences: sentence, gold label, predicted label, confidence; a pair dataset:
+    first text, second text (headers: the segment names), gold, predicted, confidence.
 
-    Predictions are optional and arrive later (:meth:`set_predictions`).
+    Predictions are optional and arrive later (:meth:`set_predictions`). The column indices
+    :attr:`GOLD`, :attr:`PRED`, :attr:`CONF` of an instance shift by one for a pair dataset
+    (:attr:`SECOND` is the second text's column, -1 without one).
     """
 
     #: short headers: at the dock's default width every column stays visible (tooltips: the long names)
@@ -33,10 +42,14 @@ class DatasetTableModel(QAbstractTableModel):
     COLUMN_TIPS = ("The sentence (hover a row for all of it)", "Gold label", "The model's predicted class",
                    "Confidence: the model's probability of its predicted class")
     TEXT, GOLD, PRED, CONF = range(4)
+    SECOND = -1
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._texts: tuple[str, ...] = ()
+        self._pairs: tuple[str, ...] | None = None
+        self._segment_names: tuple[str, ...] = ()
+        self._set_columns()
         self._labels: np.ndarray | None = None
         self._gold_names: tuple[str, ...] = ()
         self._pred: np.ndarray | None = None
@@ -44,11 +57,33 @@ class DatasetTableModel(QAbstractTableModel):
         self._pred_names: tuple[str, ...] = ()
         self._compare = False
 
+    def _set_columns(self) -> None:
+        """The columns (and their tips) of a single-text or a pair dataset."""
+        if self._pairs is None:
+            self.columns, self.column_tips = type(self).COLUMNS, type(self).COLUMN_TIPS
+            self.SECOND, self.GOLD, self.PRED, self.CONF = -1, 1, 2, 3
+            return
+        first, second = (self._segment_names + ("premise", "hypothesis")[len(self._segment_names):])[:2]
+        self.columns = (first, second) + type(self).COLUMNS[1:]  # the segment names, as the dataset says
+        self.column_tips = (f"The {first} (hover a row for all of it)", f"The {second} (hover a row for all of it)",
+                            *type(self).COLUMN_TIPS[1:])
+        self.SECOND, self.GOLD, self.PRED, self.CONF = 1, 2, 3, 4
+
+    def is_pair(self) -> bool:
+        return self._pairs is not None
+
     # -- content ----------------------------------------------------------------------------
-    def set_dataset(self, texts: Sequence[str], labels: np.ndarray | None, gold_names: Sequence[str]) -> None:
-        """Replace the rows (predictions are cleared)."""
+    def set_dataset(self, texts: Sequence[str], labels: np.ndarray | None, gold_names: Sequence[str],
+                    pairs: Sequence[str] | None = None, segment_names: Sequence[str] = ()) -> None:
+        """Replace the rows (predictions are cleared). ``pairs``: the second text of each row of a
+        pair dataset, ``segment_names`` their names (the column headers)."""
         self.beginResetModel()
         self._texts = tuple(texts)
+        self._pairs = None if pairs is None else tuple(pairs)
+        if self._pairs is not None and len(self._pairs) != len(self._texts):
+            raise ValueError(f"{len(self._pairs)} second texts for {len(self._texts)} rows")
+        self._segment_names = tuple(str(n) for n in segment_names)
+        self._set_columns()
         self._labels = None if labels is None else np.asarray(labels, dtype=np.int64)
         self._gold_names = tuple(gold_names)
         self._pred = self._conf = None
@@ -80,7 +115,19 @@ class DatasetTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, c0), self.index(len(self._texts) - 1, c1))
 
     def text(self, row: int) -> str:
-        return self._texts[row]
+        """The row's input as one string (a pair: ``premise ‖ hypothesis``, as ``str(TextInput)``)."""
+        return str(self.input(row))
+
+    def input(self, row: int) -> TextInput:
+        """The row's input: its text, or its pair with the dataset's segment names."""
+        if self._pairs is None:
+            return TextInput.single(self._texts[row])
+        names = self._segment_names if len(self._segment_names) == 2 else ("premise", "hypothesis")
+        return TextInput.pair(self._texts[row], self._pairs[row], segments=names)
+
+    def row_texts(self, row: int) -> tuple[str, ...]:
+        """The texts the filter searches: the sentence, or both texts of a pair."""
+        return (self._texts[row],) if self._pairs is None else (self._texts[row], self._pairs[row])
 
     def has_predictions(self) -> bool:
         return self._pred is not None
@@ -97,15 +144,15 @@ class DatasetTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._texts)
 
     def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
+        return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole:
             if orientation == Qt.Orientation.Horizontal:
-                return self.COLUMNS[section]
+                return self.columns[section] if 0 <= section < len(self.columns) else None
             return str(section + 1)
         if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal:
-            return self.COLUMN_TIPS[section]
+            return self.column_tips[section] if 0 <= section < len(self.column_tips) else None
         return None
 
     #: show class names as their shortest unique prefixes (set by the panel when columns are narrow)
@@ -139,6 +186,10 @@ class DatasetTableModel(QAbstractTableModel):
         if not index.isValid():
             return None
         row, col = index.row(), index.column()
+        if col == self.SECOND:
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+                return self._pairs[row]
+            return self._pairs[row].lower() if role == SORT_ROLE else None
         if role == Qt.ItemDataRole.DisplayRole:
             if col == self.TEXT:
                 return self._texts[row]
@@ -178,6 +229,22 @@ class DatasetTableModel(QAbstractTableModel):
                 and self._pred[row] >= 0 and self._pred[row] != self._labels[row])
 
 
+class TextFilterProxy(QSortFilterProxyModel):
+    """Filters rows on their text (both texts of a pair, case-insensitive), never on the label columns."""
+
+    _needle = ""
+
+    def setFilterFixedString(self, pattern: str) -> None:  # noqa: N802 - Qt API
+        self._needle = str(pattern or "").lower()
+        super().setFilterFixedString(pattern)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:  # noqa: N802 - Qt API
+        m = self.sourceModel()
+        if not self._needle or not isinstance(m, DatasetTableModel):
+            return super().filterAcceptsRow(source_row, source_parent)
+        return any(self._needle in t.lower() for t in m.row_texts(source_row))
+
+
 class ElidedLabel(QLabel):
     """A one-line label that never widens its dock: text that does not fit ends in "…"
     (:meth:`text` is the whole text)."""
@@ -211,7 +278,7 @@ class DatasetListPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = DatasetTableModel(self)
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = TextFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterKeyColumn(DatasetTableModel.TEXT)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -240,9 +307,8 @@ class DatasetListPanel(QWidget):
         # all of it): every column stays visible at the dock's default width, no sideways scrolling
         hh.setStretchLastSection(False)
         hh.setMinimumSectionSize(20)
-        hh.setSectionResizeMode(DatasetTableModel.TEXT, QHeaderView.ResizeMode.Stretch)
-        for c in (DatasetTableModel.GOLD, DatasetTableModel.PRED, DatasetTableModel.CONF):
-            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.Fixed)
+        hh.setTextElideMode(Qt.TextElideMode.ElideRight)  # a narrow "hypothesis" header ends in "…"
+        self._set_resize_modes()
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.viewport().installEventFilter(self)
@@ -260,6 +326,15 @@ class DatasetListPanel(QWidget):
         lay.addWidget(self.summary_label)
         self._status = ""
 
+    def _set_resize_modes(self) -> None:
+        """The text column(s) stretch (a pair: both texts share the room), the label columns are fixed."""
+        m, hh = self.model, self.view.horizontalHeader()
+        for c in (m.TEXT, m.SECOND):
+            if c >= 0:
+                hh.setSectionResizeMode(c, QHeaderView.ResizeMode.Stretch)
+        for c in (m.GOLD, m.PRED, m.CONF):
+            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.Fixed)
+
     # -- column widths ----------------------------------------------------------------------
     #: the sentence keeps at least this fraction of the table's width (px at least MIN_TEXT_PX)
     MIN_TEXT_FRACTION = 0.3
@@ -274,11 +349,12 @@ class DatasetListPanel(QWidget):
         m = self.model
 
         def width(texts, col) -> int:
-            return int(max([fm.horizontalAdvance(t) for t in texts] + [hm.horizontalAdvance(m.COLUMNS[col])])) + self.CELL_PAD
+            return int(max([fm.horizontalAdvance(t) for t in texts] + [hm.horizontalAdvance(m.columns[col])])) + self.CELL_PAD
 
         conf = width(("0.000", "…"), m.CONF)
         avail = self.view.viewport().width()
-        room = avail - conf - max(self.MIN_TEXT_PX, self.MIN_TEXT_FRACTION * avail)
+        texts = 2 if m.is_pair() else 1  # a pair's two texts share the room
+        room = avail - conf - max(texts * self.MIN_TEXT_PX, self.MIN_TEXT_FRACTION * (1 + 0.4 * (texts - 1)) * avail)
         gold = width(m._gold_names or ("…",), m.GOLD)
         pred = width(m._pred_names or ("…",), m.PRED)
         short = gold + pred > room  # long class names: their shortest unique prefixes (full name in the tooltip)
@@ -298,9 +374,14 @@ class DatasetListPanel(QWidget):
         return super().eventFilter(obj, event)
 
     # -- content ----------------------------------------------------------------------------
-    def set_dataset(self, texts: Sequence[str], labels, gold_names: Sequence[str], name: str = "") -> None:
-        """Show a dataset's sentences (gold names: display name of each label index)."""
-        self.model.set_dataset(texts, labels, gold_names)
+    def set_dataset(self, texts: Sequence[str], labels, gold_names: Sequence[str], name: str = "", *,
+                    pairs: Sequence[str] | None = None, segment_names: Sequence[str] = ()) -> None:
+        """Show a dataset's sentences (gold names: display name of each label index); a pair
+        dataset: ``pairs`` (each row's second text) and ``segment_names`` (column headers)."""
+        self.model.set_dataset(texts, labels, gold_names, pairs=pairs, segment_names=segment_names)
+        self.filter_edit.setPlaceholderText("Filter sentences…" if pairs is None else
+                                            f"Filter {' and '.join(self.model.columns[:2])}…")
+        self._set_resize_modes()
         self.fit_columns()
         self._name = name
         self._status = ""
@@ -322,7 +403,8 @@ class DatasetListPanel(QWidget):
         if n == 0 and not getattr(self, "_name", ""):
             return
         name = getattr(self, "_name", "")
-        parts = [f"{n} sentences"]
+        unit = "pairs" if self.model.is_pair() else "sentences"
+        parts = [f"{n} {unit}"]
         shown = self.proxy.rowCount()
         if shown != n:
             parts.append(f"{shown} shown")
@@ -333,7 +415,7 @@ class DatasetListPanel(QWidget):
             parts.append(self._status)
         # one line: the file name (and anything cut off) in the tooltip
         self.summary_label.setText(" · ".join(parts))
-        self.summary_label.setToolTip(" · ".join([f"{n} sentences" + (f" in {name}" if name else "")] + parts[1:]))
+        self.summary_label.setToolTip(" · ".join([f"{n} {unit}" + (f" in {name}" if name else "")] + parts[1:]))
 
     # -- selection --------------------------------------------------------------------------
     def select_row(self, source_row: int) -> None:

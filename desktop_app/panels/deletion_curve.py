@@ -85,6 +85,15 @@ class DeletionCurvePanel(QWidget):
         self.status_label.setMinimumWidth(40)
         self.status_label.setWordWrap(True)  # wraps instead of cutting "… more faithful" at the dock's edge
 
+        #: a sentence pair: which tokens the curves replace (both texts)
+        self.pair_note = QLabel()
+        self.pair_note.setObjectName("deletionPairNote")
+        self.pair_note.setWordWrap(True)
+        self.pair_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.pair_note.setMinimumWidth(40)
+        self.pair_note.setStyleSheet("color: #555;")
+        self.pair_note.hide()
+
         self.plot = pg.PlotWidget(background="w")
         self.plot.setObjectName("deletionPlot")
         self.plot.setMinimumHeight(140)
@@ -124,6 +133,7 @@ class DeletionCurvePanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(row)
         lay.addWidget(self.status_label)
+        lay.addWidget(self.pair_note)
         lay.addWidget(self.stack, 1)
         lay.addWidget(self.legend_label)
 
@@ -221,10 +231,18 @@ class DeletionCurvePanel(QWidget):
         self.status_label.setToolTip("Tokens are replaced in decreasing order of attribution; the area is the mean "
                                      "p(class) over the x-range (Kim et al. 2020 §3.5: AUC_rep at "
                                      f"{round(100 * DeletionConfig.x_max)}%)")
+        self._set_pair_note(result)
         self.stack.setCurrentWidget(self.plot)
         self._show_legend()
         self.plot.setOpacity(1.0)
         self.legend_label.setEnabled(True)
+
+    def _set_pair_note(self, result) -> None:
+        names = tuple(getattr(result, "segment_names", ()) or ()) if result is not None else ()
+        pair = result is not None and getattr(result, "segments", None) is not None and len(names) == 2
+        self.pair_note.setText(f"Sentence pair: tokens of both the {names[0]} and the {names[1]} are candidates "
+                               "for replacement, in one ranking by attribution." if pair else "")
+        self.pair_note.setVisible(pair)
 
     def _show_legend(self) -> None:
         rows = [f"<span style='color:{c}'><b>━●━</b></span>&nbsp;{_esc(t).replace('  ', '&nbsp;&nbsp;')}"
@@ -253,6 +271,7 @@ class DeletionCurvePanel(QWidget):
         self.plot.clear()
         self._legend = []
         self._show_legend()
+        self._set_pair_note(None)
         self.curves.clear()
         self.status_label.clear()
         self.message_label.setText(message)

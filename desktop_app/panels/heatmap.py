@@ -42,7 +42,7 @@ from .method_settings import (  # noqa: F401 - re-exported
     editable_fields,
 )
 from .message_stack import FitScrollArea, PageStack
-from .token_boxes import SPAN_COLOR, TokenHeatmapView  # noqa: F401 - re-exported
+from .token_boxes import SPAN_COLOR, TokenHeatmapView, pair_rows  # noqa: F401 - re-exported
 
 PREDICTED_TARGET_LABEL = "predicted"
 
@@ -399,7 +399,7 @@ class SentenceHeatmapPanel(QWidget):
         self._comparison = ()
         self.stack.setCurrentIndex(0)
         self.status_label.clear()
-        self.view.set_tokens(a.tokens, a.scores, a.special)
+        self.view.set_tokens(a.tokens, a.scores, a.special, rows=pair_rows(a))  # a pair: two labelled rows
         tname = self._target_name(a)
         self.prediction_label.setText(self._prediction_text(a))
         self.truncated_label.setVisible(bool(a.truncated))

@@ -7,6 +7,10 @@ centred by ``QTransform().translate(-0.5, -0.5)``, text ticks via ``getAxis().se
 locations of each layer are outlined red, blue, green (best first); a clicked cell is reported
 with :attr:`SaliencyGridPanel.sigCellClicked`; :meth:`SaliencyGridPanel.highlight_column`
 outlines a whole column.
+
+A sentence pair's grid has one column per token of the combined sequence (premise, then
+hypothesis, special tokens included), a dashed vertical boundary before the hypothesis's first
+location, and the segment names ("premise", "hypothesis") on the top axis above their columns.
 """
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from interp_engine.results import segment_rows
 
 from ..colors import MARK_COLOR_NAMES, MARK_COLORS, OTHER_MARK_COLOR, diverging_colormap, format_score, symmetric_limit
 
@@ -184,6 +190,17 @@ class SaliencyGridPanel(QWidget):
         self.colorbar.axis.setStyle(tickFont=tick_font)
         self.colorbar.axis.enableAutoSIPrefix(False)
 
+        # a pair: the segments' names on the top axis and a boundary line between them
+        top_axis = pi.getAxis("top")
+        top_axis.setPen(pg.mkPen("k"))
+        top_axis.setTextPen(pg.mkPen("k"))
+        bold = QFont(tick_font)
+        bold.setBold(True)
+        top_axis.setStyle(tickFont=bold, tickLength=0)
+        pi.hideAxis("top")
+        self._boundaries: list[pg.InfiniteLine] = []
+        self._segment_ticks: list[tuple[float, str]] = []
+
         self._column_items = [self._rect_item(QColor(255, 255, 255), 6, 20), self._rect_item(QColor(0, 0, 0), 2.5, 21)]
         for it in self._column_items:
             it.hide()
@@ -262,6 +279,7 @@ class SaliencyGridPanel(QWidget):
         self.bottom_axis.set_labels(hs.tokens)
         pi.getViewBox().setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, R - 0.5), padding=0.0)
         self._set_marks(hs.top_locations)
+        self._set_segments(hs)
         self.highlight_column(None)
         names = tuple(hs.prediction.class_names)
         tname = names[hs.target] if 0 <= hs.target < len(names) else str(hs.target)
@@ -289,6 +307,35 @@ class SaliencyGridPanel(QWidget):
                 mark.setRect(rect)
                 self._mark_items += [halo, mark]
                 self._marks.append((r, int(loc), MARK_COLOR_NAMES[rank]))
+
+    def _set_segments(self, hs) -> None:
+        """A pair: boundary lines before each later segment's first location, names on the top axis."""
+        pi = self.plot.getPlotItem()
+        for line in self._boundaries:
+            pi.removeItem(line)
+        self._boundaries, self._segment_ticks = [], []
+        rows = [(n, pos) for n, pos in _pair_rows(hs) if pos] if hs is not None else []
+        if not rows:
+            pi.hideAxis("top")
+            return
+        for k, (name, pos) in enumerate(rows):
+            self._segment_ticks.append(((pos[0] + pos[-1]) / 2, name))
+            if k:
+                line = pg.InfiniteLine(pos=pos[0] - 0.5, angle=90, movable=False,
+                                       pen=pg.mkPen(QColor(30, 30, 30), width=2.5, style=Qt.PenStyle.DashLine))
+                line.setZValue(15)
+                pi.addItem(line, ignoreBounds=True)
+                self._boundaries.append(line)
+        pi.showAxis("top")
+        pi.getAxis("top").setTicks([self._segment_ticks, []])
+
+    def segment_boundaries(self) -> list[float]:
+        """x of each boundary line between a pair's segments (between two columns), or []."""
+        return [float(line.value()) for line in self._boundaries]
+
+    def segment_labels(self) -> list[tuple[float, str]]:
+        """``(column centre, name)`` of each segment label on the top axis of a pair's grid, or []."""
+        return list(self._segment_ticks)
 
     def marks(self) -> list[tuple[int, int, str]]:
         """``(layer, location, colour name)`` of every top-location mark, best first per layer."""
@@ -322,6 +369,7 @@ class SaliencyGridPanel(QWidget):
         """Remove the result and show ``message``."""
         self._result = None
         self._set_marks(())
+        self._set_segments(None)
         self.highlight_column(None)
         self.image.clear()
         self.status_label.clear()
@@ -368,10 +416,19 @@ class SaliencyGridPanel(QWidget):
         locs = tuple(hs.top_locations[row])
         if col in locs[: len(MARK_COLORS)]:
             rank = f"  (#{locs.index(col) + 1} of {hs.layer_names[row]})"
+        seg = next((f" ({n})" for n, pos in _pair_rows(hs) if col in pos), "")
         self.plot.setToolTip(
-            f"{hs.layer_names[row]}, location {col} “{hs.tokens[col]}”{rank}\n"
+            f"{hs.layer_names[row]}, location {col} “{hs.tokens[col]}”{seg}{rank}\n"
             f"saliency {format_score(float(hs.scores[row, col]))}\n"
             f"receptive field: tokens {a}–{b} “{' '.join(hs.tokens[a:b + 1])}”")
+
+
+def _pair_rows(hs) -> list:
+    """The segments of a pair's grid (``segment_rows``), or [] for one text."""
+    names = tuple(getattr(hs, "segment_names", ()) or ())
+    if getattr(hs, "segments", None) is None or len(names) < 2:
+        return []
+    return segment_rows(hs.tokens, hs.segments, names)
 
 
 def _esc(s: str) -> str:

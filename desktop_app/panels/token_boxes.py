@@ -3,6 +3,14 @@ comparison view, and :class:`TokenHeatmapView` (one sentence, boxes that wrap li
 
 Every box is coloured on the shared diverging scale (red = evidence for the target class, blue =
 against, white = 0, symmetric at ±max|score|); special tokens are grey and italic.
+
+A sentence pair (a result whose ``segment_names`` has two names, e.g. premise and hypothesis) is
+drawn as two labelled rows on ONE colour scale, as in Kim et al. 2020
+(``004_137d387c767c1e08.txt``) Fig. 2b / 4c: :func:`pair_rows` gives the rows
+(:func:`interp_engine.results.segment_rows`), each row wraps on its own, its name at its left. The
+special tokens of a pair ([CLS], [SEP]) belong to no row and are not drawn. Every position stays the
+token's index in the combined sequence of the result, so a click in either row reports the index
+the engine's results use.
 """
 from __future__ import annotations
 
@@ -13,6 +21,8 @@ from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from interp_engine.results import segment_rows
+
 from ..colors import SPECIAL_FILL, SPECIAL_TEXT, diverging_qcolor, format_score, symmetric_limit, text_color_on
 
 #: colour of the outline of a shift-clicked span
@@ -21,6 +31,22 @@ SPAN_COLOR = QColor(120, 40, 160)
 BOX_BORDER = QColor(190, 190, 190)
 #: shown in place of a whitespace-only token
 BLANK_TOKEN = "␣"
+
+
+#: colour of a pair's row labels ("premise", "hypothesis") and of the line between the rows
+ROW_LABEL_COLOR = QColor(60, 60, 60)
+ROW_RULE_COLOR = QColor(215, 215, 215)
+
+
+def pair_rows(result) -> list[tuple[str, list[int]]] | None:
+    """The labelled rows of a pair result (``[(segment name, [positions in the combined token
+    sequence])]``, special tokens in no row), or None for a single text (drawn as one flowing
+    sentence)."""
+    segments = getattr(result, "segments", None)
+    names = tuple(getattr(result, "segment_names", ()) or ())
+    if segments is None or len(names) != 2:
+        return None
+    return segment_rows(result.tokens, segments, names)
 
 
 def display_token(tok: str, max_chars: int) -> str:
@@ -104,12 +130,18 @@ class TokenHeatmapView(QWidget):
         self._span: tuple[int, ...] | None = None
         self._dimmed = False
         self._placeholder = ""
+        self._rows: list[tuple[str, list[int]]] | None = None
+        self._row_labels: list[tuple[str, QRectF]] = []
+        self._row_rules: list[float] = []
 
     # -- content ----------------------------------------------------------------------------
-    def set_tokens(self, tokens: Sequence[str], scores: np.ndarray, special: np.ndarray | None = None) -> None:
+    def set_tokens(self, tokens: Sequence[str], scores: np.ndarray, special: np.ndarray | None = None,
+                   rows: Sequence[tuple[str, Sequence[int]]] | None = None) -> None:
         """Show ``tokens`` (n strings) coloured by ``scores`` (n,); ``special`` (n,) bool greys them.
 
-        The colour scale is symmetric at ±max|score| over the non-special tokens.
+        ``rows``: a pair's labelled rows (:func:`pair_rows`): each row wraps on its own with its
+        name at its left; tokens in no row (special tokens) are not drawn. The colour scale is
+        symmetric at ±max|score| over the non-special tokens (of both rows: one scale).
         """
         scores = np.asarray(scores, dtype=float).reshape(-1)
         if len(tokens) != len(scores):
@@ -118,6 +150,7 @@ class TokenHeatmapView(QWidget):
         self._tokens = tuple(str(t) for t in tokens)
         self._scores = scores
         self._special = special
+        self._rows = [(str(n), [int(i) for i in pos if 0 <= int(i) < len(tokens)]) for n, pos in rows] if rows else None
         self._vmax = symmetric_limit(scores, ~special) if (~special).any() else symmetric_limit(scores)
         self._rf = None
         self._selected = None
@@ -132,6 +165,7 @@ class TokenHeatmapView(QWidget):
         self._tokens = ()
         self._scores = np.zeros(0)
         self._special = np.zeros(0, dtype=bool)
+        self._rows = None
         self._vmax = 0.0
         self._rf = None
         self._selected = None
@@ -163,6 +197,27 @@ class TokenHeatmapView(QWidget):
     def token_count(self) -> int:
         return len(self._tokens)
 
+    def rows(self) -> list[tuple[str, list[int]]] | None:
+        """The labelled rows of a pair (segment name, positions), or None for one sentence."""
+        return None if self._rows is None else [(n, list(p)) for n, p in self._rows]
+
+    def row_labels(self) -> list[tuple[str, QRect]]:
+        """``(name, rect)`` of each drawn row label of a pair (widget coordinates)."""
+        self._relayout()
+        return [(n, r.toAlignedRect()) for n, r in self._row_labels]
+
+    def is_drawn(self, i: int) -> bool:
+        """Whether token ``i`` has a box (a pair's special tokens have none)."""
+        self._relayout()
+        return 0 <= i < len(self._rects) and not self._rects[i].isEmpty()
+
+    def row_of(self, i: int) -> str | None:
+        """The name of the row of token ``i`` (a pair), or None."""
+        for name, pos in self._rows or ():
+            if i in pos:
+                return name
+        return None
+
     def token_rect(self, i: int) -> QRect:
         """Box of token ``i`` in widget coordinates."""
         self._relayout()
@@ -177,13 +232,15 @@ class TokenHeatmapView(QWidget):
         self._relayout()
         p = QPointF(pos)
         for i, r in enumerate(self._rects):
-            if r.contains(p):
+            if not r.isEmpty() and r.contains(p):
                 return i
         return None
 
     def tooltip_text(self, i: int) -> str:
         """Hover text of token ``i``: the token, its index and its score."""
         kind = " (special token)" if self._special[i] else ""
+        row = self.row_of(i)
+        kind += f" of the {row}" if row else ""
         return f"“{self._tokens[i]}”  token {i}{kind}\nscore {format_score(float(self._scores[i]))}"
 
     def set_receptive_field(self, first: int, last: int, color: QColor | str) -> None:
@@ -222,7 +279,8 @@ class TokenHeatmapView(QWidget):
         step = 1 if i > anchor else -1
         anchor = i - step * (self.MAX_SPAN - 1) if abs(i - anchor) >= self.MAX_SPAN else anchor
         lo, hi = min(anchor, i), max(anchor, i)
-        return tuple(range(lo, hi + 1))
+        row = next((set(pos) for _n, pos in self._rows or () if i in pos), None)
+        return tuple(k for k in range(lo, hi + 1) if row is None or k in row)  # a pair: within i's row
 
     def set_span(self, span) -> None:
         """Outline the tokens of ``span`` (a sequence of adjacent positions; None clears it)."""
@@ -239,6 +297,16 @@ class TokenHeatmapView(QWidget):
     def _display(self, tok: str) -> str:
         return display_token(tok, self.MAX_CHARS)
 
+    #: extra space between the rows of a pair; gap between a row's label and its first box
+    ROW_GAP = 10
+    LABEL_GAP = 12
+
+    def _label_font(self) -> QFont:
+        f = QFont(self.font())
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() * 0.8)
+        return f
+
     def _relayout(self, force: bool = False) -> None:
         width = self.width()
         if not force and width == self._layout_width and len(self._rects) == len(self._tokens):
@@ -246,18 +314,34 @@ class TokenHeatmapView(QWidget):
         self._layout_width = width
         fm = QFontMetricsF(self.font())
         h = fm.height() + 2 * self.PAD_Y
-        x, y = float(self.MARGIN), float(self.MARGIN)
         right = max(width - self.MARGIN, self.MARGIN + 40)
-        rects = []
-        for tok in self._tokens:
-            w = max(fm.horizontalAdvance(self._display(tok)) + 2 * self.PAD_X, h * 0.9)
-            if x + w > right and x > self.MARGIN:
-                x = float(self.MARGIN)
-                y += h + self.GAP_Y
-            rects.append(QRectF(x, y, w, h))
-            x += w + self.GAP_X
+        self._row_labels, self._row_rules = [], []
+        if self._rows is None:
+            rows, label_w = [("", range(len(self._tokens)))], 0.0
+        else:
+            rows = self._rows
+            lf = QFontMetricsF(self._label_font())
+            label_w = max((lf.horizontalAdvance(n) for n, _p in rows), default=0.0) + self.LABEL_GAP
+        x0 = float(self.MARGIN) + label_w
+        right = max(right, x0 + 40)
+        rects = [QRectF() for _ in self._tokens]
+        y = float(self.MARGIN)
+        for r, (name, positions) in enumerate(rows):
+            if r:
+                self._row_rules.append(y + h + (self.GAP_Y + self.ROW_GAP) / 2)
+                y += h + self.GAP_Y + self.ROW_GAP
+            if self._rows is not None:
+                self._row_labels.append((name, QRectF(self.MARGIN, y, label_w - self.LABEL_GAP / 2, h)))
+            x = x0
+            for i in positions:
+                w = max(fm.horizontalAdvance(self._display(self._tokens[i])) + 2 * self.PAD_X, h * 0.9)
+                if x + w > right and x > x0:
+                    x = x0
+                    y += h + self.GAP_Y
+                rects[i] = QRectF(x, y, w, h)
+                x += w + self.GAP_X
         self._rects = rects
-        content = int(y + h + self.MARGIN) if rects else 3 * self.MARGIN + int(h)
+        content = int(y + h + self.MARGIN) if self._tokens else 3 * self.MARGIN + int(h)
         if content != self._content_height:
             self._content_height = content
             self.setMinimumHeight(content)
@@ -291,9 +375,11 @@ class TokenHeatmapView(QWidget):
             return
         if self._dimmed:
             p.setOpacity(0.35)
+        self._paint_rows(p)
         for i, (tok, r) in enumerate(zip(self._tokens, self._rects)):
-            paint_token_box(p, r, self._display(tok), self.token_color(i), bool(self._special[i]), self.font())
-        if self._selected is not None:
+            if not r.isEmpty():
+                paint_token_box(p, r, self._display(tok), self.token_color(i), bool(self._special[i]), self.font())
+        if self._selected is not None and not self._rects[self._selected].isEmpty():
             r = self._rects[self._selected]
             p.fillRect(QRectF(r.left(), r.bottom() + 3, r.width(), 3), QColor(30, 30, 30))
         if self._rf is not None:
@@ -302,10 +388,24 @@ class TokenHeatmapView(QWidget):
             self._paint_outline(p, self._span[0], self._span[-1], SPAN_COLOR, dashed=True)
         p.end()
 
+    def _paint_rows(self, p: QPainter) -> None:
+        """A pair's row labels (left of each row) and a faint rule between the rows."""
+        if not self._row_labels:
+            return
+        p.setPen(QPen(ROW_RULE_COLOR, 1.0))
+        for y in self._row_rules:
+            p.drawLine(QPointF(self.MARGIN, y), QPointF(self.width() - self.MARGIN, y))
+        p.setFont(self._label_font())
+        p.setPen(ROW_LABEL_COLOR)
+        for name, r in self._row_labels:
+            p.drawText(r, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), name)
+
     def _paint_outline(self, p: QPainter, first: int, last: int, color: QColor, dashed: bool = False) -> None:
         rows: dict[float, QRectF] = {}
         for i in range(first, last + 1):
             r = self._rects[i]
+            if r.isEmpty():
+                continue
             rows[r.top()] = rows[r.top()].united(r) if r.top() in rows else QRectF(r)
         p.setBrush(Qt.BrushStyle.NoBrush)
         for r in rows.values():

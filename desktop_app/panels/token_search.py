@@ -100,11 +100,14 @@ class TokenSearchPanel(QWidget):
         sigSearchRequested(str): the user asked to search for this query.
         sigSimilarRequested(): the user pressed "Find similar" (for the current token/span).
         sigSentenceActivated(str): a result row was double-clicked: open this sentence.
+        sigRowActivated(int): the same double-click: the match's dataset row (a pair dataset
+            opens the row's premise and hypothesis).
     """
 
     sigSearchRequested = Signal(str)
     sigSimilarRequested = Signal()
     sigSentenceActivated = Signal(str)
+    sigRowActivated = Signal(int)
 
     HEADERS = ("sentence", "gold", "predicted", "p(class)")
     SIM_HEADERS = ("distance", "n-gram", "gold", "sentence")
@@ -243,6 +246,7 @@ class TokenSearchPanel(QWidget):
         it = table.item(index.row(), col)
         if it is not None and it.data(ROW_ROLE) is not None:
             self.sigSentenceActivated.emit(it.text())
+            self.sigRowActivated.emit(int(it.data(ROW_ROLE)))
 
     def set_query(self, text: str) -> None:
         """Put ``text`` in the query box (a clicked heatmap token) without searching."""

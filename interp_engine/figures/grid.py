@@ -95,12 +95,40 @@ def saliency_grid_figure(hs, style: FigureStyle | None = None, *, receptive_fiel
                                    edgecolor=MARK_COLORS[k % 3] if k >= 0 else "black", zorder=5))
         for s in ax.spines.values():
             s.set_linewidth(0.5)
+        _segment_boundaries(ax, hs, fs)
         names = tuple(hs.prediction.class_names)
         tname = names[hs.target] if 0 <= hs.target < len(names) else str(hs.target)
-        ax.set_title(f"Hidden-location saliency for class {tname}", fontsize=fs * 0.9, pad=3, loc="left")
+        ax.set_title(f"Hidden-location saliency for class {tname}", fontsize=fs * 0.9,
+                     pad=3 + (fs if _pair_segments(hs) else 0), loc="left")
         if style.colorbar:
             x0 = 1 - right + 0.08 / W
             _colorbar(fig, (x0, bottom, 0.09 / W, 1 - top - bottom), vmax, style, "logit", orientation="vertical")
     fig._interp_meta = {"kind": "grid", "vmax": vmax}
     return fig
 
+
+
+def _pair_segments(hs) -> list:
+    """A pair grid's segments ``[(name, positions)]`` (special tokens in none), or []."""
+    from ..results import segment_rows
+
+    names = tuple(getattr(hs, "segment_names", ()) or ())
+    if getattr(hs, "segments", None) is None or len(names) != 2:
+        return []
+    return [(n, p) for n, p in segment_rows(hs.tokens, hs.segments, names) if p]
+
+
+def _segment_boundaries(ax, hs, fs: float) -> None:
+    """A sentence pair: a dashed line before the hypothesis's first column and each segment's name
+    above its columns."""
+    from matplotlib.transforms import blended_transform_factory
+
+    segs = _pair_segments(hs)
+    if not segs:
+        return
+    tr = blended_transform_factory(ax.transData, ax.transAxes)
+    for k, (name, pos) in enumerate(segs):
+        if k:
+            ax.axvline(pos[0] - 0.5, color="#222222", lw=1.2, linestyle=(0, (3, 2)), zorder=6)
+        ax.text((pos[0] + pos[-1]) / 2, 1.0, name, transform=tr, ha="center", va="bottom", fontsize=fs * 0.8,
+                fontweight="bold")

@@ -3,7 +3,12 @@ centred at 0 (red = evidence for the explained class, blue = against, as in Kim 
 ``004_137d387c767c1e08.txt`` Fig. 1); several methods as rows of one sentence on **one shared
 colour scale** ``[-vmax, vmax]``, ``vmax = max|score|`` over every row. :func:`heatmap_latex`
 writes the same heatmap as LaTeX (one ``\\colorbox`` per token with its ``\\definecolor`` lines,
-ready to paste into a paper; needs ``\\usepackage{xcolor}``)."""
+ready to paste into a paper; needs ``\\usepackage{xcolor}``).
+
+A sentence pair (results whose ``segment_names`` has two names) is drawn as in Kim et al. 2020
+Fig. 2b / 4c: the premise and the hypothesis as two labelled rows (the segment name at the left of
+each row) on one colour scale; with several methods, each segment is a labelled group holding one
+line per method. A pair's special tokens ([CLS], [SEP]) are not drawn."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..results import short_units
+from ..results import segment_rows, short_units
 from .common import _colorbar, _display, _new_figure, _target_name, _text_size, method_label, units_label
 from .palette import GREY_HATCH, SPECIAL_FILL, SPECIAL_TEXT, score_rgb, symmetric_limit, text_color_on
 from .style import FigureStyle
@@ -27,12 +32,23 @@ class _Box:
     h: float
 
 
+def pair_segments(result) -> list[tuple[str, list[int]]] | None:
+    """``[(segment name, [token positions])]`` of a pair result (special tokens in no segment), or
+    None for a single text."""
+    names = tuple(getattr(result, "segment_names", ()) or ())
+    if getattr(result, "segments", None) is None or len(names) != 2:
+        return None
+    return segment_rows(result.tokens, result.segments, names)
+
+
 def heatmap_layout(results: Sequence, style: FigureStyle, names: Sequence[str] | None = None) -> dict:
     """Where every token box goes, in points from the top-left (shared by the figure and tests).
 
     Tokens wrap into blocks of lines; a block holds one line per method row, the method names at
-    its left. Returns ``{"boxes": [_Box], "labels": [(row, x, y, h)], "height": pt, "width": pt,
-    "label_w": pt}``.
+    its left. A sentence pair lays out each segment on its own (a new line for the hypothesis),
+    its name at the left of its first line (one method) or as a heading above it (several), and
+    leaves its special tokens out. Returns ``{"boxes": [_Box], "labels": [(row, x, y, h)],
+    "segment_labels": [(name, x, y, h, ha)], "height": pt, "width": pt, "label_w": pt}``.
     """
     fs = style.font_size
     fam = style.font_families
@@ -48,26 +64,43 @@ def heatmap_layout(results: Sequence, style: FigureStyle, names: Sequence[str] |
     label_w = 0.0
     if names:
         label_w = max(_text_size(n, fs * 0.85, fam, weight="bold")[0] for n in names) + 0.6 * fs
+    segments = pair_segments(results[0])
+    seg_w = 0.0
+    if segments is not None:
+        seg_w = max(_text_size(n, fs * 0.85, fam, weight="bold")[0] for n, _p in segments) + 0.6 * fs
+        if len(results) == 1 and not names:
+            label_w = max(label_w, seg_w)
     width = style.width_in * 72.0
     x0, xmax = margin + label_w, width - margin
     M = len(results)
-    boxes, labels = [], []
-    x, y = x0, margin
+    boxes, labels, seg_labels = [], [], []
     block_h = M * row_h + (M - 1) * gap_y
-    first_in_line = True
-    for i, w in enumerate(widths):
-        w = min(w, xmax - x0)
-        if not first_in_line and x + w > xmax:
-            x, y = x0, y + block_h + block_gap
-            first_in_line = True
-        if first_in_line and names:
+    head_h = th + pad_y  # a segment's heading line (several methods)
+    y = margin
+    groups = segments if segments is not None else [(None, list(range(len(tokens))))]
+    for g, (seg, positions) in enumerate(groups):
+        if g:
+            y += block_h + 1.6 * block_gap  # the hypothesis starts on a new line, set apart
+        if seg is not None and (M > 1 or names):
+            seg_labels.append((seg, margin, y, head_h, "left"))
+            y += head_h + 0.2 * fs
+        elif seg is not None:
+            seg_labels.append((seg, margin, y, row_h, "right"))
+        x, first_in_line = x0, True
+        for i in positions:
+            w = min(widths[i], xmax - x0)
+            if not first_in_line and x + w > xmax:
+                x, y = x0, y + block_h + block_gap
+                first_in_line = True
+            if first_in_line and names:
+                for r in range(M):
+                    labels.append((r, margin, y + r * (row_h + gap_y), row_h))
             for r in range(M):
-                labels.append((r, margin, y + r * (row_h + gap_y), row_h))
-        for r in range(M):
-            boxes.append(_Box(r, i, x, y + r * (row_h + gap_y), w, row_h))
-        x += w + gap_x
-        first_in_line = False
-    return {"boxes": boxes, "labels": labels, "height": y + block_h + margin, "width": width, "label_w": label_w}
+                boxes.append(_Box(r, i, x, y + r * (row_h + gap_y), w, row_h))
+            x += w + gap_x
+            first_in_line = False
+    return {"boxes": boxes, "labels": labels, "segment_labels": seg_labels, "height": y + block_h + margin,
+            "width": width, "label_w": label_w}
 
 
 def heatmap_figure(results, style: FigureStyle | None = None, *, names: Sequence[str] | None = None,
@@ -143,6 +176,9 @@ def heatmap_figure(results, style: FigureStyle | None = None, *, names: Sequence
         for (r, x, y, h) in lay["labels"]:
             ax.text(x + lay["label_w"] - 0.4 * fs, y + head_pt + h / 2, names[r], ha="right", va="center_baseline",
                     fontsize=fs * 0.85, fontweight="bold")
+        for (seg, x, y, h, ha) in lay["segment_labels"]:  # a pair: "premise", "hypothesis"
+            ax.text(x + (lay["label_w"] - 0.4 * fs if ha == "right" else 0.0), y + head_pt + h / 2, seg, ha=ha,
+                    va="center_baseline", fontsize=fs * 0.85, fontweight="bold", color="#333333")
         if style.colorbar:
             label = units_label(results)
             if len(label) > 60:
@@ -194,18 +230,25 @@ def heatmap_latex(results, style: FigureStyle | None = None, *, names: Sequence[
             c = (0.925, 0.925, 0.925) if special[i] else rgb[i]
             lines.append("\\definecolor{%s}{rgb}{%.4f,%.4f,%.4f}" % (cname(r, i), *c))
     body = ["{\\setlength{\\fboxsep}{1.5pt}%"]
-    for r, res in enumerate(results):
-        rgb = score_rgb(res.scores, vmax, style)
-        parts = []
-        for i, tok in enumerate(res.tokens):
-            t = _latex_escape(tok)
-            if special[i]:
-                t = "\\textit{\\textcolor{gray}{%s}}" % t
-            elif text_color_on(rgb[i]) == "white":
-                t = "\\textcolor{white}{%s}" % t
-            parts.append("\\colorbox{%s}{\\strut %s}" % (cname(r, i), t))
-        lead = f"\\textbf{{{_latex_escape(names[r])}:}} " if names else ""
-        body.append(lead + "\\allowbreak\\hspace{0.15em}".join(parts) + ("\\par" if len(results) > 1 else "%"))
+    segments = pair_segments(a)
+    groups = segments if segments is not None else [(None, list(range(len(a.tokens))))]
+    for seg, positions in groups:
+        if seg is not None and names:  # several methods: the segment as a heading, a line per method
+            body.append(f"\\textbf{{{_latex_escape(seg)}}}\\par")
+        for r, res in enumerate(results):
+            rgb = score_rgb(res.scores, vmax, style)
+            parts = []
+            for i in positions:
+                t = _latex_escape(res.tokens[i])
+                if special[i]:
+                    t = "\\textit{\\textcolor{gray}{%s}}" % t
+                elif text_color_on(rgb[i]) == "white":
+                    t = "\\textcolor{white}{%s}" % t
+                parts.append("\\colorbox{%s}{\\strut %s}" % (cname(r, i), t))
+            label = names[r] if names else seg  # one method of a pair: the segment names the line
+            lead = f"\\textbf{{{_latex_escape(label)}:}} " if label else ""
+            end = "\\par" if len(results) > 1 or segments is not None else "%"
+            body.append(lead + "\\allowbreak\\hspace{0.15em}".join(parts) + end)
     body.append("}")
     return "\n".join(lines + body) + "\n"
 

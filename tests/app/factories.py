@@ -26,7 +26,7 @@ def attribution(tokens=("a", "good", "bad", "film"), scores=(0.5, 2.0, -1.0, 0.0
     tokens = tuple(tokens)
     special = np.zeros(len(tokens), bool) if special is None else np.asarray(special, bool)
     return TokenAttribution(
-        text=text if text is not None else " ".join(tokens), tokens=tokens, offsets=offsets_for(tokens),
+        text=str(text) if text is not None else " ".join(tokens), tokens=tokens, offsets=offsets_for(tokens),
         special=special, scores=np.asarray(scores, float), units="test units", method=method, target=target,
         prediction=prediction(), truncated=truncated)
 
@@ -44,7 +44,7 @@ def saliency(tokens=("a", "good", "bad", "film", "."), scores=None, layer_names=
                    for r in range(R)]).astype(np.int64)
     tops = tuple(tuple(int(k) for k in np.lexsort((np.arange(n), -row))[:top]) for row in scores)
     return HiddenSaliency(
-        text=text if text is not None else " ".join(tokens), tokens=tokens, offsets=offsets_for(tokens),
+        text=str(text) if text is not None else " ".join(tokens), tokens=tokens, offsets=offsets_for(tokens),
         special=np.zeros(n, bool), layer_names=tuple(layer_names), scores=scores, receptive_fields=rf,
         top_locations=tops, receptive_field_note="test note: conv receptive fields", target=1,
         prediction=prediction())

@@ -49,6 +49,7 @@ class FakeEngine(factories.RunByKeywords):
         return factories.attribution(text=text, method=method)
 
     def hidden_saliency(self, text, target=None, top=3, *, progress=None, cancel=None):
+        text = str(text)  # Engine.run passes the request's TextInput
         self.calls.append(("hidden", text))
         return factories.saliency(text=text, top=top)
 

@@ -205,6 +205,7 @@ class SlowMarginalizationEngine(factories.RunByKeywords):
                                      method=method)
 
     def hidden_saliency(self, text, target=None, top=3, *, progress=None, cancel=None):
+        text = str(text)  # Engine.run passes the request's TextInput
         return factories.saliency(text=text, tokens=tuple(text.split()), top=top)
 
 
