@@ -149,19 +149,37 @@ def _location_activations(hidden, groups, K: int, device) -> torch.Tensor:
     return out
 
 
-def _textcnn_window_plan(model, lengths: torch.Tensor, groups, L: int) -> list:
-    """Index tensors of :func:`_textcnn_window_activations`, built once per optimisation."""
+def _textcnn_window_plan(model, first: torch.Tensor, last: torch.Tensor, groups, L: int) -> list:
+    """Index tensors of :func:`_textcnn_window_activations`, built once per optimisation.
+    ``first``/``last`` (K,): the first and last token of the text each location belongs to (the
+    sentence, or its segment of a pair: a pair TextCNN's location sees only its own text)."""
     hh = (model.config.kernel_size - 1) // 2
     plan = []
     for (hidx, start, stop), (rows, _sent, pos) in groups.items():
         R = hidx * hh
         offs = torch.arange(-R, R + 1, device=pos.device)
         p = pos[:, None] + offs[None]
-        valid = (p >= 0) & (p < lengths[rows][:, None])
+        valid = (p >= first[rows][:, None]) & (p <= last[rows][:, None])
         W = 2 * R + 1
         masks = [valid[:, (layer + 1) * hh : W - (layer + 1) * hh, None].float() for layer in range(hidx)]
         plan.append((rows, rows[:, None], p.clamp(0, L - 1), valid[..., None].float(), masks, slice(start, stop)))
     return plan
+
+
+def _text_bounds(mask: torch.Tensor, types: torch.Tensor | None, locations) -> tuple[torch.Tensor, torch.Tensor]:
+    """(K,) first and last token of the text each location's token belongs to: [0, n − 1] for one
+    text; for a pair the run of tokens of the location's segment (``types`` (K, L))."""
+    n = mask.sum(1)
+    if types is None:
+        return torch.zeros_like(n), n - 1
+    pos_idx = torch.arange(mask.shape[1], device=mask.device)
+    pos = torch.tensor([loc.position for loc in locations], device=mask.device)
+    seg = types.gather(1, pos.view(-1, 1))
+    same = (types == seg) & mask.bool()
+    big = mask.shape[1]
+    first = torch.where(same, pos_idx[None], torch.full_like(types, big)).amin(1)
+    last = torch.where(same, pos_idx[None], torch.full_like(types, -1)).amax(1)
+    return first, last
 
 
 def _textcnn_window_activations(model, x: torch.Tensor, plan: list, K: int) -> torch.Tensor:
@@ -312,7 +330,7 @@ def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *,
                 target = _location_activations(hidden, groups, K, dev).float()  # a_ij, (K, C)
             D = real.shape[-1]
             window = fast and classifier.family.window_optimization
-            plan = _textcnn_window_plan(model, mask.sum(1), groups, L) if window else None
+            plan = _textcnn_window_plan(model, *_text_bounds(mask, types, locations), groups, L) if window else None
             # every location its own start, seeded from (seed, layer, channels, location): Yuan eq. 6
             keys = [(loc.hidden_index, loc.channels.start or 0, loc.position) for loc in locations]
             x0 = xavier_rows([int(n) for n in mask.sum(1).tolist()], L, D, config.seed, keys).to(dev)

@@ -94,10 +94,10 @@ def _is_pair_config(model) -> bool:
 class TextCNNPairFamily(TextCNNFamily):
     """Our sentence-pair TextCNN (shared conv encoder per segment, :class:`~.base.PairHead`): the
     TextCNN's rules with receptive fields clipped to the location's segment. The incremental
-    single-text forward of marginalization and the window optimisation do not apply."""
+    single-text forward of marginalization does not apply; the window optimisation does, with
+    windows clipped to the location's segment."""
 
     incremental_marginalization = False
-    window_optimization = False
     segment_bound = True
     receptive_field_note = ("Pair TextCNN: each conv location sees the tokens within ±j·(k−1)/2 of it at conv layer j, "
                             "inside its own text (premise or hypothesis) only.")

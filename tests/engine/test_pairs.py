@@ -292,3 +292,29 @@ def test_train_mlm_on_pairs_reads_the_segments(tmp_path, capsys):
                  "--method", "marginalization", "--json"]) == 0
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert res["segment_names"] == ["premise", "hypothesis"] and min(res["n_candidates"]) >= 1
+
+
+def test_window_optimization_of_a_pair_textcnn_equals_the_full_forward(tmp_path):
+    """The pair TextCNN's window optimisation (each location from its receptive-field window,
+    clipped to its own text) gives the full model's objective trace and optimised inputs."""
+    from interp_engine.config import OptimizationConfig
+    from interp_engine.optimization import LocationRequest, optimize_locations
+
+    clf = load_classifier(save_tiny_pair(tmp_path / "cnn", "textcnn", seed=4), device="cpu")
+    assert clf.family.window_optimization
+    enc = clf.encode([PAIR])
+    n = len(enc.tokens[0])
+    reqs = []
+    for r, spec in enumerate(clf.hidden_layers()):
+        rf = spec.receptive_fields(n, enc.segments[0])
+        # the first and last token of each text: windows that the segment boundary clips
+        n_p = enc.segments[0].count(0)
+        for i in (0, n_p - 1, n_p, n - 1):
+            reqs.append(LocationRequest(0, spec.hidden_index, spec.channels, i, (int(rf[i, 0]), int(rf[i, 1]))))
+    cfg = OptimizationConfig(steps=30, lr=0.05)
+    fast = optimize_locations(clf, enc.input_ids, enc.attention_mask, reqs, cfg, fast=True,
+                              token_type_ids=enc.token_type_ids)
+    full = optimize_locations(clf, enc.input_ids, enc.attention_mask, reqs, cfg, fast=False,
+                              token_type_ids=enc.token_type_ids)
+    np.testing.assert_allclose(fast.trace, full.trace, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fast.x0, full.x0, rtol=1e-4, atol=1e-5)
