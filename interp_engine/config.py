@@ -102,6 +102,14 @@ class ErasureConfig(ConfigMixin):
 
 
 @dataclass(frozen=True)
+class LeaveOneOutConfig(ConfigMixin):
+    """Leave-one-out by removal (``loo``). chunk_size: shortened inputs per forward (never changes
+    the result)."""
+
+    chunk_size: int = 256
+
+
+@dataclass(frozen=True)
 class GradientConfig(ConfigMixin):
     """Gradient and gradient × input (Yuan et al. eq. 2 / Li et al. 2015): no parameters that
     change the result; ``batch_size`` sentences per backward."""
@@ -321,6 +329,31 @@ class EvaluateConfig(ConfigMixin):
 
 
 @dataclass(frozen=True)
+class SignificanceConfig(ConfigMixin):
+    """The paired comparisons of ``evaluate`` (:func:`interp_engine.evaluation.paired_tests`).
+
+    Attributes:
+        n_resamples: bootstrap resamples of the mean paired difference (Efron & Tibshirani 1993).
+        seed: seed of the bootstrap when no other is given (``evaluate`` passes its own ``seed``).
+        alpha: family-wise level of the Holm-corrected (Holm 1979) Wilcoxon signed-rank tests
+            (Wilcoxon 1945) over all pairs of methods.
+
+    The bootstrap interval is the 95 % percentile interval (the ``ci95`` of the report).
+    """
+
+    n_resamples: int = 10_000
+    seed: int = 0
+    alpha: float = 0.05
+
+    def validate(self) -> "SignificanceConfig":
+        if self.n_resamples < 1:
+            raise InputError(f"n_resamples must be >= 1, got {self.n_resamples}")
+        if not 0 < self.alpha < 1:
+            raise InputError(f"alpha must be in (0, 1), got {self.alpha}")
+        return self
+
+
+@dataclass(frozen=True)
 class DatasetConfig(ConfigMixin):
     """How a dataset file is read: column names and the text encoding.
 
@@ -364,7 +397,7 @@ def default(config_cls: type, name: str) -> Any:
 __all__ = [
     "ActivationMaximizationConfig", "AttributionConfig", "DEVICES", "DatasetConfig", "DeletionConfig",
     "ErasureConfig", "EvaluateConfig", "GradientConfig", "HiddenConfig", "IntegratedGradientsConfig", "LIKELIHOODS",
-    "LimeConfig", "MarginalizationConfig", "MatchingRateConfig", "NeighbourConfig", "OptimizationConfig",
+    "LeaveOneOutConfig", "LimeConfig", "MarginalizationConfig", "MatchingRateConfig", "NeighbourConfig", "OptimizationConfig",
     "PAPER_LAMBDAS", "PROJECTIONS", "PredictConfig", "SEARCH_MODES", "SIMILARITY_METRICS", "STRATEGIES",
-    "SearchConfig", "SimilarityConfig", "default",
+    "SearchConfig", "SignificanceConfig", "SimilarityConfig", "default",
 ]

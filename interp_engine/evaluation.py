@@ -27,13 +27,23 @@ sentences ran before it. With ``out`` the runner writes, after every sentence:
   settings are refused.
 
 At the end it writes ``summary.json`` (the JSON report), ``table.tex`` (a LaTeX table like Table
-2: mean ± standard error per method) and ``curves.pdf`` (mean curves, or bars for IoT and the
-segment ratio).
+2: mean ± standard error per method, a dagger on the methods that differ significantly from the
+best one), ``paired.csv`` (:data:`PAIRED_COLUMNS`: every pair of methods compared on the same
+sentences, :func:`paired_tests`) and ``curves.pdf`` (mean curves, or bars for IoT and the segment
+ratio).
+
+**Paired comparisons.** The methods are evaluated on the same sentences, so every pair (a, b) is
+compared on its per-sentence differences a − b (sentences where either value is NaN dropped): the
+mean difference, its seeded percentile-bootstrap 95 % interval (Efron & Tibshirani 1993; 10,000
+resamples, :class:`~interp_engine.config.SignificanceConfig`), the two-sided Wilcoxon signed-rank
+p-value (Wilcoxon 1945, ``scipy.stats.wilcoxon``) and that p-value Holm-corrected over all pairs
+(Holm 1979, :func:`holm`), significant when below α = 0.05.
 """
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 import time
@@ -43,7 +53,7 @@ from typing import Sequence
 import numpy as np
 
 from .attribution import registry
-from .config import DeletionConfig, EvaluateConfig
+from .config import DeletionConfig, EvaluateConfig, SignificanceConfig
 from .errors import InputError, check_cancel
 from .inputs import TextInput
 from .faithfulness import (
@@ -80,7 +90,16 @@ SEGMENT_RATIO_NEEDS_PAIRS = ("segment_ratio compares the two texts of a pair: op
 IOT_NEEDS_SINGLE_TEXTS = ("iot (Kim et al. §4.3) counts the SST-2 sentiment-tagged words of single sentences: it is "
                           "not defined for pairs of texts; open a single-text dataset")
 GRID_POINTS = 21
-CSV_NAME, CURVES_NAME, RUN_NAME = "per_sentence.csv", "curves.csv", "run.json"
+CSV_NAME, CURVES_NAME, RUN_NAME, PAIRED_NAME = "per_sentence.csv", "curves.csv", "run.json", "paired.csv"
+#: the columns of ``paired.csv`` (one row per pair of methods, :func:`paired_tests`)
+PAIRED_COLUMNS = ("a", "b", "mean_difference", "ci95_low", "ci95_high", "wilcoxon_p", "holm_p", "significant", "n",
+                  "note")
+#: coverage of the bootstrap interval of :func:`paired_tests` (the ``ci95`` of the report)
+CI_LEVEL = 0.95
+#: indices drawn per vectorised bootstrap block (bounds the memory: 8 bytes each)
+_BOOTSTRAP_BLOCK = 1 << 21
+#: how the paired comparisons are made (the LaTeX table's footnote names it)
+PAIRED_TEST_NAME = "Holm-corrected Wilcoxon signed-rank"
 
 
 def _fmt(v) -> str:
@@ -108,6 +127,146 @@ def mean_se(values) -> dict:
         return {"mean": float("nan"), "se": float("nan"), "n": 0}
     se = float(v.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
     return {"mean": float(v.mean()), "se": se, "n": n}
+
+
+def bootstrap_ci(diffs, n_resamples: int = SignificanceConfig.n_resamples, seed: int = SignificanceConfig.seed, *,
+                 level: float = CI_LEVEL) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``diffs`` (Efron & Tibshirani 1993, *An
+    Introduction to the Bootstrap*, §13.3).
+
+    ``n_resamples`` resamples of size n are drawn with replacement (``numpy.random.default_rng(seed)``,
+    vectorised in blocks whose size depends on n only, so the interval depends on ``diffs``,
+    ``n_resamples`` and ``seed`` alone); the interval is the (1 − level)/2 and (1 + level)/2
+    quantiles (linear interpolation) of the resample means.
+
+    Args:
+        diffs: (n,) finite values (e.g. per-sentence differences of a metric, in its units).
+        n_resamples: number of bootstrap resamples (≥ 1). seed: seed of the generator.
+        level: coverage, in (0, 1).
+
+    Returns:
+        ``(low, high)`` in the units of ``diffs``; ``(nan, nan)`` for n = 0; ``(d, d)`` for n = 1.
+
+    Raises:
+        InputError: non-finite values, ``n_resamples`` < 1 or ``level`` outside (0, 1).
+    """
+    d = np.asarray(diffs, dtype=np.float64).reshape(-1)
+    if not np.isfinite(d).all():
+        raise InputError("bootstrap_ci needs finite values (drop the NaN sentences first)")
+    if int(n_resamples) < 1:
+        raise InputError(f"n_resamples must be >= 1, got {n_resamples}")
+    if not 0 < level < 1:
+        raise InputError(f"the confidence level must be in (0, 1), got {level}")
+    n, R = int(d.size), int(n_resamples)
+    if n == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    block = max(1, _BOOTSTRAP_BLOCK // n)
+    means = np.empty(R, dtype=np.float64)
+    for a in range(0, R, block):
+        b = min(R, a + block)
+        means[a:b] = d[rng.integers(0, n, size=(b - a, n))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p-values (Holm 1979, "A simple sequentially rejective multiple test
+    procedure", Scand. J. Statist. 6: 65-70), controlling the family-wise error rate.
+
+    With the m p-values sorted increasingly, p_(1) ≤ … ≤ p_(m), the adjusted value of p_(j) is
+    ``min(1, max_{i ≤ j} (m − i + 1) · p_(i))``: monotone in the order of the p-values and capped
+    at 1. Rejecting the hypotheses whose adjusted value is < α is Holm's procedure at level α.
+
+    Args:
+        pvalues: (m,) p-values in [0, 1].
+
+    Returns:
+        (m,) float64 adjusted p-values, in the order of ``pvalues`` (empty for m = 0).
+
+    Raises:
+        InputError: a value that is NaN or outside [0, 1].
+    """
+    p = np.asarray(pvalues, dtype=np.float64).reshape(-1)
+    if not np.all((p >= 0) & (p <= 1)):
+        raise InputError(f"p-values must be in [0, 1], got {p.tolist()}")
+    m = p.size
+    adj = np.empty(m, dtype=np.float64)
+    running = 0.0
+    for rank, i in enumerate(np.argsort(p, kind="stable")):
+        running = max(running, (m - rank) * p[i])
+        adj[i] = min(1.0, running)
+    return adj
+
+
+def paired_tests(per_method: dict, seed: int = SignificanceConfig.seed,
+                 n_resamples: int = SignificanceConfig.n_resamples, alpha: float = SignificanceConfig.alpha) -> list[dict]:
+    """Every unordered pair of methods compared on the same sentences.
+
+    For each pair (a, b), a before b in ``per_method``'s order, on the sentences where both values
+    are finite: the per-sentence differences d = a − b (the metric's units), their mean, its
+    percentile bootstrap 95 % interval (:func:`bootstrap_ci`, Efron & Tibshirani 1993; every pair
+    uses ``seed``, so a pair's interval does not depend on the other methods), the two-sided
+    Wilcoxon signed-rank p-value (Wilcoxon 1945; ``scipy.stats.wilcoxon(d, zero_method="wilcox")``:
+    zero differences dropped, scipy's exact or normal-approximation method as it chooses) and the
+    p-value Holm-corrected over all pairs (:func:`holm`, Holm 1979). With no sentence (n = 0) or
+    only zero differences the test is not defined: p = 1 and ``note`` says why.
+
+    Args:
+        per_method: method → (S,) per-sentence values, aligned (the same S sentences in the same
+            order); NaN where a method has no value.
+        seed: bootstrap seed. n_resamples: bootstrap resamples. alpha: level of ``significant``
+            (Holm-corrected p < alpha).
+
+    Returns:
+        One dict per pair: ``{"a", "b", "mean_difference", "ci95": [low, high], "wilcoxon_p",
+        "holm_p", "significant", "n", "note"}`` (``note`` "" when the test ran).
+
+    Raises:
+        InputError: arrays of different lengths, or bad ``n_resamples``/``alpha``.
+    """
+    from scipy.stats import wilcoxon
+
+    SignificanceConfig(n_resamples=int(n_resamples), seed=int(seed), alpha=float(alpha)).validate()
+    arrs = {str(m): np.asarray(v, dtype=np.float64).reshape(-1) for m, v in per_method.items()}
+    sizes = {v.size for v in arrs.values()}
+    if len(sizes) > 1:
+        raise InputError(f"paired tests need one value per sentence for every method, got lengths {sorted(sizes)}")
+    out: list[dict] = []
+    for a, b in itertools.combinations(arrs, 2):
+        ok = np.isfinite(arrs[a]) & np.isfinite(arrs[b])
+        d = arrs[a][ok] - arrs[b][ok]
+        n = int(d.size)
+        note = ""
+        if n == 0:
+            mean, ci, p = float("nan"), (float("nan"), float("nan")), 1.0
+            note = "no sentence with values of both methods: p = 1"
+        else:
+            mean, ci = float(d.mean()), bootstrap_ci(d, n_resamples, seed)
+            if not np.any(d != 0):
+                p, note = 1.0, "every difference is 0: p = 1"
+            else:
+                p = float(wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
+                if not 0 <= p <= 1:  # pragma: no cover - scipy returns a p-value for nonzero differences
+                    p, note = 1.0, "the Wilcoxon test gave no p-value: p = 1"
+        out.append({"a": a, "b": b, "mean_difference": mean, "ci95": [float(ci[0]), float(ci[1])],
+                    "wilcoxon_p": p, "n": n, "note": note})
+    for r, h in zip(out, holm([r["wilcoxon_p"] for r in out])):
+        r["holm_p"] = float(h)
+        r["significant"] = bool(h < alpha)
+    return [{k: r[k] for k in ("a", "b", "mean_difference", "ci95", "wilcoxon_p", "holm_p", "significant", "n", "note")}
+            for r in out]
+
+
+def _paired_csv(paired: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(PAIRED_COLUMNS)
+    for r in paired:
+        w.writerow([r["a"], r["b"], _fmt(r["mean_difference"]), _fmt(r["ci95"][0]), _fmt(r["ci95"][1]),
+                    _fmt(r["wilcoxon_p"]), _fmt(r["holm_p"]), str(bool(r["significant"])).lower(), str(r["n"]),
+                    r["note"]])
+    return buf.getvalue()
 
 
 def segment_ratio(scores, segments, special=None) -> tuple[float, float, float]:
@@ -180,7 +339,8 @@ def evaluate(engine, texts: Sequence["str | TextInput"], *, metric: str, methods
              strategy: str = DeletionConfig.strategy, x_max: float = AUC_REP_X_MAX, seed: int = EvaluateConfig.seed,
              out: str | Path | None = None, tags: dict | None = None,
              exclude_original: bool = DeletionConfig.exclude_original, batch_size: int = EvaluateConfig.batch_size,
-             settings: dict | None = None, progress=None, cancel=None) -> dict:
+             settings: dict | None = None, significance: SignificanceConfig | None = None, progress=None,
+             cancel=None) -> dict:
     """Evaluate ``methods`` on ``texts`` with ``metric``; resumable when ``out`` is given.
 
     Args:
@@ -199,6 +359,9 @@ def evaluate(engine, texts: Sequence["str | TextInput"], *, metric: str, methods
         tags: word → −1/0/+1 (:func:`~interp_engine.faithfulness.load_word_tags`), for ``iot``.
         settings: extra settings recorded in ``run.json`` and checked on resume (model hash, data
             path, σ, ...).
+        significance: the paired comparisons' settings (None: the defaults, 10,000 bootstrap
+            resamples, α = 0.05); the bootstrap is seeded with ``seed``. They change only the
+            summary, not the per-sentence rows, so they are not checked on resume.
         progress: ``progress(done, total, message)`` per sentence; cancel: ``threading.Event``.
 
     Returns:
@@ -207,7 +370,9 @@ def evaluate(engine, texts: Sequence["str | TextInput"], *, metric: str, methods
         adds per method ``fraction_above_1`` (of the defined ratios), ``n_undefined`` (premise
         mean |score| 0) and ``premise_abs_mean``/``hypothesis_abs_mean`` (mean ± SE), and
         ``segment_names``; with several methods ``paired_difference``: per method, mean ± SE of
-        its per-sentence value minus the first method's).
+        its per-sentence value minus the first method's; ``paired``: every pair of methods,
+        :func:`paired_tests`, an empty list for one method; ``significance``: how they were
+        computed).
 
     Raises:
         InputError: unknown metric/method/strategy, ``iot`` without tags or on pairs,
@@ -308,7 +473,9 @@ def evaluate(engine, texts: Sequence["str | TextInput"], *, metric: str, methods
 
     # a folder may hold more sentences than this run asks for (an earlier run with a larger --n)
     keep = lambda r: int(r[0]) < len(texts)  # noqa: E731
-    report = _summarise([r for r in rows if keep(r)], [r for r in crows if keep(r)], metric, methods, grid)
+    sig = (significance or SignificanceConfig()).validate()
+    report = _summarise([r for r in rows if keep(r)], [r for r in crows if keep(r)], metric, methods, grid,
+                        seed=seed, significance=sig)
     if metric == "segment_ratio":
         report["segment_names"] = list(texts[0].segments)
     report.update({"strategy": config["strategy"], "x_max": x_max, "seed": seed, "n_sentences": len(texts),
@@ -317,6 +484,7 @@ def evaluate(engine, texts: Sequence["str | TextInput"], *, metric: str, methods
         report["out"] = str(outp)
         (outp / "summary.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
         (outp / "table.tex").write_text(latex_table(report), encoding="utf-8")
+        (outp / PAIRED_NAME).write_text(_paired_csv(report["paired"]), encoding="utf-8")
         _plot(report, outp / "curves.pdf")
     report.pop("mean_curves", None)
     return report
@@ -387,7 +555,8 @@ def _one_sentence(engine, c, lik, i, text, metric, methods, labels, strategy, x_
     return rows, curves
 
 
-def _summarise(rows, crows, metric, methods, grid) -> dict:
+def _summarise(rows, crows, metric, methods, grid, *, seed: int = EvaluateConfig.seed,
+               significance: SignificanceConfig = SignificanceConfig()) -> dict:
     cols = _columns(metric)
     out = {"metric": metric, "methods": {}}
     for m in methods:
@@ -418,6 +587,14 @@ def _summarise(rows, crows, metric, methods, grid) -> dict:
         out["paired_difference"] = {m: {"vs": first, **mean_se(d[m] - d[first] for d in by.values()
                                                                 if m in d and first in d)}
                                     for m in methods[1:]}
+    # every pair of methods on the sentences they share (paired_tests drops the NaN ones)
+    idx = sorted(by, key=int)
+    per = {m: np.array([by[i].get(m, np.nan) for i in idx], dtype=np.float64) for m in methods}
+    out["paired"] = paired_tests(per, seed=seed, n_resamples=significance.n_resamples, alpha=significance.alpha)
+    out["significance"] = {"difference": "a - b per sentence", "ci": "percentile bootstrap 95 %",
+                           "n_resamples": int(significance.n_resamples), "seed": int(seed),
+                           "test": "Wilcoxon signed-rank, two-sided, zero differences dropped",
+                           "correction": "Holm", "alpha": float(significance.alpha)}
     if crows:
         out["mean_curves"] = {"x": grid.tolist()}
         for m in methods:
@@ -430,7 +607,12 @@ def _summarise(rows, crows, metric, methods, grid) -> dict:
 def latex_table(report: dict) -> str:
     """A LaTeX ``tabular`` like Kim et al. Table 2: one column per method, mean ± standard error
     (and n) of the metric; IoT adds the neutral-word attribution row, the segment ratio the premise
-    and hypothesis mean |attribution| rows and the fraction of ratios above 1."""
+    and hypothesis mean |attribution| rows and the fraction of ratios above 1.
+
+    The best method (lowest or highest mean, by the metric's direction) is bold; a method whose
+    paired comparison with it (``report["paired"]``, :func:`paired_tests`) is significant after
+    the Holm correction gets a dagger, explained by a footnote row ("Holm-corrected Wilcoxon
+    signed-rank, α = 0.05"). ``segment_ratio`` has no best method, so no dagger."""
     methods = list(report["methods"])
     name = {"auc_rep": r"$\mathrm{AUC}_{\mathrm{rep}}$", "aopc": "AOPC", "comprehensiveness": "Comprehensiveness",
             "sufficiency": "Sufficiency", "iot": "IoT",
@@ -440,9 +622,20 @@ def latex_table(report: dict) -> str:
     if vals and report.get("lower_is_better") is not None:
         best = (min if report.get("lower_is_better") else max)(vals, key=vals.get)
 
+    # methods that differ significantly from the best one (Holm-corrected Wilcoxon, paired_tests)
+    differs: set = set()
+    paired = report.get("paired") or []
+    if best is not None:
+        for r in paired:
+            if r["significant"] and best in (r["a"], r["b"]):
+                differs.add(r["b"] if r["a"] == best else r["a"])
+    mark = r"$^{\dagger}$"
+
     def cell(d, m, fmt=".4f"):
         s = f"{d['mean']:{fmt}} $\\pm$ {d['se']:{fmt}}" if d["n"] else "--"
-        return f"\\textbf{{{s}}}" if best is not None and m == best else s
+        if best is not None and m == best:
+            return f"\\textbf{{{s}}}"
+        return s + mark if m in differs else s
 
     lines = [r"\begin{tabular}{l" + "c" * len(methods) + "}", r"\hline",
              " & " + " & ".join(registry.short_label(m).replace("×", r"$\times$") for m in methods) + r" \\", r"\hline",
@@ -458,7 +651,12 @@ def latex_table(report: dict) -> str:
             "--" if not np.isfinite(report["fraction_above_1"][m]) else f"{report['fraction_above_1'][m]:.3f}"
             for m in methods) + r" \\")
     lines.append("$n$ & " + " & ".join(str(report["methods"][m]["n"]) for m in methods) + r" \\")
-    lines += [r"\hline", r"\end{tabular}", ""]
+    lines.append(r"\hline")
+    if best is not None and paired:
+        alpha = (report.get("significance") or {}).get("alpha", SignificanceConfig.alpha)
+        lines.append(f"\\multicolumn{{{len(methods) + 1}}}{{l}}{{\\footnotesize {mark} differs from the best method "
+                     f"(bold), {PAIRED_TEST_NAME}, $\\alpha = {alpha:g}$}} \\\\")
+    lines += [r"\end{tabular}", ""]
     strategy = report.get("strategy")
     note = f"% {report['metric']}, strategy {STRATEGY_NAMES.get(strategy, strategy)}, x_max {report.get('x_max')}, seed {report.get('seed')}"
     return note + "\n" + "\n".join(lines)

@@ -88,11 +88,11 @@ class CandidatesController(DockController):
             return None
         woe = registry.woe_methods()
         if not compare_woe and method in woe and method != "marginalization":
-            word = "[UNK]" if method == "unk" else "the zero vector"
+            word = registry.get(method).replacement or "one fixed token"
             tok = shown.tokens[index] if shown is not None and index < len(shown.tokens) else str(index)
             score = (f" Its WoE: {shown.scores[index]:+.3f} bits." if shown is not None
                      and index < len(shown.scores) else "")
-            self.panel.show_message(f"Erasure replaces “{tok}” by {word} (one candidate).{score} "
+            self.panel.show_message(f"{registry.label(method)} replaces “{tok}” by {word} (one candidate).{score} "
                                     "Choose Marginalization to see the likelihood model's candidates.")
             return None
         if not compare_woe and method not in woe:

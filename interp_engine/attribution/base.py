@@ -33,6 +33,7 @@ class AttributionMethod:
         header. units: what a score measures. description: one line for ``--help`` and tooltips.
         slow: show progress and Cancel. woe: scores are WoE in bits (Kim et al. eq. 1).
         needs_likelihood: the engine passes a likelihood model. config_class: parameters.
+        replacement: what a one-candidate WoE method puts in a token's place (app messages).
     """
 
     name: ClassVar[str] = ""
@@ -44,6 +45,9 @@ class AttributionMethod:
     woe: ClassVar[bool] = False
     needs_likelihood: ClassVar[bool] = False
     config_class: ClassVar[type | None] = None
+    #: for a WoE method with one candidate (erasure, leave-one-out): what a token is replaced by,
+    #: as the app says it ("the zero vector", "[UNK]", ...); "" for the others
+    replacement: ClassVar[str] = ""
 
     def __init__(self, classifier, config=None, *, likelihood=None):
         self.classifier = classifier

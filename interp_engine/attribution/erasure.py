@@ -114,6 +114,7 @@ class ZeroErasure(AttributionMethod):
     woe = True
     config_class = ErasureConfig
     mode = "zero"
+    replacement = "the zero vector"
 
     def attribute(self, inputs, target=None, *, batch_size=None, progress=None, cancel=None):
         t0 = time.perf_counter()
@@ -133,3 +134,4 @@ class UnkErasure(ZeroErasure):
     short_label = "Unk"
     description = "[UNK] erasure, WoE in bits (Kim et al. 2020, §4.3)"
     mode = "unk"
+    replacement = "[UNK]"

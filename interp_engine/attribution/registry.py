@@ -14,11 +14,12 @@ from .base import AttributionMethod
 from .captum_methods import IntegratedGradients, Lime
 from .erasure import UnkErasure, ZeroErasure
 from .gradient import Gradient, GradientTimesInput
+from .loo import LeaveOneOut
 from .marginalization import Marginalization
 
 #: built-in methods, in menu order
 _BUILTIN: tuple[type[AttributionMethod], ...] = (
-    Gradient, GradientTimesInput, Marginalization, ZeroErasure, UnkErasure, IntegratedGradients, Lime,
+    Gradient, GradientTimesInput, Marginalization, ZeroErasure, UnkErasure, LeaveOneOut, IntegratedGradients, Lime,
 )
 
 _METHODS: dict[str, type[AttributionMethod]] = {cls.name: cls for cls in _BUILTIN}
