@@ -1,7 +1,7 @@
 """Benchmark: sentence pairs on SNLI (Kim et al. 2020 ``004_137d387c767c1e08.txt`` §4.1, §4.4, Fig. 4c).
 
     python benchmarks/snli.py --out /tmp/snli [--data ../shared/data/snli] [--ratio-n 500] [--auc-n 200]
-        [--mlm-epochs 12] [--skip-auc]
+        [--marg-ratio-n 500] [--marg-auc-n 200] [--mlm-epochs 12] [--skip-auc]
 
 Steps (each skipped when its output already exists in ``--out``, so a run can be resumed):
 
@@ -10,9 +10,10 @@ Steps (each skipped when its output already exists in ``--out``, so a run can be
 2. ``interp-studio train-mlm`` on the same pairs with the BiLSTM's tokenizer (the TextCNN's vocabulary
    is the same: same training split and word counts), the likelihood model of marginalization;
 3. ``evaluate --metric segment_ratio`` (mean |score| of hypothesis tokens / of premise tokens) for
-   marginalization, zero erasure and grad×input over the first ``--ratio-n`` test pairs, BiLSTM;
-4. ``evaluate --metric auc_rep`` for marginalization, zero and [UNK] erasure over the first
-   ``--auc-n`` test pairs, BiLSTM and TextCNN.
+   zero erasure and grad×input over the first ``--ratio-n`` test pairs and for marginalization
+   (σ = 1e-5, the MLM above; ~7-9 s per pair on 2 shared cores) over the first ``--marg-ratio-n``, BiLSTM;
+4. ``evaluate --metric auc_rep`` for zero and [UNK] erasure over the first ``--auc-n`` test pairs and
+   for marginalization over the first ``--marg-auc-n``, BiLSTM and TextCNN.
 
 Prints one JSON object per step and writes ``--out/results.json``; the table in BENCHMARKS.md
 ("Sentence pairs (SNLI)") is made from it. The load average is recorded before and after every step.
@@ -71,6 +72,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "snli")
     ap.add_argument("--ratio-n", type=int, default=500)
     ap.add_argument("--auc-n", type=int, default=200)
+    ap.add_argument("--marg-ratio-n", type=int, default=500)
+    ap.add_argument("--marg-auc-n", type=int, default=200)
     ap.add_argument("--mlm-epochs", type=int, default=12)
     ap.add_argument("--skip-auc", action="store_true")
     a = ap.parse_args()
@@ -84,16 +87,22 @@ def main() -> None:
                                         str(out / arch), "--json"], out, out / arch / "training.json")
     step(results, "train_mlm", ["train-mlm", "--data", dev, "--model", str(out / "bilstm"), "--out", str(out / "mlm"),
                                 "--epochs", str(a.mlm_epochs), "--json"], out, out / "mlm" / "mlm_training.json")
+    model = ["--model", str(out / "bilstm"), "--mlm", str(out / "mlm"), "--data", test]
     step(results, "segment_ratio_bilstm",
-         ["evaluate", "--model", str(out / "bilstm"), "--mlm", str(out / "mlm"), "--data", test, "--metric",
-          "segment_ratio", "--methods", "marginalization,zero,grad_input", "--n", str(a.ratio_n), "--out",
-          str(out / "ratio_bilstm"), "--json"], out)
+         ["evaluate", *model, "--metric", "segment_ratio", "--methods", "zero,grad_input", "--n", str(a.ratio_n),
+          "--out", str(out / "ratio_bilstm"), "--json"], out)
+    step(results, "segment_ratio_bilstm_marginalization",
+         ["evaluate", *model, "--metric", "segment_ratio", "--methods", "marginalization", "--n", str(a.marg_ratio_n),
+          "--out", str(out / "ratio_bilstm_marg"), "--json"], out)
     if not a.skip_auc:
         for arch in ("bilstm", "textcnn"):
+            model = ["--model", str(out / arch), "--mlm", str(out / "mlm"), "--data", test]
             step(results, f"auc_rep_{arch}",
-                 ["evaluate", "--model", str(out / arch), "--mlm", str(out / "mlm"), "--data", test, "--metric",
-                  "auc_rep", "--methods", "marginalization,zero,unk", "--n", str(a.auc_n), "--out",
+                 ["evaluate", *model, "--metric", "auc_rep", "--methods", "zero,unk", "--n", str(a.auc_n), "--out",
                   str(out / f"auc_{arch}"), "--json"], out)
+            step(results, f"auc_rep_{arch}_marginalization",
+                 ["evaluate", *model, "--metric", "auc_rep", "--methods", "marginalization,zero,unk", "--n",
+                  str(a.marg_auc_n), "--out", str(out / f"auc_{arch}_marg"), "--json"], out)
 
 
 if __name__ == "__main__":
