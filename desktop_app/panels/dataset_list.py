@@ -339,6 +339,8 @@ class DatasetListPanel(QWidget):
     #: the sentence keeps at least this fraction of the table's width (px at least MIN_TEXT_PX)
     MIN_TEXT_FRACTION = 0.3
     MIN_TEXT_PX = 60
+    #: the list's minimum width (px) with a pair dataset: both texts and gold/pred/confidence readable
+    PAIR_MIN_WIDTH = 400
     CELL_PAD = 12
 
     def fit_columns(self) -> None:
@@ -382,6 +384,9 @@ class DatasetListPanel(QWidget):
         self.filter_edit.setPlaceholderText("Filter sentences…" if pairs is None else
                                             f"Filter {' and '.join(self.model.columns[:2])}…")
         self._set_resize_modes()
+        # a pair's two texts and its three label columns need a wider list than one sentence does
+        if self.model.is_pair():
+            self.setMinimumWidth(max(self.minimumWidth(), self.PAIR_MIN_WIDTH))
         self.fit_columns()
         self._name = name
         self._status = ""
