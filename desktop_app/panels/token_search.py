@@ -49,6 +49,23 @@ def highlight_html(text: str, start: int, end: int) -> str:
             + "</b>" + html.escape(text[end:]))
 
 
+def match_html(res, r: int) -> tuple[str, str]:
+    """``(html, tooltip)`` of listed match ``r`` of a search or similarity result: the matched text
+    with the match highlighted; for a pair dataset prefixed by the name of the text it is in and
+    followed, in grey, by the row's other text."""
+    s, e = (int(x) for x in res.char_span[r])
+    text = res.texts[r]
+    names, segs = getattr(res, "segment_names", ()), getattr(res, "match_segments", None)
+    if not names or segs is None or len(names) != 2 or not getattr(res, "pair_texts", ()):
+        return highlight_html(text, s, e), text
+    seg = int(segs[r])
+    other = res.pair_texts[r][1 - seg]
+    shown = (f"<i>{html.escape(names[seg])}:</i> " + highlight_html(text, s, e)
+             + f' <span style="color:#777777">‖ {html.escape(names[1 - seg])}: {html.escape(other)}</span>')
+    tip = f"{names[0]}: {res.pair_texts[r][0]}\n{names[1]}: {res.pair_texts[r][1]}"
+    return shown, tip
+
+
 class HighlightDelegate(QStyledItemDelegate):
     """Paints a cell's ``HTML_ROLE`` rich text (the sentence with its match highlighted)."""
 
@@ -283,11 +300,11 @@ class TokenSearchPanel(QWidget):
         pc = name(res.chosen_class)
         self.table.setHorizontalHeaderItem(3, QTableWidgetItem(f"p({pc})"))
         for r in range(len(res.rows)):
-            s, e = (int(x) for x in res.char_span[r])
+            shown, tip = match_html(res, r)
             it = _item(res.texts[r], int(res.rows[r]))
-            it.setData(HTML_ROLE, highlight_html(res.texts[r], s, e))
+            it.setData(HTML_ROLE, shown)
             it.setData(ROW_ROLE, int(res.rows[r]))
-            it.setToolTip(res.texts[r])
+            it.setToolTip(tip)
             self.table.setItem(r, 0, it)
             self.table.setItem(r, 1, _item(name(int(res.gold[r]))))
             self.table.setItem(r, 2, _item(name(int(res.predicted[r]))))
@@ -332,10 +349,11 @@ class TokenSearchPanel(QWidget):
             t.setItem(r, 1, _item(res.ngrams[r]))
             g = int(res.gold[r])
             t.setItem(r, 2, _item(res.class_names[g] if 0 <= g < len(res.class_names) else "—"))
-            s, e = (int(x) for x in res.char_span[r])
+            shown, tip = match_html(res, r)
             it = _item(res.texts[r], int(res.rows[r]))
-            it.setData(HTML_ROLE, highlight_html(res.texts[r], s, e))
+            it.setData(HTML_ROLE, shown)
             it.setData(ROW_ROLE, int(res.rows[r]))
+            it.setToolTip(tip)
             t.setItem(r, 3, it)
         t.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)  # nearest first
         t.setSortingEnabled(True)

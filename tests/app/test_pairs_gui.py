@@ -258,3 +258,22 @@ def test_dataset_columns_dialog_sets_the_pair_column(qtbot):
     dlg.accept()
     assert (win.text_column, win.pair_column, win.label_column) == ("question", "passage", "label")
     win.close()
+
+
+def test_token_search_shows_both_texts_of_a_pair_match(qtbot, tmp_path):
+    """A match in a pair dataset names the text it is in and shows the row's other text."""
+    from interp_engine.data import load_dataset
+    from interp_engine.search import SearchIndex
+    from desktop_app.panels.token_search import TokenSearchPanel, match_html
+    from tests.helpers import save_pairs_tsv
+
+    ds = load_dataset(save_pairs_tsv(tmp_path / "p.tsv"))
+    res = SearchIndex.open(ds).search("sleeping")
+    assert res.n_matches == 1
+    shown, tip = match_html(res, 0)
+    assert "<i>hypothesis:</i>" in shown and "sleeping</b>" in shown and "premise: A man is playing" in shown
+    assert tip.splitlines() == ["premise: A man is playing a guitar on stage .", "hypothesis: The man is sleeping at home ."]
+    panel = TokenSearchPanel()
+    qtbot.addWidget(panel)
+    panel.set_result(res)
+    assert panel.table.item(0, 0).toolTip() == tip
