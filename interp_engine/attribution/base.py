@@ -11,6 +11,7 @@ of methods is :mod:`interp_engine.attribution.registry`.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -105,4 +106,50 @@ class AttributionMethod:
         )
 
 
-__all__ = ["AttributionMethod"]
+@dataclass(frozen=True)
+class Prepared:
+    """One input encoded and classified: what every perturbation method starts from.
+
+    Attributes:
+        enc: the :class:`~interp_engine.models.EncodedBatch` (batch 1). n: its number of tokens.
+        ids, mask: (1, n) input ids and attention mask. types: (1, n) segments of a pair, or None.
+        logits: (1, C) class scores of the unmodified input. p: (C,) float64 probabilities (CPU).
+        target: the class explained (the predicted one when none was asked for).
+        special: (n,) bool, True at special tokens (on the model's device).
+    """
+
+    enc: Any
+    n: int
+    ids: torch.Tensor
+    mask: torch.Tensor
+    types: torch.Tensor | None
+    logits: torch.Tensor
+    p: torch.Tensor
+    target: int
+    special: torch.Tensor
+
+
+def prepare(classifier, inputs, target: int | None) -> Prepared:
+    """Encode one text or pair, run the classifier once and resolve the target class.
+
+    Raises:
+        InputError: empty input (from ``encode``) or a target outside [0, C).
+    """
+    from ..errors import InputError
+
+    enc = classifier.encode([inputs])
+    n = enc.lengths()[0]
+    ids, mask = enc.input_ids[:, :n], enc.attention_mask[:, :n]
+    types = None if enc.token_type_ids is None else enc.token_type_ids[:, :n]
+    with torch.inference_mode():
+        logits = classifier.logits(ids, mask, types)
+    p = torch.softmax(logits.double(), -1)[0].cpu()
+    C = p.shape[0]
+    t = int(p.argmax()) if target is None else int(target)
+    if not 0 <= t < C:
+        raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
+    special = torch.tensor(enc.special[0], dtype=torch.bool, device=ids.device)
+    return Prepared(enc, n, ids, mask, types, logits, p, t, special)
+
+
+__all__ = ["AttributionMethod", "Prepared", "prepare"]

@@ -26,7 +26,7 @@ import torch
 from ..batching import run_chunked, with_halving
 from ..config import IntegratedGradientsConfig, LimeConfig
 from ..errors import InputError, check_cancel
-from .base import AttributionMethod
+from .base import AttributionMethod, prepare
 
 IG_UNITS = "logit (integrated gradients, summed over embedding dims)"
 LIME_UNITS = "probability (LIME surrogate coefficient)"
@@ -34,20 +34,9 @@ LIME_UNITS = "probability (LIME surrogate coefficient)"
 LIME_FEATURE_SELECTIONS = ("auto", "forward_selection", "highest_weights", "lasso_path", "none")
 
 
-def _prepare(classifier, text: str, target: int | None):
-    enc = classifier.encode([text])
-    n = enc.lengths()[0]
-    ids, mask = enc.input_ids[:, :n], enc.attention_mask[:, :n]
-    types = None if enc.token_type_ids is None else enc.token_type_ids[:, :n]
-    with torch.inference_mode():
-        logits = classifier.logits(ids, mask, types)
-    p = torch.softmax(logits.double(), -1)[0].cpu()
-    C = p.shape[0]
-    t = int(p.argmax()) if target is None else int(target)
-    if not 0 <= t < C:
-        raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
-    special = torch.tensor(enc.special[0], dtype=torch.bool, device=ids.device)
-    return enc, ids, mask, types, t, p, special
+def _prepare(classifier, text, target: int | None):
+    pre = prepare(classifier, text, target)
+    return pre.enc, pre.ids, pre.mask, pre.types, pre.target, pre.p, pre.special
 
 
 def integrated_gradients(classifier, text: str, target: int | None = None, *,

@@ -19,7 +19,7 @@ import torch
 
 from ..config import ErasureConfig
 from ..errors import InputError
-from .base import AttributionMethod
+from .base import AttributionMethod, prepare
 from .marginalization import WOE_UNITS, MarginalizationOutput, log_odds_parts, run_chunked, woe_from_log_parts
 
 ERASURE_MODES = ("zero", "unk")
@@ -55,18 +55,9 @@ class ErasureAttribution:
         """
         t0 = time.perf_counter()
         c = self.classifier
-        enc = c.encode([text])
-        n = enc.lengths()[0]
-        ids, mask = enc.input_ids[:, :n], enc.attention_mask[:, :n]
-        types = None if enc.token_type_ids is None else enc.token_type_ids[:, :n]
-        with torch.inference_mode():
-            logits0 = c.logits(ids, mask, types)
-        p = torch.softmax(logits0.double(), -1)[0].cpu()
-        C = p.shape[0]
-        t = int(p.argmax()) if target is None else int(target)
-        if not 0 <= t < C:
-            raise InputError(f"target class {target} does not exist: the model has classes 0..{C - 1}")
-        x_parts = log_odds_parts(logits0, t)[0].cpu().numpy()
+        pre = prepare(c, text, target)
+        enc, n, ids, mask, types, p, t = pre.enc, pre.n, pre.ids, pre.mask, pre.types, pre.p, pre.target
+        x_parts = log_odds_parts(pre.logits, t)[0].cpu().numpy()
         positions = torch.tensor([i for i in range(n) if not enc.special[0][i]], dtype=torch.long)
         unk = c.tokenizer.unk_token_id
 
