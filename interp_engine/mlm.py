@@ -177,40 +177,124 @@ def _evaluate(model, ids, held, allowed, mask_id, pad, dev, seed: int, prob: flo
     return correct / max(count, 1), math.exp(nll / max(count, 1)), count
 
 
-def train_mlm(texts: Sequence, classifier_dir: str | Path, out_dir: str | Path, *, config: MLMConfig | None = None,
+@dataclass
+class PretrainedMLMConfig:
+    """Hyper-parameters of :func:`train_mlm` with ``init`` (``train-mlm --init DIR``): a WordPiece
+    ``BertForMaskedLM`` whose encoder starts from a pretrained encoder folder.
+
+    The prediction head (dense + LayerNorm + output bias; its output matrix is tied to the
+    pretrained word embeddings, BERT's default) is new and learns at ``head_lr``; the encoder is
+    fine-tuned at the smaller ``lr`` (``freeze_encoder``: not at all), both with linear warm-up
+    (``warmup_fraction``) and linear decay. ``max_length``: training texts are cut to this many
+    tokens (the model keeps the encoder's position embeddings, so it reads longer inputs).
+    Measured: BENCHMARKS.md "Transformers".
+    """
+
+    epochs: int = 3
+    seed: int = 1
+    batch_size: int = 32
+    lr: float = 5e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.06
+    mask_prob: float = 0.15
+    heldout_fraction: float = 0.05
+    freeze_encoder: bool = False
+    max_length: int = 128
+    bucket_batches: bool = True
+
+
+def _pretrained_mlm(init: Path, cfg: PretrainedMLMConfig):
+    """``(model, tokenizer)``: ``BertForMaskedLM`` with the encoder of ``init`` (a new head).
+
+    Raises:
+        InputError: ``init`` is not a usable encoder folder (:func:`~interp_engine.finetune.open_encoder_folder`),
+            its tokenizer has no [MASK] token, or it is not a BERT-family encoder.
+    """
+    from transformers import AutoModelForMaskedLM
+    from transformers.utils import logging as hf_logging
+
+    from .finetune import open_encoder_folder
+
+    init, tok, config = open_encoder_folder(init)
+    if tok.mask_token_id is None:
+        raise InputError(f"{init}: the tokenizer has no [MASK] token, so no masked LM can be built on it")
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the new head's "newly initialized" weights are expected
+    try:
+        model = AutoModelForMaskedLM.from_pretrained(init, local_files_only=True, use_safetensors=True)
+    except Exception as e:  # noqa: BLE001 - unsupported architecture, shape mismatch
+        raise InputError(f"{init}: the encoder could not be loaded as a masked LM ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else ''})") from e
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    if not hasattr(model, "bert") or not hasattr(model, "cls"):
+        raise InputError(f"{init}: a {type(model).__name__}; train-mlm --init builds BERT-family masked LMs "
+                         f"(BertForMaskedLM), the likelihood model's architecture")
+    return model, tok
+
+
+def train_mlm(texts: Sequence, classifier_dir: str | Path | None, out_dir: str | Path, *,
+              config: MLMConfig | PretrainedMLMConfig | None = None, init: str | Path | None = None,
               device="auto", progress: Callable[[int, int, str], None] | None = None, cancel=None,
               log: Callable[[str], None] | None = None, allow_pickle: bool = False) -> MLMReport:
-    """Train the word-level MLM for the classifier saved in ``classifier_dir`` and save it to ``out_dir``.
+    """Train the masked LM (likelihood model of input marginalization, Kim et al. §3.2 eq. 2) and
+    save it to ``out_dir``.
+
+    Two kinds:
+
+    - **word-level** (``classifier_dir``, :class:`MLMConfig`): a small BERT from a config on the
+      classifier's own tokenizer (the classifier's embeddings may initialise its word embeddings);
+    - **pretrained WordPiece** (``init``, :class:`PretrainedMLMConfig`): ``BertForMaskedLM`` whose
+      encoder is the pretrained encoder in ``init`` and whose prediction head is trained on
+      ``texts``; it is saved with the encoder's tokenizer, so every classifier with that tokenizer
+      (``train --arch transformer --init``, ``train --tokenizer``) shares this one likelihood model,
+      as Kim et al. (§4.1) share BERT's. ``classifier_dir`` is then not needed (None).
 
     Args:
         texts: training sentences (the classifier's training set): strings, or
             :class:`~interp_engine.inputs.TextInput` pairs (``Dataset.inputs()`` of a pair dataset),
             then the MLM reads both texts as its two segments.
         classifier_dir: a saved classifier; its tokenizer (and max length) is used and saved.
-        config: :class:`MLMConfig`.
+        config: :class:`MLMConfig` (word-level) or :class:`PretrainedMLMConfig` (``init``).
+        init: a local pretrained encoder folder (BERT family).
         progress: ``progress(done, total, message)`` per batch; log: ``log(str)``, called once per
             epoch with one line (held-out accuracy and perplexity, elapsed seconds; computing them
             costs one pass over the held-out split), the progress of a run whose output goes to a file.
 
     Returns:
-        :class:`MLMReport` (also written to ``out_dir/mlm_training.json``).
+        :class:`MLMReport` (also written to ``out_dir/mlm_training.json``): held-out masked-token
+        accuracy (fraction) and perplexity (exp of the mean cross-entropy in nats).
 
     Raises:
-        InputError: fewer than 20 non-empty texts, or a tokenizer without a [MASK] token.
+        InputError: fewer than 20 non-empty texts, a tokenizer without a [MASK] token, neither or
+            both of ``classifier_dir`` and ``init``, a bad ``init`` folder.
         ModelLoadError: the classifier cannot be opened.
     """
     from transformers import BertConfig, BertForMaskedLM
 
     from .attribution.likelihood import PRIOR_FILE, PriorLikelihood, candidate_mask
+    from .inputs import TextInput
     from .models import load_classifier, resolve_device
 
-    cfg = config or MLMConfig()
+    if (classifier_dir is None) == (init is None):
+        raise InputError("train-mlm needs either a classifier (--model DIR: a word-level MLM on its tokenizer) or a "
+                         "pretrained encoder (--init DIR: a WordPiece MLM), not both")
+    pretrained = init is not None
+    cfg = config or (PretrainedMLMConfig() if pretrained else MLMConfig())
     t0 = time.perf_counter()
-    clf = load_classifier(classifier_dir, device="cpu", allow_pickle=allow_pickle)
-    tok = clf.tokenizer
-    if tok.mask_token_id is None:
-        raise InputError("the classifier's tokenizer has no [MASK] token, so no masked LM can be trained on it")
-    from .inputs import TextInput
+    if pretrained:
+        model, tok = _pretrained_mlm(Path(init), cfg)
+        V = int(model.get_input_embeddings().num_embeddings)
+        max_len = int(cfg.max_length)
+        clf = None
+    else:
+        clf = load_classifier(classifier_dir, device="cpu", allow_pickle=allow_pickle)
+        tok = clf.tokenizer
+        if tok.mask_token_id is None:
+            raise InputError("the classifier's tokenizer has no [MASK] token, so no masked LM can be trained on it")
+        V = int(clf.model.get_input_embeddings().num_embeddings)
+        max_len = clf.max_length
 
     inputs = [TextInput.of(t) for t in texts]
     inputs = [x for x in inputs if all(t and t.strip() for t in x.texts)]
@@ -219,12 +303,11 @@ def train_mlm(texts: Sequence, classifier_dir: str | Path, out_dir: str | Path, 
     pairs = any(x.is_pair for x in inputs)
     if pairs and not all(x.is_pair for x in inputs):
         raise InputError("the masked LM's training data mixes single texts and pairs")
-    V = int(clf.model.get_input_embeddings().num_embeddings)
-    max_len = clf.max_length
     enc = tok([x.texts[0] for x in inputs], [x.texts[1] for x in inputs] if pairs else None, truncation=True,
               max_length=max_len, return_token_type_ids=True)
     ids = list(enc["input_ids"])
-    types = list(enc["token_type_ids"]) if pairs else None
+    # a pretrained BERT always reads its token types (0 for one text); our word MLM only for pairs
+    types = list(enc["token_type_ids"]) if (pairs or pretrained) else None
     texts = [t for x in inputs for t in x.texts]  # for the unigram prior: every text counts
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     allowed = candidate_mask(tok, V)
@@ -236,18 +319,34 @@ def train_mlm(texts: Sequence, classifier_dir: str | Path, out_dir: str | Path, 
 
     torch.manual_seed(cfg.seed)
     dev = resolve_device(device)
-    bcfg = BertConfig(vocab_size=V, hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_layers,
-                      num_attention_heads=cfg.num_heads, intermediate_size=cfg.intermediate_size,
-                      max_position_embeddings=max_len + 2, type_vocab_size=2 if pairs else 1, pad_token_id=pad,
-                      hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
-    model = BertForMaskedLM(bcfg)
-    if cfg.init_from_classifier:
-        _init_embeddings(model, clf, allowed, bcfg.initializer_range)
+    if not pretrained:
+        bcfg = BertConfig(vocab_size=V, hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_layers,
+                          num_attention_heads=cfg.num_heads, intermediate_size=cfg.intermediate_size,
+                          max_position_embeddings=max_len + 2, type_vocab_size=2 if pairs else 1, pad_token_id=pad,
+                          hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
+        model = BertForMaskedLM(bcfg)
+        if cfg.init_from_classifier:
+            _init_embeddings(model, clf, allowed, bcfg.initializer_range)
+    elif pairs and int(getattr(model.config, "type_vocab_size", 1)) < 2:
+        raise InputError(f"{init}: the encoder has one token type, so it cannot read pairs as two segments")
     model.to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(total, 1), pct_start=0.1)
+    if pretrained:
+        head = [p for n, p in model.named_parameters() if n.startswith("cls.") and p is not model.get_input_embeddings().weight]
+        head_ids = {id(p) for p in head}
+        encoder = [p for p in model.parameters() if id(p) not in head_ids]
+        if cfg.freeze_encoder:
+            for p in encoder:
+                p.requires_grad_(False)
+        groups = [{"params": head, "lr": cfg.head_lr}] + ([] if cfg.freeze_encoder else [{"params": encoder, "lr": cfg.lr}])
+        opt = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
+        from transformers import get_linear_schedule_with_warmup
+
+        sched = get_linear_schedule_with_warmup(opt, int(round(cfg.warmup_fraction * total)), max(total, 1))
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(total, 1), pct_start=0.1)
     gen = torch.Generator().manual_seed(cfg.seed)
     step = 0
     for ep in range(cfg.epochs):
@@ -262,7 +361,7 @@ def train_mlm(texts: Sequence, classifier_dir: str | Path, out_dir: str | Path, 
             loss = torch.nn.functional.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
             opt.step()
             sched.step()
             step += 1
@@ -279,6 +378,8 @@ def train_mlm(texts: Sequence, classifier_dir: str | Path, out_dir: str | Path, 
 
     out = Path(out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
+    for p in model.parameters():
+        p.requires_grad_(True)
     model.cpu().save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
     n_seg = 2 if pairs else 1
@@ -286,7 +387,8 @@ def train_mlm(texts: Sequence, classifier_dir: str | Path, out_dir: str | Path, 
     (out / PRIOR_FILE).write_text(json.dumps({"counts": counts.tolist(), "n_sentences": int(len(train))}), encoding="utf-8")
     report = MLMReport(str(out), int(len(train)), int(len(held)), V, cfg.epochs,
                        acc, ppl, time.perf_counter() - t0)
-    (out / "mlm_training.json").write_text(json.dumps({**report.to_json(), "config": asdict(cfg),
-                                                       "classifier": str(Path(classifier_dir).resolve())}, indent=1),
+    source = {"init": str(Path(init).expanduser().resolve())} if pretrained else \
+        {"classifier": str(Path(classifier_dir).resolve())}
+    (out / "mlm_training.json").write_text(json.dumps({**report.to_json(), "config": asdict(cfg), **source}, indent=1),
                                            encoding="utf-8")
     return report

@@ -124,3 +124,22 @@ def save_pairs_tsv(path: Path, rows=TINY_PAIRS) -> Path:
     """``rows`` ((label, premise, hypothesis)) as an SNLI-style TSV file."""
     path.write_text("label\tpremise\thypothesis\n" + "".join(f"{l}\t{p}\t{h}\n" for l, p, h in rows), encoding="utf-8")
     return path
+
+
+def save_tiny_encoder(path: Path, *, seed: int = 0) -> Path:
+    """A tiny pretrained-style BERT *encoder* folder (``BertModel``, no classification head) with a
+    WordPiece tokenizer over the words of :data:`TINY_TEXTS` and :data:`TINY_PAIRS`: what
+    ``train --arch transformer --init`` and ``train-mlm --init`` read (like the MiniLM folder)."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    texts = TINY_TEXTS + [t for _, p, h in TINY_PAIRS for t in (p, h)]
+    words = sorted({w.lower() for t in texts for w in t.replace(",", " , ").replace(".", " . ").split()})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, "##s", "##ing"]
+    path.mkdir(parents=True, exist_ok=True)
+    tok = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True, model_max_length=64)
+    torch.manual_seed(seed)
+    cfg = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=32, max_position_embeddings=64, architectures=["BertModel"])
+    BertModel(cfg).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
