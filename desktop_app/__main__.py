@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--demo", action="store_true", help="open the demo model and dataset (trained once on first use)")
     p.add_argument("--model", metavar="DIR", help="saved classifier folder to open")
+    p.add_argument("--compare-model", metavar="DIR",
+                   help="a second classifier folder to compare with --model: the heatmap shows one row per model for "
+                        "the same sentence and method, the dataset list both predictions (File → Compare With Model…)")
     p.add_argument("--data", metavar="FILE", help="dataset file to open (.tsv, .csv, .jsonl, .parquet)")
     p.add_argument("--text", metavar="SENTENCE", help="sentence to explain first (with --pair: the premise)")
     p.add_argument("--pair", metavar="HYPOTHESIS",
@@ -74,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         opts = parser.parse_args(argv)
         if opts.pair is not None and not opts.text:
             parser.error("--pair HYPOTHESIS needs --text PREMISE (the first text of the pair)")
+        if opts.compare_model and not opts.model:
+            parser.error("--compare-model DIR needs --model DIR (the model it is compared with)")
     except SystemExit as e:  # --help or a usage error
         return int(e.code or 0) if isinstance(e.code, int) or e.code is None else 2
     from .app import run

@@ -85,6 +85,9 @@ def start(window, opts: argparse.Namespace) -> None:
         c.open_demo()
     if opts.model:
         c.open_model(opts.model, mlm=getattr(opts, "mlm", None), allow_pickle=getattr(opts, "allow_pickle", False))
+    if opts.model and getattr(opts, "compare_model", None):  # after the model: the engine opens them in order
+        window.compare_controller.open_compare_model(opts.compare_model,
+                                                     allow_pickle=getattr(opts, "allow_pickle", False))
     if opts.data:
         c.open_dataset(opts.data, opts.text_column, opts.label_column, encoding=getattr(opts, "encoding", "utf-8"),
                        pair_column=getattr(opts, "pair_column", "") or "")
@@ -92,6 +95,12 @@ def start(window, opts: argparse.Namespace) -> None:
 
 def run_screenshot(opts: argparse.Namespace) -> int:
     """Open the window, wait until every panel has its result, save ``window.grab()`` to PNG.
+
+    "Every panel" means: no job of any dock is pending (the client is not busy: the neighbour
+    scatter's optimisation, started when the sentence's heatmap and grid are ready, included) and
+    the heatmap, grid and dataset predictions show the current sentence; the grab follows a short
+    settle delay after the last job's result was handed to its panel, and checks again.
+    ``--timeout`` counts from when the model is open.
 
     Returns 0 on success; on any error (load failure, nothing to show, timeout) prints the
     message to stderr and returns 1.
@@ -158,10 +167,16 @@ def run_screenshot(opts: argparse.Namespace) -> int:
     window.client.sigBusyChanged.connect(on_busy)
     settle.timeout.connect(grab)
     timeout.timeout.connect(lambda: finish(1, f"timed out after {opts.timeout:g} s waiting for the results"))
+    # --timeout counts from when the model is open (not the load, nor a first start's training of
+    # the demo models, whose progress goes to stderr); a failed load ends the run through sigError.
+    # Only the first model starts it (a --compare-model opened after it does not restart it).
+    def start_timeout(_info) -> None:
+        if "timeout_started" not in outcome:
+            outcome["timeout_started"] = True
+            timeout.start(int(opts.timeout * 1000))
+
+    c.sigModelLoaded.connect(start_timeout)
     if opts.demo:
-        # the first start trains the demo models: --timeout counts from when the model is open,
-        # and the training reports its progress on stderr
-        c.sigModelLoaded.connect(lambda _info: timeout.start(int(opts.timeout * 1000)))
         shown: list = []  # (message, tens of percent) already printed
 
         def on_progress(_rid: int, kind: str, done: int, total: int, message: str) -> None:
@@ -174,8 +189,6 @@ def run_screenshot(opts: argparse.Namespace) -> int:
                 print(f"interp-studio: preparing the demo: {message} ({pct}%)", file=sys.stderr, flush=True)
 
         window.client.sigProgress.connect(on_progress)
-    else:
-        timeout.start(int(opts.timeout * 1000))
 
     window.show()
     start(window, opts)

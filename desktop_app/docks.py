@@ -77,6 +77,18 @@ def _neighbour_controller(w, panel, dock):
                                       search_dock=w.search_dock, parent=w)
 
 
+def _sanity_panel():
+    from .panels.sanity import SanityCascadePanel
+
+    return SanityCascadePanel()
+
+
+def _sanity_controller(w, panel, dock):
+    from .controllers.sanity import SanityController
+
+    return SanityController(w.client, w.controller, panel, dock, parent=w)
+
+
 @dataclass(frozen=True)
 class DockSpec:
     """One dock of the main window.
@@ -117,6 +129,10 @@ DOCKS: tuple[DockSpec, ...] = (
     # what the grid's hidden locations detect (Yuan et al. eq. 5-8, Fig. 2), beside the saliency grid
     DockSpec("neighbourScatterDock", "Neighbour scatter (what locations detect)", _neighbour_panel,
              _neighbour_controller, Area.BottomDockWidgetArea, "neighbour", "neighbourScatterPanel"),
+    # "Sanity check this heatmap" (Adebayo et al. 2018, model-parameter randomization), tabbed with
+    # the neighbour scatter and hidden until the heatmap's button asks for a check
+    DockSpec("sanityDock", "Sanity check (model randomization)", _sanity_panel, _sanity_controller,
+             Area.BottomDockWidgetArea, "sanity", "sanityPanel"),
 )
 
 
@@ -187,3 +203,10 @@ def arrange(w) -> None:
     w.resizeDocks([w.candidate_dock, w.deletion_dock], [430, 420], Qt.Orientation.Vertical)
     w.splitDockWidget(w.grid_dock, w.neighbour_dock, Qt.Orientation.Horizontal)
     w.resizeDocks([w.grid_dock, w.neighbour_dock], [560, 520], Qt.Orientation.Horizontal)
+    # the sanity check: tabbed with the neighbour scatter, hidden until asked for (re-added first:
+    # tabifying the dock where build_docks put it leaves a second, stale tab bar on screen)
+    w.removeDockWidget(w.sanity_dock)
+    w.addDockWidget(Area.BottomDockWidgetArea, w.sanity_dock)
+    w.tabifyDockWidget(w.neighbour_dock, w.sanity_dock)
+    w.neighbour_dock.raise_()
+    w.sanity_dock.hide()

@@ -26,7 +26,7 @@ from .controllers.analysis import AnalysisController
 from .docks import build_controllers, build_docks, first_start_sizes
 from .engine_client import EngineClient
 from .input_row import InputRow
-from .panels.heatmap import SentenceHeatmapPanel
+from .panels.model_comparison import ModelComparisonHeatmapPanel
 from .session import STATE_VERSION
 from .settings import RECENT_DATASETS, RECENT_MODELS, add_recent, app_settings
 from .window_menus import DATASET_FILTER, MenusMixin, cuda_available
@@ -74,7 +74,8 @@ class MainWindow(MenusMixin, QMainWindow):
         self.client = client if client is not None else EngineClient(device=DEVICES[0])
         self.client.setParent(self)
 
-        self.heatmap = SentenceHeatmapPanel(attribution_methods())
+        #: the sentence heatmap, with the "Compare models" mode of a second model (panels/model_comparison.py)
+        self.heatmap = ModelComparisonHeatmapPanel(attribution_methods())
         self.heatmap.setObjectName("heatmapPanel")
         #: one box, or two labelled boxes when the model reads sentence pairs (premise, hypothesis)
         self.input_row = InputRow()
@@ -102,6 +103,11 @@ class MainWindow(MenusMixin, QMainWindow):
         self.docks = build_docks(self)
         self.controller = AnalysisController(self.client, self.heatmap, self.grid, self.dataset_panel, self)
         build_controllers(self)
+        from .controllers.compare import ModelCompareController
+
+        #: the comparison model (File → Compare With Model…): one heatmap row per model, a dataset column
+        self.compare_controller = ModelCompareController(self.client, self.controller, self.heatmap,
+                                                         self.dataset_panel, self)
 
         self._build_status_bar()
         self._build_menus()
@@ -116,6 +122,10 @@ class MainWindow(MenusMixin, QMainWindow):
         self.controller.sigModelLoaded.connect(self._on_model_loaded)
         self.controller.sigDatasetLoaded.connect(self._on_dataset_loaded)
         self.controller.sigDeviceChanged.connect(self._on_device_changed)
+        self.compare_controller.sigCompareModelChanged.connect(self._on_compare_model_changed)
+        self.controller.sigModelLoaded.connect(  # a new model A: the status bar still names B
+            lambda _i: self._on_compare_model_changed(self.compare_controller.info)
+            if self.compare_controller.info is not None else None)
         self.client.sigStarted.connect(self._on_started)
         self.client.sigProgress.connect(self._on_progress)
         self.client.sigBusyChanged.connect(self._on_busy)
@@ -238,9 +248,12 @@ class MainWindow(MenusMixin, QMainWindow):
             if act is not None:
                 act.setChecked(True)
             self.device_label.setText(f"Device: {self.controller.device or self._device_choice}")
-        if kind in ("model", "dataset", "demo", "device", "predictions", "mlm") and self.interactive:
+        if kind in ("model", "dataset", "demo", "device", "predictions", "mlm", "compare_model",
+                    "compare_predictions") and self.interactive:
             titles = {"model": "Could not open the model", "dataset": "Could not open the dataset",
                       "mlm": "Could not open the masked LM",
+                      "compare_model": "Could not open the comparison model (the open model stays open)",
+                      "compare_predictions": "Could not predict the dataset with the comparison model",
                       "demo": "Could not prepare the demo", "device": "Could not change the device",
                       "predictions": "Could not predict the dataset"}
             self.show_error(titles[kind], message)

@@ -1,7 +1,8 @@
 """Sessions: everything needed to come back to an analysis, in one JSON file.
 
 A session records the model folder, the dataset (file and columns, a pair's second column), the
-masked LM, the analysis (:class:`~desktop_app.state.AnalysisState`, saved with
+masked LM, the comparison model (File → Compare With Model…), the analysis
+(:class:`~desktop_app.state.AnalysisState`, saved with
 :func:`dataclasses.asdict`: the current sentence or sentence pair (``texts``/``segments``), the heatmap method and target, the marginalization settings (σ / top-n), the
 side-by-side methods, the deletion-curve and neighbour-scatter settings), where the sentence came
 from (typed, or the selected dataset row) and the dock layout (``QMainWindow.saveState``, base64,
@@ -46,7 +47,7 @@ class Session:
     """What a session file holds (every field optional but ``version``).
 
     Attributes:
-        model, mlm: folders; dataset: file; text_column, label_column: its columns; pair_column:
+        model, mlm: folders; compare_model: the comparison model's folder (or None); dataset: file; text_column, label_column: its columns; pair_column:
             a pair dataset's second column ("" = auto-detected).
         state: the analysis (current sentence, method, target, marginalization settings, compare
             mode and methods, the deletion-curve and neighbour-scatter settings).
@@ -62,6 +63,8 @@ class Session:
     label_column: str = DatasetConfig.label_column
     pair_column: str = DatasetConfig.pair_column
     mlm: str | None = None
+    #: the comparison model's folder (File → Compare With Model…), or None
+    compare_model: str | None = None
     state: AnalysisState = field(default_factory=AnalysisState)
     source: str = "typed"
     dataset_row: int | None = None
@@ -106,7 +109,7 @@ class Session:
         except (TypeError, ValueError) as e:
             raise SessionError(f"{path}: the analysis settings cannot be read: {e}") from None
         s = cls(**kw, state=state)
-        for name in ("model", "dataset", "mlm"):
+        for name in ("model", "dataset", "mlm", "compare_model"):
             v = getattr(s, name)
             if v is not None and not isinstance(v, str):
                 raise SessionError(f"{path}: '{name}' must be a string, got {type(v).__name__}")
@@ -168,10 +171,18 @@ def capture(window) -> Session:
         label_column=getattr(ds, "label_column", None) or window.label_column,
         pair_column=(getattr(ds, "pair_column", None) or "") if ds is not None else getattr(window, "pair_column", ""),
         mlm=str(mlm) if mlm else None, state=state, source=source, dataset_row=row,
+        compare_model=_compare_model_path(window),
         layout=base64.b64encode(bytes(window.saveState(STATE_VERSION).data())).decode("ascii"),
         geometry=base64.b64encode(bytes(window.saveGeometry().data())).decode("ascii"),
         app_version=app_version(),
     )
+
+
+def _compare_model_path(window) -> str | None:
+    """The open comparison model's folder (None: none open)."""
+    cc = getattr(window, "compare_controller", None)
+    info = getattr(cc, "info", None)
+    return str(info.path) if info is not None and info.path else None
 
 
 def _row_text(ds, row: int) -> str:
@@ -249,6 +260,12 @@ def apply(window, s: Session, *, docks: bool = True) -> list[str]:
 
             _once(c.sigModelLoaded, choose_target)
         c.open_model(s.model, mlm=mlm)
+        cc = getattr(window, "compare_controller", None)
+        if s.compare_model and cc is not None:  # opened after the model, in the same engine thread
+            if Path(s.compare_model).expanduser().is_dir():
+                cc.open_compare_model(s.compare_model)
+            else:
+                problems.append(f"comparison model {s.compare_model} not found")
     if m.likelihood and m.likelihood != GUI_LIKELIHOOD and not h.marginalization_form.is_likelihood_available(m.likelihood):
         def choose_likelihood(*_a, key=m.likelihood):  # once the MLM / prior is there
             form = h.marginalization_form

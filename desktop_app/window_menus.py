@@ -36,6 +36,14 @@ class MenusMixin:
         file_menu = mb.addMenu("&File")
         self.open_model_action = file_menu.addAction("Open &Model…", self.choose_model)
         self.open_model_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.compare_model_action = file_menu.addAction("Compare With Model…", self.choose_compare_model)
+        self.compare_model_action.setObjectName("compareWithModelAction")
+        self.compare_model_action.setToolTip("Open a second classifier: the heatmap shows one row per model for the "
+                                             "same sentence and method, the dataset list both predictions")
+        self.close_compare_action = file_menu.addAction("Close Comparison Model",
+                                                        lambda: self.compare_controller.close_compare_model())
+        self.close_compare_action.setObjectName("closeComparisonModelAction")
+        self.close_compare_action.setEnabled(False)
         self.open_dataset_action = file_menu.addAction("Open &Dataset…", self.choose_dataset)
         self.open_dataset_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
         self.columns_action = file_menu.addAction("Dataset &Columns…", self.choose_columns)
@@ -207,6 +215,32 @@ class MenusMixin:
 
     def open_mlm(self, path: str) -> None:
         self.controller.open_mlm(path)
+
+    def choose_compare_model(self) -> None:
+        """File → Compare With Model…: choose a second saved classifier folder (model B)."""
+        if self.controller.model_info is None:
+            self.statusBar().showMessage("Open a model first (File → Open Model…): the comparison model is shown "
+                                         "beside it.", 8000)
+            return
+        start = str(Path(self.controller.model_info.path).parent)
+        path = QFileDialog.getExistingDirectory(self, "Compare with model folder", start)
+        if path:
+            self.open_compare_model(path)
+
+    def open_compare_model(self, path: str) -> None:
+        self.compare_controller.open_compare_model(path)
+
+    @Slot(object)
+    def _on_compare_model_changed(self, info) -> None:
+        """Model B was opened (its ModelInfo) or closed (None): the menu and the status bar say so."""
+        self.close_compare_action.setEnabled(info is not None)
+        a = self.controller.model_info
+        text = f"Model: {Path(a.path).name} ({a.kind})" if a is not None else "No model"
+        if info is not None:
+            text += f" · B: {Path(info.path).name} ({info.kind})"
+            self.model_label.setToolTip(f"A: {a.path if a else ''}\nB: {info.path}\nB's classes: "
+                                        f"{', '.join(info.class_names)}\nB's hash {info.content_hash}")
+        self.model_label.setText(text)
 
     def choose_prior(self) -> None:
         """File → Count Prior From Training File…: the file the prior likelihood counts words in."""

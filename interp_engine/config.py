@@ -165,6 +165,15 @@ class HiddenConfig(ConfigMixin):
     top: int = 3
 
 
+#: maximum Adam steps of input optimization of a model family (``ModelFamily.name``) when
+#: ``OptimizationConfig.steps`` is None and the family is not in :data:`OPTIMIZATION_STEPS`
+#: (TextCNN, BiLSTM). Yuan et al. give no step count; 1000 is ours.
+OPTIMIZATION_STEPS_OTHER = 1000
+#: the families with their own default maximum steps. Transformers: measured on
+#: all-MiniLM-L6-v2 with an SST-2 head (``benchmarks/optimization_transformer.py``, BENCHMARKS.md).
+OPTIMIZATION_STEPS: dict[str, int] = {"transformer": 300}
+
+
 @dataclass(frozen=True)
 class OptimizationConfig(ConfigMixin):
     """Input optimization of hidden locations (Yuan et al. eq. 5-7).
@@ -172,7 +181,8 @@ class OptimizationConfig(ConfigMixin):
     Attributes:
         lambda1: weight of the L2 term ‖X̂0‖²₂ (eq. 6; MR 0.004, AG News 0.002).
         lambda2: weight of the similarity term Sim(X̂0) (eq. 6-7; MR 0.02, AG News 0.01).
-        steps: maximum number of Adam steps.
+        steps: maximum number of Adam steps; None: the model family's default
+            (:data:`OPTIMIZATION_STEPS`, see :meth:`resolved`).
         lr: Adam learning rate (the paper: 2e-4).
         betas: Adam (β1, β2) (the paper: 0.9, 0.999).
         seed: seeds the Xavier initialisation of X0; every location starts from the same
@@ -180,20 +190,27 @@ class OptimizationConfig(ConfigMixin):
         tol: relative convergence tolerance: a location stops when its objective changed by
             less than ``tol · (1 + |objective|)`` over the last ``patience`` steps.
         patience: window of the convergence test (steps).
+        threads: torch intra-op CPU threads while the optimisation runs on the CPU (None: leave
+            torch's setting). A step is many small tensor operations (a few sentences, one
+            layer), and two OpenMP threads on a busy 2-core machine wait for each other at every
+            one of them: on all-MiniLM-L6-v2 (3 layer-1 locations of a 21-token sentence, load
+            2.5) a step took 5-6 ms on one thread and 155-180 ms on two; 60 locations of 20
+            sentences 225 ms vs 360-750 ms (``benchmarks/optimization_transformer.py``).
     """
 
     lambda1: float = PAPER_LAMBDAS["mr"][0]
     lambda2: float = PAPER_LAMBDAS["mr"][1]
-    steps: int = 1000
+    steps: int | None = None
     lr: float = 2e-4
     betas: tuple[float, float] = (0.9, 0.999)
     seed: int = 0
     tol: float = 1e-5
     patience: int = 50
+    threads: int | None = 1
 
     def validate(self) -> "OptimizationConfig":
         """Return self; raise InputError for values the optimiser cannot use."""
-        if self.steps < 1:
+        if self.steps is not None and self.steps < 1:
             raise InputError(f"steps must be >= 1, got {self.steps}")
         if not self.lr > 0:
             raise InputError(f"the learning rate must be > 0, got {self.lr}")
@@ -203,12 +220,25 @@ class OptimizationConfig(ConfigMixin):
             raise InputError(f"Adam betas must lie in [0, 1), got {self.betas}")
         if self.patience < 1:
             raise InputError(f"patience must be >= 1, got {self.patience}")
+        if not self.tol >= 0:
+            raise InputError(f"the convergence tolerance must be >= 0, got {self.tol}")
+        if self.threads is not None and self.threads < 1:
+            raise InputError(f"threads must be >= 1 (or None: torch's setting), got {self.threads}")
         return self
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["betas"] = list(self.betas)
         return d
+
+    @staticmethod
+    def steps_for(family: str) -> int:
+        """The default maximum steps of model family ``family`` (``ModelFamily.name``)."""
+        return OPTIMIZATION_STEPS.get(str(family), OPTIMIZATION_STEPS_OTHER)
+
+    def resolved(self, family: str) -> "OptimizationConfig":
+        """This config with ``steps`` set: its own, or (None) the default of ``family``."""
+        return self if self.steps is not None else self.replace(steps=self.steps_for(family))
 
 
 @dataclass(frozen=True)
@@ -320,12 +350,15 @@ class EvaluateConfig(ConfigMixin):
     Attributes:
         methods: attribution methods compared. n: first N sentences (None: all). seed: MLM
             replacement sampling. batch_size: sentences per classifier forward.
+        iot_all: IoT over every sentence; False (the default) keeps only sentences of more than
+            10 word tokens (with at most 10 every word is in the top 10, so IoT is trivially 1).
     """
 
     methods: tuple[str, ...] = ("marginalization", "zero", "unk", "grad", "grad_input")
     n: int | None = None
     seed: int = 0
     batch_size: int = 512
+    iot_all: bool = False
 
 
 @dataclass(frozen=True)
@@ -350,6 +383,34 @@ class SignificanceConfig(ConfigMixin):
             raise InputError(f"n_resamples must be >= 1, got {self.n_resamples}")
         if not 0 < self.alpha < 1:
             raise InputError(f"alpha must be in (0, 1), got {self.alpha}")
+        return self
+
+
+@dataclass(frozen=True)
+class SanityConfig(ConfigMixin):
+    """The model-parameter randomization test (Adebayo et al. 2018, "Sanity checks for saliency
+    maps", NeurIPS, §3.1 "cascading randomization"), run by :mod:`interp_engine.sanity`.
+
+    Attributes:
+        seed: seeds the re-initialisation; group g of the cascade (0 = the classifier head) is
+            re-initialised from ``SeedSequence([seed, g])``, so group g gets the same random
+            weights at every later step and on every device.
+        threshold: a method *fails* the sanity check when the mean Spearman ρ between its maps on
+            the trained model and on the fully randomized model (every layer group
+            re-initialised) is above this value. Adebayo et al. give no number (they judge the
+            curves of their Fig. 4); 0.5 is ours: two unrelated rankings of the n ≈ 19 word tokens
+            of an SST-2 sentence have ρ ≈ 0 ± 1/√(n−1) ≈ ±0.24, so a *mean* ρ above 0.5 means
+            that most of the map's ranking survives when nothing the model learned is left, i.e.
+            the map describes the input (token identity, position, length) rather than the model.
+    """
+
+    seed: int = 0
+    threshold: float = 0.5
+
+    def validate(self) -> "SanityConfig":
+        """Return self; raise InputError for a threshold outside [-1, 1]."""
+        if not -1.0 <= self.threshold <= 1.0:
+            raise InputError(f"the sanity threshold is a Spearman correlation in [-1, 1], got {self.threshold}")
         return self
 
 
@@ -397,7 +458,7 @@ def default(config_cls: type, name: str) -> Any:
 __all__ = [
     "ActivationMaximizationConfig", "AttributionConfig", "DEVICES", "DatasetConfig", "DeletionConfig",
     "ErasureConfig", "EvaluateConfig", "GradientConfig", "HiddenConfig", "IntegratedGradientsConfig", "LIKELIHOODS",
-    "LeaveOneOutConfig", "LimeConfig", "MarginalizationConfig", "MatchingRateConfig", "NeighbourConfig", "OptimizationConfig",
+    "LeaveOneOutConfig", "OPTIMIZATION_STEPS", "LimeConfig", "MarginalizationConfig", "MatchingRateConfig", "NeighbourConfig", "OptimizationConfig",
     "PAPER_LAMBDAS", "PROJECTIONS", "PredictConfig", "SEARCH_MODES", "SIMILARITY_METRICS", "STRATEGIES",
-    "SearchConfig", "SignificanceConfig", "SimilarityConfig", "default",
+    "SanityConfig", "SearchConfig", "SignificanceConfig", "SimilarityConfig", "default",
 ]

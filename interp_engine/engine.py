@@ -31,9 +31,11 @@ from .hidden import hidden_saliency_batch, top_locations
 from .inputs import TextInput
 from .models import Classifier, load_classifier
 from .results import (
+    MODEL_LETTERS,
     CandidateTable,
     DatasetPredictions,
     HiddenSaliency,
+    ModelComparison,
     ModelInfo,
     Prediction,
     SpanAttribution,
@@ -58,6 +60,10 @@ class Engine:
         resolve_device(device)  # raises InputError for an unusable device
         self.device = device
         self.classifier: Classifier | None = None
+        #: the comparison model (B) beside ``classifier`` (A), or None (:meth:`load_compare_model`)
+        self.compare_classifier: Classifier | None = None
+        self._compare_lik: dict = {}  # likelihood models built for the comparison model
+        self._prior_texts: list[str] | None = None  # what the prior was counted from (B counts it too)
         self.dataset = None
         #: marginalization settings of the keyword API (Kim et al. 004_ eq. 4): likelihood model,
         #: σ, fixed top-n; requests carry their own :class:`MarginalizationConfig`
@@ -115,6 +121,7 @@ class Engine:
         self._mlm = (lik.mlm, lik.mlm_tokenizer)
         self._lik_cache = {k: v for k, v in self._lik_cache.items() if not isinstance(v, MaskedLMLikelihood)}
         self._lik_cache["mlm"] = lik
+        self._compare_lik.clear()
         self.likelihood = "mlm"
         self.cache.clear()
         from .hashing import model_folder_hash
@@ -161,8 +168,10 @@ class Engine:
         from .attribution.likelihood import PriorLikelihood
 
         c = self.require_model()
-        texts = getattr(texts, "texts", texts)
-        self._lik_cache["prior"] = PriorLikelihood.from_texts(c, list(texts), progress=progress, cancel=cancel)
+        texts = list(getattr(texts, "texts", texts))
+        self._lik_cache["prior"] = PriorLikelihood.from_texts(c, texts, progress=progress, cancel=cancel)
+        self._prior_texts = texts
+        self._compare_lik.clear()
         self.cache.clear()
 
     def set_marginalization(self, *, likelihood: str | None = None, sigma: float | None = None,
@@ -238,7 +247,11 @@ class Engine:
                                     top_n=cfg.top_n, chunk_size=cfg.chunk_size)
 
     def model_info(self) -> ModelInfo:
-        c = self.require_model()
+        """The :class:`ModelInfo` of the open model (A). Raises ModelLoadError when none is open."""
+        return self._info(self.require_model())
+
+    @staticmethod
+    def _info(c: Classifier) -> ModelInfo:
         return ModelInfo(
             path=str(c.path) if c.path else "",
             kind=c.kind,
@@ -249,6 +262,7 @@ class Engine:
             content_hash=c.content_hash,
             layer_names=tuple(s.name for s in c.hidden_layers()),
             segment_names=c.segment_names,
+            word_pieces=c.word_pieces,
         )
 
     def load_dataset(self, path: str | Path, **kwargs):
@@ -275,12 +289,182 @@ class Engine:
         self.cache.clear()
         if self.classifier is not None:
             self.classifier.to(resolved)
+        if self.compare_classifier is not None:
+            self.compare_classifier.to(resolved)
+            self._compare_lik.clear()
         return str(resolved)
 
     def require_model(self) -> Classifier:
         if self.classifier is None:
             raise ModelLoadError("no model is open: open a model folder first (File → Open Model…, or --model DIR)")
         return self.classifier
+
+    # -- the comparison model (Kim et al. 2020 Fig. 4a: two models on one sentence) -------------
+    def load_compare_model(self, path: str | Path, *, allow_pickle: bool = False) -> ModelInfo:
+        """Open a second classifier folder (model B) beside the open one (model A), to explain the
+        same sentences with both (:meth:`compare_models`). The masked LM stays shared: B gets its
+        own likelihood models over its own vocabulary (:meth:`_compare_likelihood`).
+
+        Returns:
+            B's :class:`ModelInfo` (its content hash computed here, in the engine worker).
+
+        Raises:
+            ModelLoadError: no model is open, B's folder cannot be opened, or B reads a pair of
+                texts where A reads one (or the reverse). Model A and any previous comparison
+                model stay open.
+        """
+        a = self.require_model()
+        b = load_classifier(path, device=self.device, allow_pickle=allow_pickle)
+        check_same_inputs(a, b)
+        self.compare_classifier = b
+        self._compare_lik.clear()
+        return self._info(b)
+
+    def close_compare_model(self) -> None:
+        """Close the comparison model (no-op when none is open)."""
+        self.compare_classifier = None
+        self._compare_lik.clear()
+
+    def compare_model_info(self) -> ModelInfo | None:
+        """The comparison model's :class:`ModelInfo`, or None when none is open."""
+        return None if self.compare_classifier is None else self._info(self.compare_classifier)
+
+    def require_compare_model(self) -> Classifier:
+        """The comparison model. Raises ModelLoadError when none is open."""
+        if self.compare_classifier is None:
+            raise ModelLoadError("no comparison model is open: open one first (File → Compare With Model…, "
+                                 "or --compare-model DIR)")
+        return self.compare_classifier
+
+    def _compare_likelihood(self, c: Classifier, name: str | None = None):
+        """The likelihood model ``name`` (``uniform``/``prior``/``mlm``) of the comparison model
+        ``c``, over ``c``'s own vocabulary: the open masked LM is shared (its tokens mapped to
+        ``c``'s by string, as for model A), the prior is counted again from the same texts.
+
+        Raises:
+            InputError: ``mlm``/``prior`` asked for but nothing to build it from.
+            ModelLoadError: the masked LM shares no token with ``c``'s vocabulary.
+        """
+        from .attribution.likelihood import MaskedLMLikelihood, PriorLikelihood, UniformLikelihood
+
+        name = name or self.likelihood
+        if name not in LIKELIHOODS:
+            raise InputError(f"unknown likelihood model {name!r}; choose one of {', '.join(LIKELIHOODS)}")
+        lik = self._compare_lik.get(name)
+        if lik is not None and lik.classifier is c:
+            return lik
+        if name == "uniform":
+            lik = UniformLikelihood(c)
+        elif name == "prior":
+            if self._prior_texts is not None:
+                lik = PriorLikelihood.from_texts(c, self._prior_texts)
+            elif self._mlm_path is not None:
+                lik = PriorLikelihood.from_dir(c, self._mlm_path)
+            else:
+                raise InputError("the prior likelihood needs training data (--data TRAIN) or an MLM folder with "
+                                 "unigram_prior.json")
+        else:
+            if self._mlm is None:
+                if self._mlm_path is None:
+                    raise InputError("marginalization with the mlm likelihood needs a masked LM: open one (--mlm DIR) "
+                                     "or choose --likelihood uniform|prior")
+                self.likelihood_model("mlm")  # loads it for model A; its weights are shared
+                primary = self._lik_cache["mlm"]
+                self._mlm = (primary.mlm, primary.mlm_tokenizer)
+            mlm, tok = self._mlm
+            try:
+                lik = MaskedLMLikelihood(c, mlm, tok)
+            except ModelLoadError as e:
+                raise ModelLoadError(f"marginalization with the masked LM is not possible on this model: {e}") from e
+        self._compare_lik[name] = lik
+        return lik
+
+    def compare_models(self, text, method: str = registry.get("grad").name, target: int | None = None, *,
+                       config=None, progress=None, cancel=None) -> ModelComparison:
+        """One attribution method on ``text`` by model A (the open model) and model B (the
+        comparison model), one row each (Kim et al. 2020 ``004_137d387c767c1e08.txt`` Fig. 4a).
+
+        Each row is what :meth:`attribute` gives on that model alone (same cache), with the
+        model's own tokens. ``target`` is a class index of A (None: each model explains its own
+        predicted class); B explains the class of the same *name* when it has one, else its own
+        predicted class (``notes`` says so). A row B that cannot be computed (e.g. the masked LM
+        shares no token with B's vocabulary) is None with its message in ``row_errors``; A's
+        failure is the request's.
+
+        Returns:
+            :class:`~interp_engine.results.ModelComparison` with ``shared_scale`` from
+            :func:`~interp_engine.attribution.registry.shares_scale_across_models`.
+
+        Raises:
+            InputError: bad input, method or target; the models read different inputs.
+            ModelLoadError: no model or no comparison model is open. Cancelled.
+        """
+        from .errors import Cancelled
+
+        a, b = self.require_model(), self.require_compare_model()
+        check_same_inputs(a, b, InputError)
+        cls = registry.get(method)
+        inputs = TextInput.of(text)
+        if config is None and method == "marginalization":
+            config = self.marginalization_config()
+        names = model_display_names([a, b])
+        notes: list[str] = []
+        targets = [target, None]
+        if target is not None:
+            if not 0 <= int(target) < len(a.class_names):
+                raise InputError(f"target class {target} does not exist: model A has classes 0..{len(a.class_names) - 1}")
+            wanted = a.class_names[int(target)]
+            if wanted in b.class_names:
+                targets[1] = b.class_names.index(wanted)
+            else:
+                notes.append(f"B has no class “{wanted}”: it explains its own predicted class")
+        rows, errors = [], []
+        for k, (c, t) in enumerate(zip((a, b), targets)):
+            check_cancel(cancel)
+            letter = MODEL_LETTERS[k]
+
+            def step(done, total, message="", k=k, letter=letter):
+                if progress is not None:
+                    progress(int(1000 * (k + (done / total if total else 0.0))), 2000,
+                             f"model {letter}: {message}".rstrip(": "))
+
+            try:
+                rows.append(self._attribute(inputs, cls, t, config, classifier=c, progress=step, cancel=cancel))
+                errors.append("")
+            except Cancelled:
+                raise
+            except (InputError, ModelLoadError) as e:
+                if k == 0:
+                    raise
+                rows.append(None)
+                errors.append(f"{letter} ({names[k]}): {e}")
+            if cls.needs_likelihood and rows[-1] is not None:
+                note = self._likelihood_note(c, letter, config)
+                if note:
+                    notes.append(note)
+        if progress is not None:
+            progress(2000, 2000, "done")
+        class_note = ""
+        if tuple(a.class_names) != tuple(b.class_names):
+            class_note = (f"models disagree on classes: A has {{{', '.join(a.class_names)}}}, "
+                          f"B has {{{', '.join(b.class_names)}}}")
+        return ModelComparison(
+            text=str(inputs), method=cls.name, rows=tuple(rows), model_names=tuple(names),
+            model_paths=tuple(str(c.path) if c.path else "" for c in (a, b)),
+            model_hashes=tuple(c.content_hash for c in (a, b)), row_errors=tuple(errors),
+            shared_scale=registry.shares_scale_across_models(cls.name), scale_note=registry.model_scale_note(cls.name),
+            class_note=class_note, notes=tuple(notes))
+
+    def _likelihood_note(self, c: Classifier, letter: str, config) -> str:
+        """A sentence about the masked LM's vocabulary overlap with model ``c`` when it is not the
+        model's own vocabulary ("" otherwise, and for the uniform and prior likelihoods)."""
+        if getattr(config, "likelihood", None) != "mlm":
+            return ""
+        lik = self._lik_cache.get("mlm") if c is self.classifier else self._compare_lik.get("mlm")
+        if lik is None or getattr(lik, "identical", True):
+            return ""
+        return (f"the masked LM's vocabulary differs from {letter}'s: {lik.shared_tokens} of its "
+                f"{lik.vocab_size} tokens are shared; the likelihood of the others is dropped (dropped mass)")
 
     # -- predictions ------------------------------------------------------------------------
     def predict(self, text: str) -> Prediction:
@@ -292,14 +476,15 @@ class Engine:
         return Prediction(p, int(p.argmax()), c.class_names)
 
     def predict_dataset(self, texts=None, *, batch_size: int = PredictConfig.batch_size, progress=None,
-                        cancel=None) -> DatasetPredictions:
+                        cancel=None, classifier: Classifier | None = None) -> DatasetPredictions:
         """Predictions for every text of ``texts`` (default: the open dataset), batched.
 
         For the open dataset the probabilities come from the search index's prediction cache
         (one computation per model and file content, kept on disk), which the training-set search
-        shares: reopening a dataset, or searching it, never predicts it twice.
+        shares: reopening a dataset, or searching it, never predicts it twice. ``classifier``:
+        another model than the open one (the comparison model), default the open one.
         """
-        c = self.require_model()
+        c = classifier if classifier is not None else self.require_model()
         if texts is None:
             if self.dataset is None:
                 raise InputError("no dataset is open")
@@ -348,10 +533,13 @@ class Engine:
             config = self.marginalization_config(likelihood, sigma, top_n)
         return self._attribute(TextInput.of(text), cls, target, config, progress=progress, cancel=cancel)
 
-    def _attribute(self, inputs: TextInput, cls, target, config, *, progress=None, cancel=None) -> TokenAttribution:
+    def _attribute(self, inputs: TextInput, cls, target, config, *, progress=None, cancel=None,
+                   classifier: Classifier | None = None) -> TokenAttribution:
         """One method on one input through the result cache (key: model hash, input, method,
-        target and the method's config)."""
-        c = self.require_model()
+        target and the method's config). ``classifier``: the model explained (default the open
+        one; the comparison model gets its own likelihood models). The result records the model's
+        folder and content hash (``model_path``, ``model_hash``)."""
+        c = classifier if classifier is not None else self.require_model()
         if config is None and cls.config_class is not None:
             config = cls.config_class()
         if isinstance(config, MarginalizationConfig):
@@ -360,8 +548,14 @@ class Engine:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        lik = self.likelihood_model(config.likelihood) if cls.needs_likelihood else None
+        lik = None
+        if cls.needs_likelihood:
+            lik = (self.likelihood_model(config.likelihood) if c is self.classifier
+                   else self._compare_likelihood(c, config.likelihood))
         result = cls(c, config, likelihood=lik).attribute(inputs, target, progress=progress, cancel=cancel)
+        import dataclasses
+
+        result = dataclasses.replace(result, model_path=str(c.path) if c.path else "", model_hash=c.content_hash)
         self.cache.put(key, result)
         return result
 
@@ -523,7 +717,7 @@ class Engine:
 
     def neighbour_scatter(self, text: str, locations=None, *, top: int = NeighbourConfig.top, layers=None,
                           target: int | None = None, lambda1: float = OptimizationConfig.lambda1,
-                          lambda2: float = OptimizationConfig.lambda2, steps: int = OptimizationConfig.steps,
+                          lambda2: float = OptimizationConfig.lambda2, steps: int | None = OptimizationConfig.steps,
                           lr: float = OptimizationConfig.lr, seed: int = OptimizationConfig.seed,
                           k: int = NeighbourConfig.k, projection: str = NeighbourConfig.projection,
                           perplexity: float = NeighbourConfig.perplexity, progress=None, cancel=None):
@@ -541,15 +735,15 @@ class Engine:
         from .neighbours import neighbour_scatter
 
         c = self.require_model()
-        cfg = OptimizationConfig(lambda1=float(lambda1), lambda2=float(lambda2), steps=int(steps), lr=float(lr),
-                                 seed=int(seed))
+        cfg = OptimizationConfig(lambda1=float(lambda1), lambda2=float(lambda2),
+                                 steps=None if steps is None else int(steps), lr=float(lr), seed=int(seed))
         return neighbour_scatter(c, text, locations, top=top, layers=layers, target=target, config=cfg, k=int(k),
                                  projection=projection, perplexity=float(perplexity),
                                  space=getattr(self, "_neighbour_space", None), progress=progress, cancel=cancel)
 
     def matching_rate(self, texts, *, k: int = MatchingRateConfig.k, m: int = MatchingRateConfig.m,
                       layer: int = MatchingRateConfig.layer, lambda1: float = OptimizationConfig.lambda1,
-                      lambda2: float = OptimizationConfig.lambda2, steps: int = OptimizationConfig.steps,
+                      lambda2: float = OptimizationConfig.lambda2, steps: int | None = OptimizationConfig.steps,
                       lr: float = OptimizationConfig.lr, seed: int = OptimizationConfig.seed,
                       progress=None, cancel=None):
         """Matching rate of Yuan et al. ("Evaluation of Interpretability") on ``texts``; see
@@ -557,8 +751,8 @@ class Engine:
         from .neighbours import matching_rate
 
         c = self.require_model()
-        cfg = OptimizationConfig(lambda1=float(lambda1), lambda2=float(lambda2), steps=int(steps), lr=float(lr),
-                                 seed=int(seed))
+        cfg = OptimizationConfig(lambda1=float(lambda1), lambda2=float(lambda2),
+                                 steps=None if steps is None else int(steps), lr=float(lr), seed=int(seed))
         return matching_rate(c, list(texts), k=k, m=m, layer=layer, config=cfg,
                              space=getattr(self, "_neighbour_space", None), progress=progress, cancel=cancel)
 
@@ -596,14 +790,17 @@ class Engine:
         (see :meth:`SearchIndex.search`; ``column``: one text of a pair dataset, "" = either).
         Returns a :class:`~interp_engine.results.TokenSearchResult`."""
         ix = self.search_index(progress=progress, cancel=cancel)
-        probs, mh, names = None, "", ()
+        probs, mh, names, pieces = None, "", (), None
         if self.classifier is not None:
             probs = ix.predictions(self.classifier, progress=progress, cancel=cancel)
             mh, names = self.classifier.content_hash, self.classifier.class_names
             if probs.shape[1] <= chosen_class:
                 chosen_class = probs.shape[1] - 1
+            # a model that reads word pieces is searched in its own tokens (unit "word pieces")
+            pieces = self.classifier.tokenizer if self.classifier.word_pieces else None
         return ix.search(query, mode=mode, limit=limit, probabilities=probs, chosen_class=chosen_class, bins=bins,
-                         model_hash=mh, model_class_names=names, column=column)
+                         model_hash=mh, model_class_names=names, column=column, tokenizer=pieces,
+                         progress=progress, cancel=cancel)
 
     def similar(self, text: str, span, *, layer=SimilarityConfig.layer, k: int = SimilarityConfig.k,
                 metric: str = SimilarityConfig.metric, progress=None, cancel=None):
@@ -638,6 +835,30 @@ class Engine:
             raise InputError(f"the engine cannot run a {type(request).__name__}")
         result = fn(self, request, progress, request.cancel if cancel is None else cancel)
         return _with_request(result, request)
+
+
+def check_same_inputs(a: Classifier, b: Classifier, error=ModelLoadError) -> None:
+    """Raise ``error`` (one sentence) when model ``b`` reads a pair of texts where model ``a``
+    reads one, or the reverse (a model that reads either, e.g. a plain BERT, fits both)."""
+    na, nb = a.segment_names, b.segment_names
+    if na is None or nb is None or len(na) == len(nb):
+        return
+
+    def what(names) -> str:
+        return f"a pair of texts ({names[0]} and {names[1]})" if len(names) == 2 else "one text"
+
+    raise error(f"the comparison model reads {what(nb)} but the open model reads {what(na)}: both models must "
+                "read the same input to explain it side by side")
+
+
+def model_display_names(classifiers) -> list[str]:
+    """A short, distinct display name per classifier: its folder name, with the parent folder
+    when two are the same; a model without a folder: its architecture."""
+    paths = [Path(c.path) if c.path else None for c in classifiers]
+    names = [p.name if p is not None else c.kind for p, c in zip(paths, classifiers)]
+    if len(set(names)) < len(names):
+        names = [f"{p.parent.name}/{p.name}" if p is not None else n for p, n in zip(paths, names)]
+    return names
 
 
 def _with_request(result, request):
@@ -682,6 +903,24 @@ def _run_compare(e: Engine, r: "rq.CompareRequest", progress, cancel):
     if progress is not None:
         progress(1000 * n, 1000 * n, "done")
     return tuple(out)
+
+
+def _run_compare_models(e: Engine, r: "rq.CompareModelsRequest", progress, cancel):
+    return e.compare_models(r.input, r.method, r.target, config=r.config_for(r.method), progress=progress,
+                            cancel=cancel)
+
+
+def _run_load_compare_model(e: Engine, r: "rq.LoadCompareModelRequest", progress, cancel):
+    return e.load_compare_model(r.path, allow_pickle=r.allow_pickle)
+
+
+def _run_close_compare_model(e: Engine, r: "rq.CloseCompareModelRequest", progress, cancel):
+    e.close_compare_model()
+
+
+def _run_compare_predict(e: Engine, r: "rq.ComparePredictDatasetRequest", progress, cancel):
+    return e.predict_dataset(batch_size=r.batch_size, progress=progress, cancel=cancel,
+                             classifier=e.require_compare_model())
 
 
 def _run_candidates(e: Engine, r: "rq.CandidateTableRequest", progress, cancel):
@@ -749,6 +988,20 @@ def _run_evaluate(e: Engine, r: "rq.EvaluateRequest", progress, cancel):
     return evaluate_request(e, r, progress=progress, cancel=cancel)
 
 
+def _run_sanity(e: Engine, r: "rq.SanityCheckRequest", progress, cancel):
+    """The model-parameter randomization cascade of one method on one input (Adebayo et al. 2018
+    §3.1; :func:`interp_engine.sanity.sanity_check`)."""
+    from .sanity import sanity_check
+
+    cls = registry.get(r.method)
+    cfg = r.config_for(r.method)
+    if isinstance(cfg, MarginalizationConfig):
+        cfg = cfg.validate()
+    lik = e.likelihood_model(cfg.likelihood) if cls.needs_likelihood else None
+    return sanity_check(e.require_model(), r.input, r.method, target=r.target, config=r.sanity, method_config=cfg,
+                        likelihood=lik, progress=progress, cancel=cancel)
+
+
 def _run_load_model(e: Engine, r: "rq.LoadModelRequest", progress, cancel):
     return e.load_model(r.path, allow_pickle=r.allow_pickle)
 
@@ -799,6 +1052,10 @@ def _run_set_device(e: Engine, r: "rq.SetDeviceRequest", progress, cancel) -> st
 RUNNERS = {
     rq.AttributionRequest: _run_attribution,
     rq.CompareRequest: _run_compare,
+    rq.CompareModelsRequest: _run_compare_models,
+    rq.LoadCompareModelRequest: _run_load_compare_model,
+    rq.CloseCompareModelRequest: _run_close_compare_model,
+    rq.ComparePredictDatasetRequest: _run_compare_predict,
     rq.CandidateTableRequest: _run_candidates,
     rq.SpanAttributionRequest: _run_span,
     rq.HiddenSaliencyRequest: _run_hidden,
@@ -809,6 +1066,7 @@ RUNNERS = {
     rq.SimilarityRequest: _run_similar,
     rq.PredictDatasetRequest: _run_predict,
     rq.EvaluateRequest: _run_evaluate,
+    rq.SanityCheckRequest: _run_sanity,
     rq.LoadModelRequest: _run_load_model,
     rq.LoadDatasetRequest: _run_load_dataset,
     rq.LoadMLMRequest: _run_load_mlm,

@@ -33,8 +33,9 @@ from typing import Any, Mapping
 
 from .config import DatasetConfig
 from .errors import InputError, InterpError, InterpWarning
-from .figures import FigureStyle, heatmap_latex, panel_of, render
+from .figures import FigureStyle, heatmap_latex, latex, panel_of, render  # noqa: F401 - heatmap_latex re-exported
 from .hashing import MODEL_FILE_SUFFIXES, model_folder_hash  # noqa: F401 - re-exported; the one definition
+from .results import MODEL_LETTERS, ModelComparison
 from .sidecar import (  # noqa: F401
     MODEL_TRAINING_FILE,
     legacy_request,
@@ -46,7 +47,7 @@ from .sidecar import (  # noqa: F401
 )
 
 FORMATS = ("pdf", "svg", "png", "tex")
-PANELS = ("heatmap", "grid", "scatter", "deletion", "search")
+PANELS = ("heatmap", "grid", "scatter", "deletion", "search", "sanity")
 SIDECAR_VERSION = 1
 
 
@@ -215,7 +216,15 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
     panel = panel_of(result)
     r0 = _first(result)
     method: Any
-    if panel == "heatmap":
+    compare_model = None
+    if isinstance(result, ModelComparison):  # two models' rows: the parameters of each, both models named
+        method = result.method
+        parameters = {letter: _jsonable(dict(r.params or {})) if r is not None else None
+                      for letter, r in zip(MODEL_LETTERS, result.rows)}
+        cp = result.model_paths[1]
+        compare_model = {"name": result.model_names[1], "path": str(Path(cp).expanduser().resolve()) if cp else "",
+                         "hash": result.model_hashes[1]}
+    elif panel == "heatmap":
         rows = list(result) if isinstance(result, (list, tuple)) else [result]
         methods = [r.method for r in rows]
         method = methods[0] if len(methods) == 1 else methods
@@ -223,7 +232,7 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
         parameters = params[0] if len(params) == 1 else dict(zip(methods, params))
     else:
         method = {"grid": "hidden_saliency", "search": "token_search", "scatter": "input_optimization",
-                  "deletion": list(getattr(r0, "methods", ()))}[panel]
+                  "deletion": list(getattr(r0, "methods", ())), "sanity": getattr(r0, "method", None)}[panel]
         parameters = parameters_of(request, r0)
     mh = provenance.model_hash or (model_folder_hash(provenance.model_path) if provenance.model_path else "")
     ds = None
@@ -249,6 +258,7 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
         "model": {"path": str(Path(provenance.model_path).expanduser().resolve()) if provenance.model_path else "",
                   "hash": mh},
         "mlm": mlm,
+        **({"compare_model": compare_model, **_models_of(result)} if compare_model else {}),
         "dataset": ds,
         "sentence": sentence,
         **pair,  # a sentence pair: both texts and their names (the request's input holds them too)
@@ -261,6 +271,16 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
                    "options": dict(options or {})},
         **({"extra": dict(provenance.extra)} if provenance.extra else {}),
     })
+
+
+def _models_of(result) -> dict:
+    """A model comparison's sidecar fields: ``models`` (per row its letter, name, folder, content
+    hash and error) and ``notes`` (the scale and class notes the figure shows)."""
+    return {"models": [{"letter": MODEL_LETTERS[i], "name": result.model_names[i], "path": result.model_paths[i],
+                        "hash": result.model_hashes[i], "error": result.row_errors[i] or None}
+                       for i in range(len(result.rows))],
+            "notes": {"scale": result.scale_note, "shared_scale": bool(result.shared_scale),
+                      "classes": result.class_note or None, "other": list(result.notes)}}
 
 
 # -- export ----------------------------------------------------------------------------------
@@ -302,7 +322,7 @@ def encode(result, fmt: str, *, style: FigureStyle | None = None, dpi: float = 3
     if fmt == "tex":
         if panel_of(result) != "heatmap":
             raise InputError("LaTeX export is for sentence heatmaps only; choose pdf, svg or png")
-        return heatmap_latex(result, style).encode("utf-8")
+        return latex(result, style).encode("utf-8")
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     with warnings.catch_warnings(record=True) as caught:
@@ -402,8 +422,32 @@ def check_model(meta: Mapping[str, Any], *, model_path: str | Path | None = None
     return str(path)
 
 
+def check_compare_model(meta: Mapping[str, Any], *, compare_model_path: str | Path | None = None,
+                        force: bool = False) -> str | None:
+    """The comparison model folder of a model-comparison sidecar (None: the sidecar has none);
+    raises :class:`ModelChangedError` when its hash is not the recorded one (a warning with
+    ``force``) and InputError when the folder is gone."""
+    cm = meta.get("compare_model")
+    if not cm:
+        return None
+    path = Path(compare_model_path or cm.get("path") or "").expanduser()
+    if not path.is_dir():
+        raise InputError(f"the comparison model folder {path} recorded in the sidecar does not exist "
+                         "(give --compare-model DIR)")
+    recorded = cm.get("hash", "")
+    now = model_folder_hash(path)
+    if recorded and now != recorded:
+        msg = (f"the comparison model in {path} changed since the figure was made (content hash {now[:12]}…, "
+               f"sidecar {recorded[:12]}…): the figure would not be the same")
+        if not force:
+            raise ModelChangedError(msg + "; use --force to remake it anyway")
+        warnings.warn(msg, stacklevel=2)
+    return str(path)
+
+
 def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: str | Path | None = None,
-           device: str | None = None, force: bool = False, engine=None, progress=None) -> tuple[Path, Path | None]:
+           device: str | None = None, force: bool = False, engine=None, progress=None,
+           compare_model_path: str | Path | None = None) -> tuple[Path, Path | None]:
     """Recompute the result a sidecar describes and export its figure again.
 
     Args:
@@ -413,6 +457,7 @@ def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: st
         model_path: use this folder instead of the recorded model path (its hash must match).
         device: engine device (default: the recorded one, ``cpu`` if that is unavailable).
         force: remake even if the model's hash changed (with a warning).
+        compare_model_path: a model comparison's second model, instead of the recorded folder.
 
     Raises:
         InputError: bad sidecar; ModelChangedError: the model changed and not ``force``.
@@ -420,6 +465,7 @@ def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: st
     sp = Path(sidecar).expanduser()
     meta = read_sidecar(sp)
     mpath = check_model(meta, model_path=model_path, force=force)
+    cpath = check_compare_model(meta, compare_model_path=compare_model_path, force=force)
     request = sidecar_request(meta)
     if engine is None:
         from .engine import Engine
@@ -430,6 +476,8 @@ def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: st
         except InterpError:
             engine = Engine("cpu")
     engine.load_model(mpath)
+    if cpath is not None:
+        engine.load_compare_model(cpath)
     mlm = meta.get("mlm")
     mlm_hash = ""
     if mlm and mlm.get("path"):
@@ -470,5 +518,5 @@ def remake(sidecar: str | Path, out: str | Path | None = None, *, model_path: st
 
 
 __all__ = ["FORMATS", "PANELS", "ModelChangedError", "Provenance", "atomic_write", "figure_bytes", "encode",
-           "export_figure", "export_all", "build_sidecar", "sidecar_path", "read_sidecar", "remake", "recompute",
+           "export_figure", "export_all", "build_sidecar", "sidecar_path", "read_sidecar", "remake", "recompute", "check_compare_model",
            "model_folder_hash", "request_for", "legacy_request", "sidecar_request", "app_version"]

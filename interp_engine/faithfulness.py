@@ -43,7 +43,8 @@ strategy; lower is more faithful.
 **Insertion curve** (Petsiuk et al.): start from the sentence with every word token replaced and
 put the k most attributed tokens back; with ``mlm`` the fully replaced sentence is one draw per
 word position from the MLM with *every* word position masked (one forward, seeded), shared by all
-methods. With ``remove`` the k = 0 point is a sentence of one [PAD] token.
+methods. With ``remove`` the k = 0 point is a sentence of one [PAD] token, and so is the last point
+of a deletion curve that removes every token (x = 1, a model without special tokens).
 """
 from __future__ import annotations
 
@@ -68,6 +69,15 @@ STRATEGY_NAMES = {"mlm": "MLM sample", "zero": "zero / [PAD]", "unk": "[UNK]", "
 AUC_REP_X_MAX = DeletionConfig.x_max
 #: fractions of the ERASER-style comprehensiveness / sufficiency bins
 AOPC_BINS = (0.1, 0.2, 0.5)
+#: ERASER's AOPC bins (DeYoung et al. 2020: the AOPC of comprehensiveness over bins of 1, 5, 10,
+#: 20 and 50 % of the tokens), k_q = ceil(q · n) tokens each (:func:`bin_steps`)
+AOPC_BINS_ERASER = (0.01, 0.05, 0.1, 0.2, 0.5)
+#: ferret's AOPC thresholds (Attanasio et al. 2023, ``AOPC_Comprehensiveness_Evaluation`` with
+#: ``based_on="perc"``: 10 %, 20 %, …, 100 %), k_q = floor(q · n) tokens each (:func:`ferret_steps`)
+AOPC_BINS_FERRET = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+#: IoT's top-k (Kim et al. §4.3: the 10 most attributed words); a sentence of at most this many
+#: word tokens has every word in its top-k, so its IoT is 1 whenever defined
+IOT_TOP_K = 10
 
 
 def n_steps(n_words: int, x_max: float) -> int:
@@ -134,6 +144,81 @@ def comprehensiveness(curves: DeletionCurves, bins: Sequence[float] = AOPC_BINS)
         raise InputError(f"the deletion curves stop at x = {curves.x_max}; comprehensiveness needs x_max ≥ {max(bins)}")
     per = curves.p_deletion[:, :1] - curves.p_deletion[:, ks]
     return per.mean(axis=1), per
+
+
+def ferret_steps(n_words: int, bins: Sequence[float] = AOPC_BINS_FERRET) -> np.ndarray:
+    """The removal sizes of ferret's percentage rationales (``_get_id_tokens_percentage``):
+    k_q = floor(q · n) for each fraction q (q · n rounded to 9 decimals first, so 0.3 · 10 is 3),
+    dropping k_q = 0 (ferret skips an empty rationale) and a k_q equal to the previous one (ferret
+    skips a rationale identical to the last one; the top-k sets are nested, so equal sets are
+    equal sizes).
+
+    Args:
+        n_words: word tokens of the sentence (special tokens excluded, ferret's
+            ``remove_first_last``). bins: increasing fractions in (0, 1].
+
+    Returns:
+        (B',) int64 distinct increasing sizes in [1, n], B' ≤ len(bins); empty for n = 0.
+    """
+    out: list[int] = []
+    for q in bins:
+        k = int(math.floor(round(float(q) * int(n_words), 9)))
+        if 0 < k <= n_words and (not out or k != out[-1]):
+            out.append(k)
+    return np.asarray(out, dtype=np.int64)
+
+
+def aopc_at(p_deletion: np.ndarray, steps: Sequence[int]) -> np.ndarray:
+    """Mean drop ``(1/|S|) Σ_{k ∈ S} (p_0 − p_k)`` of the deletion curves at the removal sizes
+    ``steps`` (the AOPC of DeYoung et al. 2020 and ferret: comprehensiveness averaged over bins).
+
+    Args:
+        p_deletion: (M, K+1) probabilities, column k = k most attributed tokens removed.
+        steps: sizes k (each ≤ K).
+
+    Returns:
+        (M,) probabilities; NaN when ``steps`` is empty.
+
+    Raises:
+        InputError: a size beyond the curve.
+    """
+    p = np.atleast_2d(np.asarray(p_deletion, dtype=np.float64))
+    ks = np.asarray(steps, dtype=np.int64).reshape(-1)
+    if ks.size == 0:
+        return np.full(p.shape[0], np.nan)
+    if ks.min() < 0 or ks.max() >= p.shape[1]:
+        raise InputError(f"removal sizes {ks.tolist()} outside a curve of {p.shape[1] - 1} steps")
+    return (p[:, :1] - p[:, ks]).mean(axis=1)
+
+
+def aopc_eraser(curves: DeletionCurves) -> np.ndarray:
+    """ERASER's AOPC comprehensiveness (DeYoung et al. 2020, comprehensiveness aggregated over the
+    bins :data:`AOPC_BINS_ERASER`): the mean over q ∈ {1, 5, 10, 20, 50 %} of ``p_0 − p(top-k_q
+    removed)`` with k_q = ceil(q · n) ≥ 1 (:func:`bin_steps`). Use the ``remove`` curves (ERASER
+    deletes the rationale). Higher = more faithful.
+
+    Returns:
+        (M,) probabilities.
+
+    Raises:
+        InputError: the curves stop before 50 % (compute them with x_max ≥ 0.5).
+    """
+    return comprehensiveness(curves, AOPC_BINS_ERASER)[0]
+
+
+def aopc_ferret(curves: DeletionCurves) -> np.ndarray:
+    """ferret's AOPC comprehensiveness (``aopc_compr`` with ``based_on="perc"``, thresholds
+    :data:`AOPC_BINS_FERRET`): the mean of ``p_0 − p(top-k removed)`` over the sizes of
+    :func:`ferret_steps` (floor(q · n), zero and repeated sizes dropped). Use the ``remove``
+    curves up to x = 1 (ferret deletes the tokens). Higher = more faithful.
+
+    Returns:
+        (M,) probabilities.
+
+    Raises:
+        InputError: the curves stop before the largest size (compute them with x_max = 1).
+    """
+    return aopc_at(curves.p_deletion, ferret_steps(curves.n_words))
 
 
 def sufficiency(curves: DeletionCurves, bins: Sequence[float] = AOPC_BINS) -> tuple[np.ndarray, np.ndarray]:
@@ -326,7 +411,11 @@ def deletion_curves(classifier, text: str, attributions: Mapping[str, np.ndarray
             ids[pos] = rep[m, k]
             zeroed[pos] = zero_flag
             keep[pos] = not remove
-            inputs.append((ids[keep].copy(), zeroed[keep].copy(), seg[keep].copy()))
+            if not keep.any():  # removal of every token (x = 1): one [PAD] token, as for insertion
+                inputs.append((np.array([pad_id], dtype=np.int64), np.zeros(1, dtype=bool),
+                               np.zeros(1, dtype=np.int64)))
+            else:
+                inputs.append((ids[keep].copy(), zeroed[keep].copy(), seg[keep].copy()))
     if insertion:
         for m in range(M):
             for k in range(K + 1):
@@ -456,7 +545,7 @@ def token_tags(tokens: Sequence[str], special: np.ndarray, tags: Mapping[str, in
     return out
 
 
-def iot(scores: np.ndarray, tag: np.ndarray, special: np.ndarray, k: int = 10, polarity: int = 1) -> float:
+def iot(scores: np.ndarray, tag: np.ndarray, special: np.ndarray, k: int = IOT_TOP_K, polarity: int = 1) -> float:
     """IoT = |P ∩ T| / |P| (Kim et al. §4.3): P the word tokens tagged ``polarity`` (+1 positive),
     T the ``k`` word tokens with the highest attribution (ties: earlier position first; all of them
     when the sentence has ≤ k words). NaN when P is empty."""

@@ -142,11 +142,16 @@ def project_2d(points: np.ndarray, method: str = NeighbourConfig.projection, *,
         return np.zeros((1, 2))
     if method == "tsne" and P >= 4:
         from sklearn.manifold import TSNE
+        from threadpoolctl import threadpool_limits
 
         perp = float(min(perplexity, max(1.0, (P - 1) / 3.0)))
         ts = TSNE(n_components=2, perplexity=perp, metric="cosine", init="pca", random_state=int(seed),
                   learning_rate="auto", max_iter=1000)
-        return np.asarray(ts.fit_transform(x), dtype=np.float64)
+        # one OpenMP thread: the Barnes-Hut gradient of a few dozen points is tiny work, and two
+        # threads on a busy 2-core machine wait for each other at each of the 1,000 iterations
+        # (a 33-point t-SNE took 27 s on two threads at load 3, under 1 s on one)
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return np.asarray(ts.fit_transform(x), dtype=np.float64)
     xc = x - x.mean(0)
     u, s, vt = np.linalg.svd(xc, full_matrices=False)
     out = xc @ vt[:2].T
@@ -189,7 +194,8 @@ def neighbour_scatter(
             exactly the grid's marks. A location at a special token ([CLS]) is allowed: its
             receptive field is still the sentence's words (special columns are never optimised).
         target: class whose saliency ranks the locations (default: the predicted class).
-        config: optimisation settings (λ1, λ2, steps, lr, seed, ...); all locations in one batch.
+        config: optimisation settings (λ1, λ2, steps (None: the model family's default), lr, seed,
+            ...); all locations in one batch.
         k: neighbours per location; projection: ``tsne`` or ``pca``; perplexity: t-SNE's.
         space: vectors for the neighbours (default: the model's embedding matrix).
 
@@ -205,7 +211,7 @@ def neighbour_scatter(
     from .results import LocationNeighbours, NeighbourScatter, Prediction
 
     t0 = time.perf_counter()
-    config.validate()
+    config = config.resolved(classifier.family.name).validate()
     specs = classifier.hidden_layers()
     enc = classifier.encode([text])
     n = enc.lengths()[0]
@@ -271,7 +277,7 @@ def neighbour_scatter(
             receptive_field=tuple(int(v) for v in reqs[q].receptive_field), x_overall=res.x_overall[q],
             words=words, word_ids=ids.astype(np.int64), similarities=sims[q],
             coords=xy[[where[int(j)] for j in idx[q]]], target_coords=xy[len(uniq) + q],
-            objective_trace=res.trace[: int(res.steps_run[q]) + 1 if res.converged[q] else None, q],
+            objective_trace=res.trace[: int(res.steps_run[q]) + 1, q],
             activation_dot=float(res.activation_dot[q]), l2=float(res.l2[q]), similarity=float(res.similarity[q]),
             converged=bool(res.converged[q]),
         ))
@@ -291,7 +297,7 @@ def interpretation_ids(classifier, word_ids: Sequence[int]) -> list[int]:
     """Model input ids of the interpretation sentence X' (word ids in order; transformers get
     their [CLS]/[SEP] around them)."""
     ids = [int(i) for i in word_ids]
-    if classifier.family.special_tokens:
+    if classifier.special_tokens:
         return wrap_special(classifier.tokenizer, ids)
     return ids
 
@@ -336,6 +342,7 @@ def matching_rate(
     from .results import MatchingRate
 
     t0 = time.perf_counter()
+    config = config.resolved(classifier.family.name).validate()
     if k < 1 or m < 1:
         raise InputError(f"k and m must be >= 1, got k={k}, m={m}")
     specs = classifier.hidden_layers()

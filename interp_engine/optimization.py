@@ -19,7 +19,13 @@ All selected locations (of one sentence or of many) are optimised together as on
 location owns one row of the batch, the objective is summed over rows, and because the network
 is in eval mode a row's gradient depends on that row only, so a location gives the same result
 alone or in a batch (Adam is element-wise). A location whose objective has converged is frozen
-(its row no longer changes), so early stopping is per location too.
+(its row no longer changes) and leaves the batch, so early stopping is per location too.
+
+A step computes only what the objective needs: a location of layer j depends on layers <= j,
+so its activation a'_ij comes from a forward pass stopped after layer j (transformers, BiLSTMs:
+:func:`hidden_upto`, the family's ``truncated_hidden``; TextCNN: the receptive-field window), and
+locations of different layers run one truncated forward per layer (each location pays for its own
+depth, not for the deepest one's).
 """
 from __future__ import annotations
 
@@ -63,10 +69,16 @@ class OptimizedLocations:
     Attributes:
         x0: (K, L, D) float32 optimised inputs (rows padded to the longest sentence).
         x_overall: (K, D) float32 mean of each location's optimised receptive-field columns (eq. 8).
-        trace: (T, K) float64 objective (eq. 6) before each step; a frozen (converged) location
-            repeats its last value.
-        activation_dot, l2, similarity: (K,) float64 final a·a', ‖X̂0‖²₂ and Sim(X̂0) (eq. 7).
-        converged: (K,) bool; steps_run: (K,) int64 steps until frozen (or ``steps``).
+        trace: (T, K) float64 objective (eq. 6, logit-activation units) of the input after t Adam
+            steps, t = 0 .. T − 1 (T = steps + 1 when some location ran every step); a frozen
+            (converged) location repeats its last value, so ``trace[:steps_run[k] + 1, k]`` is
+            location k's own trace.
+        activation_dot, l2, similarity: (K,) float64 final a·a', ‖X̂0‖²₂ and Sim(X̂0) (eq. 7), of
+            the returned ``x0``.
+        converged: (K,) bool, True when the location stopped early on convergence.
+        steps_run: (K,) int64 Adam steps applied to the location (``steps`` unless converged).
+        objective: (K,) float64 final objective (eq. 6) of the returned ``x0``:
+            ``activation_dot − λ1·l2 + λ2·similarity`` = ``trace[steps_run[k], k]``.
     """
 
     x0: np.ndarray
@@ -77,6 +89,21 @@ class OptimizedLocations:
     similarity: np.ndarray
     converged: np.ndarray
     steps_run: np.ndarray
+    objective: np.ndarray
+
+
+@contextmanager
+def cpu_threads(n: int | None):
+    """Within the block torch uses ``n`` intra-op CPU threads (None: unchanged); the previous
+    number is restored afterwards, also on error (``OptimizationConfig.threads`` says why)."""
+    old = torch.get_num_threads()
+    if n is not None and n != old:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != old:
+            torch.set_num_threads(old)
 
 
 @contextmanager
@@ -136,33 +163,132 @@ def location_seed(seed: int, key: tuple) -> int:
     return int((int(state[0]) << 31) ^ int(state[1])) & ((1 << 63) - 1)
 
 
-def _location_activations(hidden, groups, K: int, device) -> torch.Tensor:
-    """Gather a'_ij per location into a (K, C_max) tensor, zero padded (channel counts may differ)."""
-    parts = []
-    for (hidx, start, stop), (rows, sent, pos) in groups.items():
-        h = hidden[hidx][sent, pos][:, slice(start, stop)]
-        parts.append((rows, h))
+def hidden_upto(classifier, embeds: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None, *, upto: int, truncate: bool = True) -> tuple:
+    """``hidden_states[0 .. upto]`` (each (B, L, C_k)) of ``classifier.hidden_forward``, computed
+    without the layers above ``upto`` and without the head where the model's family has a
+    truncated forward (:meth:`~interp_engine.models.family.ModelFamily.truncated_hidden`:
+    transformers of the BERT family, stacked BiLSTMs); otherwise (or with ``truncate=False``) by
+    the full forward pass. A location of layer j depends on layers <= j only, so both give the
+    same values (up to float rounding; the tests check atol 1e-5).
+
+    Returns:
+        a tuple of at least ``upto + 1`` tensors (the full forward returns all of them).
+    """
+    if truncate:
+        out = classifier.family.truncated_hidden(classifier, embeds, attention_mask, token_type_ids, upto=upto)
+        if out is not None:
+            return out
+    return classifier.hidden_forward(embeds, attention_mask, token_type_ids)[1]
+
+
+def _truncation_matches(classifier, embeds, mask, types, hidden, uptos, *, rtol: float = 1e-4,
+                        atol: float = 1e-5) -> bool:
+    """True when the family's truncated forward gives ``hidden`` (the full forward's
+    hidden_states on the same inputs) at every layer in ``uptos``; False (and a log line) when it
+    does not, e.g. a model whose ``hidden_states[k]`` is not the output of layer k."""
+    import logging
+
+    for h in uptos:
+        out = classifier.family.truncated_hidden(classifier, embeds, mask, types, upto=h)
+        if out is None:
+            continue
+        if len(out) <= h or out[h].shape != hidden[h].shape or not torch.allclose(out[h].float(), hidden[h].float(),
+                                                                               rtol=rtol, atol=atol):
+            logging.getLogger(__name__).warning(
+                "the truncated forward of %s differs from the full forward at hidden index %d: input "
+                "optimization runs full forward passes", type(classifier.model).__name__, h)
+            return False
+    return True
+
+
+def _groups(locations, active: torch.Tensor, device) -> dict:
+    """The active locations by (hidden index, channel start, channel stop): ``key -> (out_rows,
+    x_rows, positions)`` tensors, where ``out_rows`` index the active batch (0 .. A−1, in the
+    order of ``active``) and ``x_rows`` the K rows of the optimised input."""
+    groups: dict = {}
+    for a, k in enumerate(active.tolist()):
+        loc = locations[k]
+        val = groups.setdefault((loc.hidden_index, loc.channels.start, loc.channels.stop), ([], [], []))
+        val[0].append(a)
+        val[1].append(k)
+        val[2].append(loc.position)
+    return {key: tuple(torch.tensor(v, device=device) for v in val) for key, val in groups.items()}
+
+
+def _place(parts, A: int, device) -> torch.Tensor:
+    """Stack ``(out_rows, (G, C_g) activations)`` parts into one (A, C_max) tensor, zero padded
+    (channel counts may differ between grid rows)."""
+    if len(parts) == 1 and parts[0][1].shape[0] == A:
+        rows, h = parts[0]
+        return h[torch.argsort(rows)]
     C = max(h.shape[1] for _, h in parts)
-    out = torch.zeros(K, C, device=device, dtype=parts[0][1].dtype)
+    out = torch.zeros(A, C, device=device, dtype=parts[0][1].dtype)
     for rows, h in parts:
         out = out.index_put((rows,), torch.nn.functional.pad(h, (0, C - h.shape[1])))
     return out
 
 
+def _location_activations(hidden, groups, A: int, device, *, rows_of=lambda g: g[1]) -> torch.Tensor:
+    """Gather a'_ij per location from ``hidden`` (hidden_states of a batch) into an (A, C_max)
+    tensor; ``rows_of(group)`` gives the batch rows of a group's locations (default: ``x_rows``)."""
+    parts = []
+    for (hidx, start, stop), g in groups.items():
+        parts.append((g[0], hidden[hidx][rows_of(g), g[2]][:, slice(start, stop)]))
+    return _place(parts, A, device)
+
+
+def _forward_activations(classifier, x, mask, types, groups, A: int, *, truncate: bool,
+                         by_layer: bool) -> torch.Tensor:
+    """a'_ij (A, C_max) of the active locations from forward passes of their rows of ``x`` (K, L, D).
+
+    ``by_layer`` (with ``truncate``): one truncated forward per hidden index, over the rows of
+    that layer's locations only, so a location of layer j costs j layers (Σ_j A_j·j layer-rows
+    per step). Otherwise one forward of all active rows up to the highest layer needed (A·j_max),
+    or the full model when the family has no truncated forward.
+    """
+    dev = x.device
+    if by_layer and truncate:
+        layers: dict[int, list] = {}
+        for key in groups:
+            layers.setdefault(key[0], []).append(key)
+        parts = []
+        for hidx, keys in layers.items():
+            rows = torch.cat([groups[k][1] for k in keys])
+            hs = hidden_upto(classifier, x[rows], mask[rows], None if types is None else types[rows], upto=hidx)
+            off = 0
+            for k in keys:
+                out_rows, _x_rows, pos = groups[k]
+                n = len(out_rows)
+                parts.append((out_rows, hs[hidx][torch.arange(off, off + n, device=dev), pos][:, slice(k[1], k[2])]))
+                off += n
+        return _place(parts, A, dev)
+    rows = torch.empty(A, dtype=torch.long, device=dev)
+    for out_rows, x_rows, _pos in groups.values():
+        rows[out_rows] = x_rows
+    top = max(key[0] for key in groups)
+    whole = A == x.shape[0] and bool((rows == torch.arange(A, device=dev)).all())
+    xb, mb = (x, mask) if whole else (x[rows], mask[rows])
+    tb = types if whole or types is None else types[rows]
+    hs = hidden_upto(classifier, xb, mb, tb, upto=top, truncate=truncate)
+    return _location_activations(hs, groups, A, dev, rows_of=lambda g: g[0])
+
+
 def _textcnn_window_plan(model, first: torch.Tensor, last: torch.Tensor, groups, L: int) -> list:
-    """Index tensors of :func:`_textcnn_window_activations`, built once per optimisation.
-    ``first``/``last`` (K,): the first and last token of the text each location belongs to (the
-    sentence, or its segment of a pair: a pair TextCNN's location sees only its own text)."""
+    """Index tensors of :func:`_textcnn_window_activations`, built once per set of active
+    locations (:func:`_groups`). ``first``/``last`` (K,): the first and last token of the text each
+    location belongs to (the sentence, or its segment of a pair: a pair TextCNN's location sees
+    only its own text)."""
     hh = (model.config.kernel_size - 1) // 2
     plan = []
-    for (hidx, start, stop), (rows, _sent, pos) in groups.items():
+    for (hidx, start, stop), (out_rows, x_rows, pos) in groups.items():
         R = hidx * hh
         offs = torch.arange(-R, R + 1, device=pos.device)
         p = pos[:, None] + offs[None]
-        valid = (p >= first[rows][:, None]) & (p <= last[rows][:, None])
+        valid = (p >= first[x_rows][:, None]) & (p <= last[x_rows][:, None])
         W = 2 * R + 1
         masks = [valid[:, (layer + 1) * hh : W - (layer + 1) * hh, None].float() for layer in range(hidx)]
-        plan.append((rows, rows[:, None], p.clamp(0, L - 1), valid[..., None].float(), masks, slice(start, stop)))
+        plan.append((out_rows, x_rows[:, None], p.clamp(0, L - 1), valid[..., None].float(), masks, slice(start, stop)))
     return plan
 
 
@@ -182,17 +308,18 @@ def _text_bounds(mask: torch.Tensor, types: torch.Tensor | None, locations) -> t
     return first, last
 
 
-def _textcnn_window_activations(model, x: torch.Tensor, plan: list, K: int) -> torch.Tensor:
-    """a'_ij of TextCNN conv locations from their receptive-field windows only (K, C_max).
+def _textcnn_window_activations(model, x: torch.Tensor, plan: list, A: int) -> torch.Tensor:
+    """a'_ij of TextCNN conv locations from their receptive-field windows only (A, C_max).
 
     Conv layer j at location i depends on the input columns [i − j·h, i + j·h] (h = (k − 1)/2,
     'same' padding). Running the conv stack *without* padding on that window, with columns (and
     intermediate activations) outside the sentence set to zero as the full model's padding and
     masking do, gives exactly the full model's activation at i, for a fraction of the work.
-    ``plan`` comes from :func:`_textcnn_window_plan`.
+    ``x`` (K, L, D) is the whole optimised input; ``plan`` comes from :func:`_textcnn_window_plan`
+    and picks the active rows.
     """
     parts = []
-    for rows, rows_col, idx, validf, masks, chans in plan:
+    for out_rows, rows_col, idx, validf, masks, chans in plan:
         h = x[rows_col, idx] * validf
         for layer, v in enumerate(masks):
             conv = model.convs[layer]
@@ -203,15 +330,8 @@ def _textcnn_window_activations(model, x: torch.Tensor, plan: list, K: int) -> t
             G, Wn = patches.shape[0], patches.shape[1]
             flat = patches.reshape(G * Wn, -1) @ conv.weight.reshape(conv.weight.shape[0], -1).T
             h = torch.relu(flat + conv.bias).reshape(G, Wn, -1) * v
-        parts.append((rows, h[:, 0, chans]))
-    if len(parts) == 1 and parts[0][1].shape[0] == K:
-        rows, h = parts[0]
-        return h[torch.argsort(rows)]
-    C = max(h.shape[1] for _, h in parts)
-    out = torch.zeros(K, C, device=x.device, dtype=parts[0][1].dtype)
-    for rows, h in parts:
-        out = out.index_put((rows,), torch.nn.functional.pad(h, (0, C - h.shape[1])))
-    return out
+        parts.append((out_rows, h[:, 0, chans]))
+    return _place(parts, A, x.device)
 
 
 def optimize_locations(
@@ -226,8 +346,17 @@ def optimize_locations(
     progress: ProgressFn | None = None,
     cancel=None,
     token_type_ids: torch.Tensor | None = None,
+    group_layers: bool = True,
 ) -> OptimizedLocations:
     """Optimise one input X0 per location (Yuan eq. 6), all locations as one batch.
+
+    Each step runs only what the active locations need: a location of layer j depends on layers
+    <= j only, so its activation comes from a forward pass stopped after layer j (transformers,
+    BiLSTMs: :func:`hidden_upto`; TextCNN: its receptive-field window,
+    :func:`_textcnn_window_activations`), and a location that has converged (its objective
+    changed by less than ``config.tol · (1 + |objective|)`` over the last ``config.patience``
+    steps) is frozen and leaves the batch. The batch ends when every location has converged or
+    after the maximum number of steps.
 
     When the batch runs out of GPU memory the locations are split into halves (and so on, down
     to one location) that are optimised one after the other
@@ -240,13 +369,21 @@ def optimize_locations(
         classifier: a :class:`~interp_engine.models.Classifier` (TextCNN, BiLSTM, transformer).
         input_ids, attention_mask: (B, L) the encoded sentences the locations belong to.
         locations: K :class:`LocationRequest`; ``sentence`` indexes the B rows.
-        config: λ1, λ2, steps, lr, betas, seed, convergence test.
+        config: λ1, λ2, steps (None: the model family's default,
+            :meth:`~interp_engine.config.OptimizationConfig.resolved`), lr, betas, seed,
+            convergence test, CPU threads during the optimisation.
         special: (B, L) bool, True at special tokens ([CLS]/[SEP]): those columns keep the real
             embeddings, are not optimised and are left out of X̂0 and x_overall. None: none.
-        fast: for TextCNN, compute a'_ij from the receptive-field window only (exactly the full
-            model's value, see :func:`_textcnn_window_activations`); False: full forward passes.
+        fast: compute a'_ij without the layers above the location's (TextCNN: from its window;
+            transformers of the BERT family and BiLSTMs: a truncated forward, checked once
+            against the full forward on the real sentence), exactly the full model's value up to
+            float rounding; False: full forward passes.
         progress: ``progress(step, steps, message)``; cancel: ``threading.Event``.
         token_type_ids: (B, L) segments of pairs (0 premise, 1 hypothesis), or None.
+        group_layers: with locations of several layers, one truncated forward per layer over its
+            locations (each location costs its own depth; the default, see
+            ``benchmarks/optimization_transformer.py``); False: one forward of all locations up
+            to the highest layer.
 
     Returns:
         :class:`OptimizedLocations`.
@@ -258,7 +395,7 @@ def optimize_locations(
     """
     from .batching import for_each_chunk
 
-    config.validate()
+    config = config.resolved(classifier.family.name).validate()
     if not locations:
         raise InputError("select at least one hidden location to optimise")
     K = len(locations)
@@ -270,9 +407,10 @@ def optimize_locations(
 
         return _optimize_batch(classifier, input_ids, attention_mask, locations[a:b], config, special=special,
                                fast=fast, progress=prog if progress is not None else None, cancel=cancel,
-                               token_type_ids=token_type_ids)
+                               token_type_ids=token_type_ids, group_layers=group_layers)
 
-    parts, _ = for_each_chunk(K, part, K, cancel=cancel)
+    with cpu_threads(config.threads if input_ids.device.type == "cpu" else None):
+        parts, _ = for_each_chunk(K, part, K, cancel=cancel)
     if len(parts) == 1:
         return parts[0]
     T = max(r.trace.shape[0] for r in parts)
@@ -287,14 +425,17 @@ def optimize_locations(
         similarity=np.concatenate([r.similarity for r in parts]),
         converged=np.concatenate([r.converged for r in parts]),
         steps_run=np.concatenate([r.steps_run for r in parts]),
+        objective=np.concatenate([r.objective for r in parts]),
     )
 
 
 def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *, special, fast, progress,
-                    cancel, token_type_ids=None) -> OptimizedLocations:
-    """:func:`optimize_locations` of one batch of locations (no out-of-memory handling)."""
+                    cancel, token_type_ids=None, group_layers=True) -> OptimizedLocations:
+    """:func:`optimize_locations` of one batch of locations (no out-of-memory handling);
+    ``config.steps`` is resolved."""
     dev = input_ids.device
     K = len(locations)
+    steps = int(config.steps)
     lengths_b = attention_mask.sum(1).tolist()
     for loc in locations:
         n = lengths_b[loc.sentence]
@@ -312,25 +453,32 @@ def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *,
     columns = (pos_idx[None] >= lo[:, None]) & (pos_idx[None] <= hi[:, None]) & ~spec & mask.bool()
     if not bool(columns.any(1).all()):
         raise InputError("a selected location's receptive field holds only special tokens")
-    groups: dict = {}
-    for k, loc in enumerate(locations):
-        key = (loc.hidden_index, loc.channels.start, loc.channels.stop)
-        groups.setdefault(key, ([], [], []))
-        groups[key][0].append(k)
-        groups[key][1].append(k)
-        groups[key][2].append(loc.position)
-    groups = {key: tuple(torch.tensor(v, device=dev) for v in val) for key, val in groups.items()}
+    everyone = torch.arange(K, device=dev)
+    groups = _groups(locations, everyone, dev)
+    uptos = sorted({loc.hidden_index for loc in locations})
 
     model = classifier.model
+    window = fast and classifier.family.window_optimization
     with frozen_parameters(model):
         with classifier.grad_mode():
             with torch.no_grad():
                 real = classifier.embed(ids).float()
                 _, hidden = classifier.hidden_forward(real, mask, types)
                 target = _location_activations(hidden, groups, K, dev).float()  # a_ij, (K, C)
+                truncate = fast and not window and _truncation_matches(classifier, real, mask, types, hidden, uptos)
             D = real.shape[-1]
-            window = fast and classifier.family.window_optimization
-            plan = _textcnn_window_plan(model, *_text_bounds(mask, types, locations), groups, L) if window else None
+            bounds = _text_bounds(mask, types, locations) if window else None
+
+            plans: dict = {}  # the TextCNN window plan of the current set of active locations
+
+            def activations(xx, grp, A):
+                if window:
+                    if plans.get("groups") is not grp:
+                        plans.update(groups=grp, plan=_textcnn_window_plan(model, *bounds, grp, L))
+                    return _textcnn_window_activations(model, xx, plans["plan"], A)
+                return _forward_activations(classifier, xx, mask, types, grp, A, truncate=truncate,
+                                            by_layer=group_layers)
+
             # every location its own start, seeded from (seed, layer, channels, location): Yuan eq. 6
             keys = [(loc.hidden_index, loc.channels.start or 0, loc.position) for loc in locations]
             x0 = xavier_rows([int(n) for n in mask.sum(1).tolist()], L, D, config.seed, keys).to(dev)
@@ -339,62 +487,78 @@ def _optimize_batch(classifier, input_ids, attention_mask, locations, config, *,
             opt = torch.optim.Adam([x], lr=config.lr, betas=tuple(config.betas))
             keep = spec.unsqueeze(-1) | ~mask.bool().unsqueeze(-1)
             has_special = bool(spec.any())
-            frozen = torch.zeros(K, dtype=torch.bool, device=dev)
-            steps_run = torch.full((K,), config.steps, dtype=torch.long)
+            frozen = np.zeros(K, dtype=bool)
+            steps_run = np.full(K, steps, dtype=np.int64)
             colf = columns.to(torch.float32).unsqueeze(-1)
             trace: list[np.ndarray] = []
-            last = None
-            for step in range(config.steps):
+            last = np.full((3, K), np.nan)  # a·a', ‖X̂0‖², Sim of each location's last evaluation
+            active = everyone
+
+            def evaluate(act_rows, grp):
+                """Objective (eq. 6) of the rows ``act_rows`` of x: (obj, dot, l2, sim), each (A,)."""
+                A = len(act_rows)
+                whole = A == K
+                xa = x if whole else x[act_rows]
+                act = activations(x, grp, A).float()
+                dot = (target[act_rows] * act).sum(-1)
+                l2 = (xa * xa * colf[act_rows]).sum((1, 2))
+                sim = similarity_term(xa, columns[act_rows])
+                return dot - config.lambda1 * l2 + config.lambda2 * sim, dot, l2, sim
+
+            def record(act_np, obj, dot, l2, sim):
+                row = trace[-1].copy() if trace else np.zeros(K)
+                row[act_np] = obj.detach().double().cpu().numpy()
+                trace.append(row)
+                last[:, act_np] = torch.stack([dot.detach(), l2.detach(), sim.detach()]).double().cpu().numpy()
+
+            for step in range(steps + 1):
                 check_cancel(cancel)
+                act_np = active.cpu().numpy()
+                if step == steps:  # the objective of the final inputs (no update follows)
+                    with torch.no_grad():
+                        record(act_np, *evaluate(active, groups))
+                    break
                 opt.zero_grad(set_to_none=True)
-                if window:
-                    act = _textcnn_window_activations(model, x, plan, K).float()
-                else:
-                    _, hidden = classifier.hidden_forward(x, mask, types)
-                    act = _location_activations(hidden, groups, K, dev).float()
-                dot = (target * act).sum(-1)
-                l2 = (x * x * colf).sum((1, 2))
-                sim = similarity_term(x, columns)
-                obj = dot - config.lambda1 * l2 + config.lambda2 * sim
-                objd = obj.detach().double().cpu().numpy()
-                if trace:
-                    objd = np.where(frozen.cpu().numpy(), trace[-1], objd)
-                trace.append(objd)
-                last = (dot.detach(), l2.detach(), sim.detach())
+                obj, dot, l2, sim = evaluate(active, groups)
+                record(act_np, obj, dot, l2, sim)
                 if len(trace) > config.patience:
-                    old = trace[-1 - config.patience]
-                    conv = np.abs(objd - old) <= config.tol * (1.0 + np.abs(objd))
-                    newly = torch.from_numpy(conv).to(dev) & ~frozen
-                    if bool(newly.any()):
-                        steps_run[newly.cpu()] = step
-                        frozen |= newly
-                    if bool(frozen.all()):
-                        break
+                    cur, old = trace[-1][act_np], trace[-1 - config.patience][act_np]
+                    newly = act_np[np.abs(cur - old) <= config.tol * (1.0 + np.abs(cur))]
+                    if len(newly):
+                        steps_run[newly] = step
+                        frozen[newly] = True
+                        if frozen.all():
+                            break
                 (-obj.sum()).backward()
-                # padding columns get no gradient, so Adam leaves them alone; special-token columns
-                # and converged locations are put back after the step
+                # padding columns and rows outside the active batch get no gradient, but Adam's
+                # momentum would still move them: special-token columns and converged locations
+                # are put back after the step
                 restore = has_special or bool(frozen.any())
                 saved = x.detach().clone() if restore else None
                 opt.step()
                 if restore:
                     with torch.no_grad():
-                        freeze = keep | frozen.view(-1, 1, 1)
+                        freeze = keep | torch.from_numpy(frozen).to(dev).view(-1, 1, 1)
                         x.copy_(torch.where(freeze, saved, x))
-                if progress is not None and (step % 25 == 0 or step == config.steps - 1):
-                    progress(step + 1, config.steps, "optimising inputs")
+                if frozen[act_np].any():  # converged locations leave the batch
+                    active = torch.from_numpy(np.flatnonzero(~frozen)).to(dev)
+                    groups = _groups(locations, active, dev)
+                if progress is not None and (step % 25 == 0 or step == steps - 1):
+                    progress(step + 1, steps, "optimising inputs")
             with torch.no_grad():
                 xd = x.detach()
                 xo = (xd * colf).sum(1) / colf.sum(1)
-    dot, l2, sim = last
+    tr = np.stack(trace)
     return OptimizedLocations(
         x0=xd.float().cpu().numpy(),
         x_overall=xo.float().cpu().numpy(),
-        trace=np.stack(trace),
-        activation_dot=dot.double().cpu().numpy(),
-        l2=l2.double().cpu().numpy(),
-        similarity=sim.double().cpu().numpy(),
-        converged=frozen.cpu().numpy().copy(),
-        steps_run=steps_run.numpy(),
+        trace=tr,
+        activation_dot=last[0].copy(),
+        l2=last[1].copy(),
+        similarity=last[2].copy(),
+        converged=frozen.copy(),
+        steps_run=steps_run,
+        objective=tr[np.minimum(steps_run, len(tr) - 1), np.arange(K)],
     )
 
 
@@ -413,7 +577,7 @@ def single_word_inputs(classifier, word_ids: torch.Tensor) -> tuple[torch.Tensor
     """Inputs holding one vocabulary word each: (W, 1) for our word-level models, (W, 3)
     ``[CLS] w [SEP]`` for transformers. Returns ``(input_ids, attention_mask, word position)``."""
     word_ids = word_ids.view(-1, 1)
-    if not classifier.family.special_tokens:
+    if not classifier.special_tokens:
         return word_ids, torch.ones_like(word_ids), 0
     wrapped = wrap_special(classifier.tokenizer, [-1])
     pos = wrapped.index(-1)

@@ -34,6 +34,7 @@ from .config import (
     NeighbourConfig,
     OptimizationConfig,
     PredictConfig,
+    SanityConfig,
     SearchConfig,
     SimilarityConfig,
 )
@@ -261,6 +262,40 @@ class CompareRequest(_InputRequest):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CompareModelsRequest(_InputRequest):
+    """One attribution method on one input, by the open model (A) and the comparison model (B,
+    :class:`LoadCompareModelRequest`), one row each (Kim et al. 2020 Fig. 4a); result:
+    :class:`~interp_engine.results.ModelComparison`.
+
+    Attributes:
+        input / text: the input (give one). method: a key of the attribution registry.
+        target: a class index *of model A*, or None: each model explains its own predicted class.
+            Model B explains the class of the same name when it has one (its own predicted class
+            otherwise, and the result's ``notes`` say so).
+        configs: ``{method: config}`` as in :class:`AttributionRequest` (both models use them).
+    """
+
+    input: TextInput | None = None
+    text: str | None = None
+    method: str = AttributionConfig.method
+    target: int | None = None
+    configs: Mapping[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "compare_models"
+    long_running: ClassVar[bool] = True
+    _json_fields: ClassVar[dict] = {"input": TextInput.from_json, "configs": _configs_from_json}
+
+    config_for = AttributionRequest.config_for
+    marginalization = AttributionRequest.marginalization
+
+    def attribution_request(self) -> AttributionRequest:
+        """The same method, input, target and configs on model A alone."""
+        return AttributionRequest(input=self.input, method=self.method, target=self.target, configs=self.configs)
+
+    def describe(self) -> str:
+        return "Explaining the sentence with both models…"
+
+
+@dataclass(frozen=True, kw_only=True)
 class CandidateTableRequest(_InputRequest):
     """The marginalization candidates of one token (Kim et al. Fig. 1); result:
     :class:`~interp_engine.results.CandidateTable`."""
@@ -398,6 +433,9 @@ class EvaluateRequest(Request):
         out: folder for per-sentence CSV, LaTeX table and PDF (a rerun resumes from it).
         phrase_labels: word tags of ``iot``. strategy: None = ``deletion.strategy`` when a masked
             LM is open, else an error (see :func:`interp_engine.evaluation.evaluate_request`).
+        sampler_mlm: masked-LM folder whose samples replace the tokens of the ``mlm`` strategy
+            (AUC_rep), independent of the explainer's MLM (marginalization's likelihood, the
+            engine's open MLM); None = the explainer's MLM (Pham et al. 2022, "Double Trouble").
     """
 
     metric: str = "auc_rep"
@@ -409,17 +447,50 @@ class EvaluateRequest(Request):
     optimization: OptimizationConfig = field(default_factory=OptimizationConfig)
     out: str | None = None
     phrase_labels: str | None = None
+    sampler_mlm: str | None = None
+    #: ``randomization``: the seed and failing threshold of the sanity check (Adebayo et al. 2018)
+    sanity: SanityConfig = field(default_factory=SanityConfig)
     kind: ClassVar[str] = "evaluate"
     long_running: ClassVar[bool] = True
     _json_fields: ClassVar[dict] = {"evaluate": EvaluateConfig.from_json, "deletion": DeletionConfig.from_json,
                                     "configs": _configs_from_json, "matching_rate": MatchingRateConfig.from_json,
-                                    "optimization": OptimizationConfig.from_json}
+                                    "optimization": OptimizationConfig.from_json, "sanity": SanityConfig.from_json}
 
     config_for = AttributionRequest.config_for
     marginalization = AttributionRequest.marginalization
 
     def describe(self) -> str:
         return f"Evaluating {self.metric}…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SanityCheckRequest(_InputRequest):
+    """The model-parameter randomization test of one attribution method on one input (Adebayo et
+    al. 2018, §3.1, cascading randomization); result: :class:`~interp_engine.results.SanityCascade`.
+
+    Attributes:
+        input / text: the input (give one). method: a key of the attribution registry.
+        target: class index, or None for the trained model's predicted class (explained at
+            every step). configs: ``{method: config}`` as in :class:`AttributionRequest`.
+        sanity: the seed of the re-initialisation and the failing threshold.
+    """
+
+    input: TextInput | None = None
+    text: str | None = None
+    method: str = AttributionConfig.gui_method
+    target: int | None = None
+    configs: Mapping[str, Any] = field(default_factory=dict)
+    sanity: SanityConfig = field(default_factory=SanityConfig)
+    kind: ClassVar[str] = "sanity"
+    long_running: ClassVar[bool] = True
+    _json_fields: ClassVar[dict] = {"input": TextInput.from_json, "configs": _configs_from_json,
+                                    "sanity": SanityConfig.from_json}
+
+    config_for = AttributionRequest.config_for
+    marginalization = AttributionRequest.marginalization
+
+    def describe(self) -> str:
+        return "Sanity check: re-initialising the model layer by layer…"
 
 
 # -- datasets --------------------------------------------------------------------------------
@@ -439,6 +510,17 @@ class PredictDatasetRequest(Request):
 
     def describe(self) -> str:
         return f"Predicting {self.n_texts} sentences…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComparePredictDatasetRequest(PredictDatasetRequest):
+    """:class:`PredictDatasetRequest` by the comparison model (its own kind, so that it never
+    supersedes the open model's predictions); result: :class:`~interp_engine.results.DatasetPredictions`."""
+
+    kind: ClassVar[str] = "compare_predictions"
+
+    def describe(self) -> str:
+        return f"Predicting {self.n_texts} sentences with the comparison model…"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -501,6 +583,36 @@ class LoadModelRequest(Request):
 
     def describe(self) -> str:
         return f"Loading model {Path(self.path).name or self.path}…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadCompareModelRequest(Request):
+    """Open a second saved classifier beside the open one (the comparison model B of
+    :class:`CompareModelsRequest`); result: its :class:`~interp_engine.results.ModelInfo`.
+    The open model stays open whatever happens; a previous comparison model is replaced only
+    when the new one opens.
+
+    Attributes:
+        allow_pickle: the user confirmed opening pickle-only weights.
+    """
+
+    path: str = ""
+    allow_pickle: bool = False
+    kind: ClassVar[str] = "compare_model"
+    long_running: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"Loading comparison model {Path(self.path).name or self.path}…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseCompareModelRequest(Request):
+    """Close the comparison model (no-op when none is open); result: None."""
+
+    kind: ClassVar[str] = "close_compare_model"
+
+    def describe(self) -> str:
+        return "Closing the comparison model…"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -568,9 +680,10 @@ class DemoRequest(Request):
 
 
 __all__ = [
-    "ActivationMaximizationRequest", "AttributionRequest", "CandidateTableRequest", "CompareRequest",
-    "DeletionCurvesRequest", "DemoRequest", "EvaluateRequest", "HiddenSaliencyRequest", "LoadDatasetRequest",
+    "ActivationMaximizationRequest", "AttributionRequest", "CandidateTableRequest", "CloseCompareModelRequest",
+    "CompareModelsRequest", "ComparePredictDatasetRequest", "CompareRequest", "DeletionCurvesRequest",
+    "LoadCompareModelRequest", "DemoRequest", "EvaluateRequest", "HiddenSaliencyRequest", "LoadDatasetRequest",
     "LoadMLMRequest", "LoadModelRequest", "NeighbourScatterRequest", "PredictDatasetRequest", "PriorRequest",
-    "REQUEST_TYPES", "Request", "SearchRequest", "SetDeviceRequest", "SimilarityRequest", "SpanAttributionRequest",
+    "REQUEST_TYPES", "Request", "SanityCheckRequest", "SearchRequest", "SetDeviceRequest", "SimilarityRequest", "SpanAttributionRequest",
     "request_from_json",
 ]

@@ -8,6 +8,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .config import SanityConfig
+
 
 def segment_fields_json(segments, segment_names) -> dict:
     """The CLI's pair fields: ``"segments"`` (one int per token: 0 = first text, 1 = second text,
@@ -106,6 +108,11 @@ class TokenAttribution:
     segment_names: tuple[str, ...] = ("text",)
     #: the text of each segment (a pair's premise and hypothesis; ``()``: the one text ``text``)
     texts: tuple[str, ...] = ()
+    #: the classifier that produced the scores: its folder ("" = built in memory) and content hash
+    #: (:attr:`~interp_engine.models.Classifier.content_hash`; "" when built by hand), filled by the
+    #: engine so that a figure of two models' rows can say which row came from which model
+    model_path: str = ""
+    model_hash: str = ""
     #: the request that produced this result (set by ``Engine.run``; None when built by hand)
     request: Any = field(default=None, compare=False, repr=False)
 
@@ -131,6 +138,106 @@ class TokenAttribution:
             **segment_fields_json(self.segments, self.segment_names),
             **({"params": dict(self.params)} if self.params else {}),
             **extras,
+        }
+
+
+#: the letters that name the models of a :class:`ModelComparison` (primary first)
+MODEL_LETTERS = ("A", "B")
+
+
+def _row_limit(row) -> float:
+    """``max|score|`` over the finite non-special tokens of one row (0.0 when there are none)."""
+    v = np.asarray(row.scores, float)[~np.asarray(row.special, bool)]
+    v = v[np.isfinite(v)]
+    return float(np.abs(v).max()) if v.size else 0.0
+
+
+@dataclass(frozen=True)
+class ModelComparison:
+    """One attribution method on one input explained by two classifiers, one row per model (Kim
+    et al. 2020 ``004_137d387c767c1e08.txt`` Fig. 4a, "LSTM vs BERT" on the same sentence).
+
+    Each row is the model's own :class:`TokenAttribution`, with its own tokens (a word-level
+    model and a WordPiece model split the sentence differently) and its own prediction. The
+    target: each model explains its own predicted class, or, when a class was chosen, the class
+    of that *name* where the model has it (its own predicted class otherwise; ``notes`` says so).
+
+    Colour scale (:func:`interp_engine.attribution.registry.shares_scale_across_models`, the one
+    rule): a method whose units mean the same for any classifier (WoE bits, LIME probability)
+    puts both rows on one symmetric scale ``±max|score|`` over both rows; a gradient-type method
+    (logit gradients, whose size follows each model's embedding scale) normalises each row to its
+    own ``±max|score|`` (:meth:`limits`).
+
+    Attributes:
+        text: the input as one string (a pair: ``"premise ‖ hypothesis"``).
+        method: the attribution method key (the same for every row).
+        rows: one :class:`TokenAttribution` per model, primary (A) first; None for a model whose
+            row could not be computed (its message in ``row_errors``).
+        model_names: the display name of each model (its folder name, made unique).
+        model_paths / model_hashes: each model's folder ("" = built in memory) and content hash.
+        row_errors: per row, "" or the one-sentence reason the row is missing.
+        shared_scale: True when the rows share one colour scale (see above).
+        scale_note: the sentence the view and the figure show about the scale, e.g. ``"one colour
+            scale: bits of WoE"`` or ``"separate scales: gradient units differ between models"``.
+        class_note: ``"models disagree on classes: A has {positive, negative}, B has {0, 1, 2}"``,
+            or "" when both models have the same class names in the same order.
+        notes: further sentences for the view (a target name one model lacks, the masked LM's
+            vocabulary overlap with a model, ...).
+        request: the :class:`~interp_engine.requests.CompareModelsRequest` (set by ``Engine.run``).
+    """
+
+    text: str
+    method: str
+    rows: tuple
+    model_names: tuple[str, ...]
+    model_paths: tuple[str, ...]
+    model_hashes: tuple[str, ...]
+    row_errors: tuple[str, ...]
+    shared_scale: bool
+    scale_note: str
+    class_note: str = ""
+    notes: tuple[str, ...] = ()
+    request: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def units(self) -> str:
+        """The units of the method's scores (of the first computed row; "" when none is)."""
+        return next((r.units for r in self.rows if r is not None), "")
+
+    def label(self, i: int) -> str:
+        """Row ``i``'s model label: ``"A · bilstm_sst2"``."""
+        return f"{MODEL_LETTERS[i] if i < len(MODEL_LETTERS) else i + 1} · {self.model_names[i]}"
+
+    def limits(self) -> tuple[float, ...]:
+        """The half-width of each row's symmetric colour scale: with :attr:`shared_scale` the
+        same ``max|score|`` over the non-special tokens of every row, else each row's own (0.0 for
+        a missing row or one whose scores are all 0)."""
+        own = [(_row_limit(r) if r is not None else 0.0) for r in self.rows]
+        if self.shared_scale:
+            v = max(own, default=0.0)
+            return tuple(v for _ in own)
+        return tuple(own)
+
+    def predicted_names(self) -> tuple[str, ...]:
+        """Each row's predicted class name ("" for a missing row)."""
+        out = []
+        for r in self.rows:
+            if r is None:
+                out.append("")
+                continue
+            names, k = tuple(r.prediction.class_names), int(r.prediction.predicted)
+            out.append(names[k] if 0 <= k < len(names) else str(k))
+        return tuple(out)
+
+    def to_json(self) -> dict:
+        """``{"method", "shared_scale", "scale_note", "class_note", "notes", "models": [{"name",
+        "path", "hash", "error", "result": TokenAttribution.to_json() or None}]}``."""
+        return {
+            "method": self.method, "shared_scale": bool(self.shared_scale), "scale_note": self.scale_note,
+            "class_note": self.class_note, "notes": list(self.notes),
+            "models": [{"name": n, "path": p, "hash": h, "error": e, "result": r.to_json() if r is not None else None}
+                       for n, p, h, e, r in zip(self.model_names, self.model_paths, self.model_hashes,
+                                                self.row_errors, self.rows)],
         }
 
 
@@ -308,6 +415,9 @@ class ModelInfo:
     #: the texts the model reads: ``("premise", "hypothesis")`` for a pair model, ``("text",)`` for a
     #: single-text model, None for a transformer that reads either (``Classifier.segment_names``)
     segment_names: tuple[str, ...] | None = ("text",)
+    #: the tokens are WordPiece pieces (``##ing``; ``Classifier.word_pieces``): the heatmap offers
+    #: merging them into words, and the training-set search matches pieces
+    word_pieces: bool = False
 
 
 @dataclass(frozen=True)
@@ -337,6 +447,9 @@ class TokenSearchResult:
             label (G = C), or one row when the dataset has no labels; empty (0, B) without model.
         model_hash: content hash of the model the predictions came from ("" without).
         seconds: query time.
+        unit: what was matched: ``"words"`` (our word splitter; case-sensitive) or ``"word pieces"``
+            (the open model's WordPiece tokenizer: ``query_tokens`` are pieces, ``token_span``
+            counts pieces); see :mod:`interp_engine.search`.
     """
 
     query: str
@@ -360,6 +473,8 @@ class TokenSearchResult:
     seconds: float = 0.0
     #: the column searched ("" = either text of a pair)
     column: str = ""
+    #: ``"words"`` or ``"word pieces"`` (:data:`interp_engine.search.UNITS`)
+    unit: str = "words"
     #: pair datasets: the segment names, the segment (0 first text, 1 second) each listed match is
     #: in (``texts``/``char_span`` refer to that text), and both texts of each listed row
     segment_names: tuple[str, ...] = ()
@@ -370,7 +485,7 @@ class TokenSearchResult:
 
     def to_json(self) -> dict:
         d = {
-            "query": self.query, "query_tokens": list(self.query_tokens), "mode": self.mode,
+            "query": self.query, "query_tokens": list(self.query_tokens), "mode": self.mode, "unit": self.unit,
             "n_matches": int(self.n_matches), "class_names": list(self.class_names),
             "chosen_class": int(self.chosen_class),
             "counts_gold": [int(x) for x in self.counts_gold],
@@ -476,8 +591,9 @@ class LocationNeighbours:
         similarities: (k,) float64 cosine similarity of each neighbour to x_overall, in [-1, 1].
         coords: (k, 2) float64 2-D coordinates (t-SNE or PCA) of the neighbours.
         target_coords: (2,) float64 2-D coordinates of x_overall (the "target" point).
-        objective_trace: (T,) float64 objective of eq. 6 at each optimisation step (logit-activation
-            units: a_ij · a'_ij − λ1‖X̂0‖² + λ2 Sim(X̂0)).
+        objective_trace: (steps + 1,) float64 objective of eq. 6 of the input after t Adam steps,
+            t = 0 .. steps (logit-activation units: a_ij · a'_ij − λ1‖X̂0‖² + λ2 Sim(X̂0)); its
+            last value is the final objective.
         activation_dot: final a_ij · a'_ij; l2: final ‖X̂0‖²₂; similarity: final Sim(X̂0) (eq. 7).
         converged: True when the optimisation stopped early on convergence.
     """
@@ -500,6 +616,16 @@ class LocationNeighbours:
     similarity: float = float("nan")
     converged: bool = False
 
+    @property
+    def steps(self) -> int:
+        """Adam steps the location's input was updated (fewer than the maximum when it converged)."""
+        return max(len(self.objective_trace) - 1, 0)
+
+    @property
+    def objective(self) -> float:
+        """The final objective of eq. 6 (NaN without a trace)."""
+        return float(self.objective_trace[-1]) if len(self.objective_trace) else float("nan")
+
     def to_json(self) -> dict:
         return {
             "layer": int(self.layer), "layer_name": self.layer_name, "location": int(self.position),
@@ -511,7 +637,7 @@ class LocationNeighbours:
             ],
             "target_xy": [float(self.target_coords[0]), float(self.target_coords[1])],
             "objective": {"final": float(self.objective_trace[-1]) if len(self.objective_trace) else None,
-                          "steps": int(len(self.objective_trace)), "converged": bool(self.converged),
+                          "steps": int(self.steps), "converged": bool(self.converged),
                           "activation_dot": float(self.activation_dot), "l2": float(self.l2),
                           "similarity": float(self.similarity)},
         }
@@ -740,3 +866,85 @@ class DeletionCurves:
                 d["curves"][m]["p_insertion"] = self.p_insertion[i].tolist()
                 d["curves"][m]["insertion_auc"] = float(self.insertion_auc[i])
         return d
+
+
+@dataclass(frozen=True)
+class SanityCascade:
+    """The model-parameter randomization test of one attribution method on one input (Adebayo et
+    al. 2018, "Sanity checks for saliency maps", §3.1, cascading randomization; computed by
+    :func:`interp_engine.sanity.sanity_check`).
+
+    Step 0 is the trained model; step k has the first k layer groups of
+    :meth:`~interp_engine.models.family.ModelFamily.randomization_layers` re-initialised (the
+    classifier head first, the word embeddings last), so the last step is the fully randomized
+    model. Every step explains the same class, ``target`` (the trained model's).
+
+    Attributes:
+        text, tokens, offsets, special, segments, segment_names, texts: the input, as in
+            :class:`TokenAttribution` (n tokens).
+        method: the attribution method key. units: the units of its scores.
+        target: the class explained at every step. prediction: the trained model's prediction.
+        steps: K + 1 names: ``"trained"``, then the layer group re-initialised at each step
+            (``"classifier"``, ``"conv3"``, …, ``"embeddings"``).
+        scores: (K + 1, n) float64 attribution of each token at each step, in ``units``.
+        spearman: (K + 1,) Spearman rank correlation of each step's scores with step 0's over the
+            word tokens (special tokens excluded); NaN when undefined (fewer than 2 word tokens,
+            or a constant map). spearman_abs: the same on the absolute values (Adebayo et al. report
+            both).
+        p_target: (K + 1,) probability of ``target`` by the model of each step.
+        seed: the seed of the re-initialisation. threshold: the failing threshold of
+            :class:`~interp_engine.config.SanityConfig`.
+        params: the method's parameters. seconds: wall time.
+    """
+
+    text: str
+    tokens: tuple[str, ...]
+    offsets: np.ndarray
+    special: np.ndarray
+    method: str
+    units: str
+    target: int
+    prediction: Prediction
+    steps: tuple[str, ...]
+    scores: np.ndarray
+    spearman: np.ndarray
+    spearman_abs: np.ndarray
+    p_target: np.ndarray
+    seed: int = SanityConfig.seed
+    threshold: float = SanityConfig.threshold
+    params: Mapping[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    truncated: bool = False
+    segments: np.ndarray | None = None
+    segment_names: tuple[str, ...] = ("text",)
+    texts: tuple[str, ...] = ()
+    #: the request that produced this result (set by ``Engine.run``; None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def spearman_full_random(self) -> float:
+        """Spearman ρ of the fully randomized model's map with the trained one (the last step)."""
+        return float(self.spearman[-1])
+
+    @property
+    def passes(self) -> bool | None:
+        """False when :attr:`spearman_full_random` is above ``threshold`` (the map survives the
+        randomization of every parameter), True when not, None when it is undefined."""
+        v = self.spearman_full_random
+        return None if not np.isfinite(v) else bool(v <= self.threshold)
+
+    def step_label(self, k: int) -> str:
+        """Row label of step ``k``: ``"trained"``, ``"+ classifier"``, ``"+ conv3"``, …"""
+        return self.steps[0] if k == 0 else f"+ {self.steps[k]}"
+
+    def to_json(self) -> dict:
+        return {
+            "tokens": list(self.tokens), "method": self.method, "units": self.units, "target": int(self.target),
+            "predicted": int(self.prediction.predicted), "class_names": list(self.prediction.class_names),
+            "steps": list(self.steps), "scores": np.asarray(self.scores, float).tolist(),
+            "spearman": [float(v) for v in self.spearman], "spearman_abs": [float(v) for v in self.spearman_abs],
+            "p_target": [float(v) for v in self.p_target], "spearman_full_random": self.spearman_full_random,
+            "passes": self.passes, "seed": int(self.seed), "threshold": float(self.threshold),
+            "params": dict(self.params), "seconds": float(self.seconds),
+            **segment_fields_json(self.segments, self.segment_names),
+        }

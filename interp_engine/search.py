@@ -31,6 +31,21 @@ they say which text it is and give both texts of the row. Activation similarity 
 (``Dataset.inputs()``); an n-gram never spans the two texts nor includes a special token, and its
 string and offsets come from its own text.
 
+Word pieces
+-----------
+A model that reads WordPiece pieces (``Classifier.word_pieces``: BERT, or our TextCNN/BiLSTM trained
+with ``train --tokenizer``) is searched in its own tokens: :meth:`SearchIndex.search` with that
+``tokenizer`` matches word pieces (``TokenSearchResult.unit`` = ``"word pieces"``), in an FTS table
+of the same database built once per tokenizer (named by a hash of its ``tokenizer.json``). Each
+piece is stored as the hex code of its string, with an ``x`` appended when it ends a word (the
+next piece is not a ``##`` continuation), so a typed word matches that whole word only:
+"unwatchable" is the phrase ``un ##watch ##able`` whose last piece ends a word, and matches
+"unwatchable" but not "unwatchables" (``un ##watch ##able ##s``). A query chunk written as a piece
+(``##able``) matches that piece anywhere in a word, so the pieces of a heatmap span (``un
+##watch``) find every word that holds them. The tokenizer's normalizer applies to both sides
+(an uncased tokenizer matches case-insensitively, as the model reads). ``token_span`` then counts
+pieces (special tokens not counted) and ``char_span`` comes from the tokenizer's offsets.
+
 The same database holds the prediction cache: one row per model content hash with the (N, C)
 float32 probabilities of every example. Activation vectors of n-grams are ``.npy`` files beside
 it (float16, memory-mapped), named by (model hash, layer, n).
@@ -60,6 +75,11 @@ ACTIVATION_BUILD_COUNT = 0
 
 SCHEMA_VERSION = 2  # 2: invisible format characters are removed before splitting (rebuilds old indexes)
 MODES = ("phrase", "all")
+#: what a search matches (``TokenSearchResult.unit``): the words of our word splitter, or the word
+#: pieces of the open model's WordPiece tokenizer
+UNITS = ("words", "word pieces")
+#: FTS code suffix of a piece that ends a word (hex codes use only 0-9a-f)
+_WORD_END = "x"
 METRICS = ("l2", "cosine")
 #: FTS column of each text of a row (a pair dataset's second text: ``tok2``)
 _FTS_COLUMNS = ("tok", "tok2")
@@ -289,31 +309,78 @@ class SearchIndex:
         raise InputError(f"unknown column {column!r}: search {' or '.join(self.segment_names)}, or leave the column "
                          f"empty to search both texts")
 
-    def match_rows(self, query: str, mode: str = SearchConfig.mode, column: str = "") -> tuple[np.ndarray, list[str]]:
+    def match_rows(self, query: str, mode: str = SearchConfig.mode, column: str = "", *, tokenizer=None,
+                   progress=None, cancel=None) -> tuple[np.ndarray, list[str]]:
         """(rows, query words): every example containing the query, in dataset order (pair data:
         in either text, or in the text ``column`` names, see :meth:`column_index`).
 
+        ``tokenizer``: a WordPiece tokenizer (the open model's): match its word pieces (see the
+        module doc; the query words returned are then pieces), building its piece table on first use.
+
         Raises:
-            InputError: empty query, unknown mode or column.
+            InputError: empty query, unknown mode or column, a ``##`` piece not in the vocabulary.
+            Cancelled: while building the piece table (no table is left behind).
         """
         if mode not in MODES:
             raise InputError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
         col = self.column_index(column)
-        words = [w for w, _ in words_with_offsets(query)]
-        if not words:
-            raise InputError("the search query is empty: type a word or a phrase")
-        codes = [encode_word(w) for w in words]
-        fts = '"' + " ".join(codes) + '"' if mode == "phrase" else " AND ".join(f'"{c}"' for c in codes)
+        if tokenizer is not None:
+            table = self.piece_table(tokenizer, progress=progress, cancel=cancel)
+            words, allowed, units = _piece_query(tokenizer, query, mode)
+            fts = _piece_fts(allowed, units, mode)
+        else:
+            table = "fts"
+            words = [w for w, _ in words_with_offsets(query)]
+            if not words:
+                raise InputError("the search query is empty: type a word or a phrase")
+            codes = [encode_word(w) for w in words]
+            fts = '"' + " ".join(codes) + '"' if mode == "phrase" else " AND ".join(f'"{c}"' for c in codes)
         if col is not None:
             fts = f"{_FTS_COLUMNS[col]} : ({fts})"
-        cur = self.con.execute("SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid", (fts,))
+        cur = self.con.execute(f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid", (fts,))
         rows = np.fromiter((r[0] for r in cur), dtype=np.int64)
         return rows, words
+
+    def piece_table(self, tokenizer, *, progress=None, cancel=None, chunk: int = 4096) -> str:
+        """The name of the FTS table of ``tokenizer``'s word pieces (see the module doc), built into
+        this database on first use, in one transaction (a cancelled build leaves nothing).
+
+        Raises:
+            Cancelled: ``cancel`` was set.
+        """
+        table = f"fts_wp_{_tokenizer_key(tokenizer)}"
+        if self.con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone():
+            return table
+        cols = ", ".join(_FTS_COLUMNS[: 2 if self.is_pair else 1])
+        texts, pairs = self.dataset.texts, self.dataset.pairs if self.is_pair else None
+        N = len(texts)
+        con = self.con
+        try:
+            con.execute("BEGIN")
+            con.execute(f"CREATE VIRTUAL TABLE {table} USING fts5({cols}, content='', columnsize=0)")
+            for start in range(0, N, chunk):
+                check_cancel(cancel)
+                parts = [[" ".join(c) for c, _ in _piece_codes(tokenizer, texts[start : start + chunk])]]
+                if pairs is not None:
+                    parts.append([" ".join(c) for c, _ in _piece_codes(tokenizer, pairs[start : start + chunk])])
+                marks = ", ".join("?" * len(parts))
+                con.executemany(f"INSERT INTO {table}(rowid, {cols}) VALUES (?, {marks})",
+                                [(start + i, *vals) for i, vals in enumerate(zip(*parts))])
+                if progress is not None:
+                    progress(min(start + chunk, N), N, "indexing word pieces")
+            check_cancel(cancel)
+            con.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        return table
 
     def search(self, query: str, *, mode: str = SearchConfig.mode, limit: int | None = SearchConfig.limit,
                probabilities=None, chosen_class: int = SearchConfig.chosen_class, bins: int = SearchConfig.bins,
                model_hash: str = "",
-               model_class_names: tuple = (), column: str = "") -> TokenSearchResult:
+               model_class_names: tuple = (), column: str = "", tokenizer=None, progress=None,
+               cancel=None) -> TokenSearchResult:
         """All examples containing ``query`` (see module doc), with counts and the histogram of
         p(``chosen_class``) split by gold label (Lopes Fig. 5-6).
 
@@ -325,6 +392,9 @@ class SearchIndex:
             probabilities: (N, C) from :meth:`predictions`, or None (no prediction fields).
             chosen_class: class of the histogram (default 1: "positive").
             bins: histogram bins over [0, 1].
+            tokenizer: the open model's WordPiece tokenizer to match its word pieces (``unit`` "word
+                pieces"; ``token_span`` then counts pieces), or None to match words (``unit`` "words").
+            progress, cancel: for the first search with a tokenizer, which indexes its pieces.
 
         Returns:
             A :class:`~interp_engine.results.TokenSearchResult`; pair data: ``texts[i]`` is the text
@@ -335,7 +405,8 @@ class SearchIndex:
             InputError: empty query, bad mode, column or class.
         """
         t0 = time.perf_counter()
-        rows, words = self.match_rows(query, mode, column)
+        rows, words = self.match_rows(query, mode, column, tokenizer=tokenizer, progress=progress, cancel=cancel)
+        hit_of = _first_hit if tokenizer is None else _piece_hit_finder(tokenizer, query, mode)
         col = self.column_index(column)
         shown = rows if limit is None else rows[: max(0, int(limit))]
         ids = ','.join(map(str, shown.tolist()))
@@ -353,7 +424,7 @@ class SearchIndex:
             order = [col] if col is not None else list(range(len(parts)))
             segs[i] = order[0]
             for g in order:
-                hit, ws = _first_hit(parts[g], words, mode)
+                hit, ws = hit_of(parts[g], words, mode)
                 if hit is not None:
                     segs[i] = g
                     tok_span[i] = hit
@@ -389,7 +460,8 @@ class SearchIndex:
             texts=tuple(texts), token_span=tok_span, char_span=char_span, gold=gold.astype(np.int64),
             predicted=predicted, p_class=p_class, class_names=tuple(names), chosen_class=int(chosen_class),
             counts_gold=counts_gold, counts_predicted=counts_pred, hist_edges=edges, hist_counts=hist,
-            model_hash=model_hash, seconds=time.perf_counter() - t0, **_known_fields(TokenSearchResult, pair_fields))
+            model_hash=model_hash, seconds=time.perf_counter() - t0,
+            **_known_fields(TokenSearchResult, {**pair_fields, "unit": UNITS[0 if tokenizer is None else 1]}))
 
     # -- activation similarity --------------------------------------------------------------
     def _activation_paths(self, classifier, layer_name: str, n: int) -> tuple[Path, Path]:
@@ -565,6 +637,115 @@ def _first_hit(text: str, words: list[str], mode: str):
     return None, ws
 
 
+def _tokenizer_key(tokenizer) -> str:
+    """16 hex digits naming a tokenizer's piece table: a hash of its ``tokenizer.json``
+    (vocabulary, normalizer, pre-tokenizer) and of the index's marking scheme."""
+    h = hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode("utf-8"))
+    h.update(f"pieces-v1{_WORD_END}".encode())
+    return h.hexdigest()[:16]
+
+
+def _prefix(tokenizer) -> str:
+    from .models.tokenization import CONTINUATION_PREFIX, continuation_prefix
+
+    return continuation_prefix(tokenizer) or CONTINUATION_PREFIX
+
+
+def _mark_ends(pieces: list[str], prefix: str) -> list[str]:
+    """FTS codes of a text's pieces: hex of each piece, ``x`` appended where a word ends."""
+    n = len(pieces)
+    return [encode_word(p) + ("" if i + 1 < n and pieces[i + 1].startswith(prefix) else _WORD_END)
+            for i, p in enumerate(pieces)]
+
+
+def _piece_codes(tokenizer, texts) -> list[tuple[list[str], list[tuple[int, int]]]]:
+    """Per text, ``(codes, offsets)``: the FTS code of every piece (no special tokens) and its
+    character offsets in the text."""
+    texts = [str(t) for t in texts]
+    if not texts:
+        return []
+    enc = tokenizer(texts, add_special_tokens=False, truncation=False, return_offsets_mapping=True)
+    prefix = _prefix(tokenizer)
+    return [(_mark_ends(tokenizer.convert_ids_to_tokens(ids), prefix), [tuple(o) for o in offs])
+            for ids, offs in zip(enc["input_ids"], enc["offset_mapping"])]
+
+
+def _piece_query(tokenizer, query: str, mode: str) -> tuple[list[str], list[set[str]], list[list[int]]]:
+    """A query in word pieces: ``(pieces, allowed codes per piece, units)``.
+
+    Each whitespace-separated chunk written as a piece (``##able``) is that piece, allowed whether
+    or not it ends a word; any other chunk is split by the tokenizer, and its pieces must begin and
+    end words as they do in the chunk (so a typed word matches only that whole word). In a phrase a
+    piece followed by a ``##`` piece never ends a word. ``units``: the piece positions of each word
+    of the query (``mode="all"`` finds each unit anywhere).
+
+    Raises:
+        InputError: an empty query; a ``##`` chunk that is not in the vocabulary.
+    """
+    prefix = _prefix(tokenizer)
+    vocab = tokenizer.get_vocab()
+    pieces: list[str] = []
+    literal: list[bool] = []
+    for chunk in query.split():
+        if chunk.startswith(prefix) and len(chunk) > len(prefix):
+            if chunk not in vocab:
+                raise InputError(f"“{chunk}” is not a word piece of this model's vocabulary")
+            pieces.append(chunk)
+            literal.append(True)
+        else:
+            ps = tokenizer.convert_ids_to_tokens(tokenizer(chunk, add_special_tokens=False)["input_ids"])
+            pieces += ps
+            literal += [False] * len(ps)
+    if not pieces:
+        raise InputError("the search query is empty: type a word or a phrase")
+    allowed, units = [], []
+    for j, pc in enumerate(pieces):
+        code = encode_word(pc)
+        if literal[j] and (j + 1 == len(pieces) or mode == "all"):
+            allowed.append({code, code + _WORD_END})
+        elif j + 1 < len(pieces):
+            allowed.append({code} if pieces[j + 1].startswith(prefix) else {code + _WORD_END})
+        else:
+            allowed.append({code + _WORD_END})
+        if literal[j] or not pc.startswith(prefix) or not units or literal[j - 1]:
+            units.append([j])
+        else:
+            units[-1].append(j)
+    return pieces, allowed, units
+
+
+def _phrases(allowed: list[set[str]]) -> str:
+    """FTS5 ``"a b" OR "a bx"``: every phrase the allowed codes spell (at most the last, or a piece
+    of ``mode="all"``, has two codes)."""
+    import itertools
+
+    return " OR ".join('"' + " ".join(p) + '"' for p in itertools.product(*[sorted(a) for a in allowed]))
+
+
+def _piece_fts(allowed: list[set[str]], units: list[list[int]], mode: str) -> str:
+    if mode == "phrase":
+        return _phrases(allowed)
+    return " AND ".join(f"({_phrases([allowed[j] for j in u])})" for u in units)
+
+
+def _piece_hit_finder(tokenizer, query: str, mode: str):
+    """A ``hit_of(text, words, mode)`` like :func:`_first_hit` for word pieces: the first match's
+    [start, end) piece span and ``[(piece, (start, end))]`` of ``text``."""
+    pieces, allowed, units = _piece_query(tokenizer, query, mode)
+    groups = [allowed] if mode == "phrase" else [[allowed[j] for j in u] for u in units]
+
+    def hit_of(text: str, _words, _mode):
+        (codes, offs), = _piece_codes(tokenizer, [text])
+        ws = [(c, o) for c, o in zip(codes, offs)]
+        for s in range(len(codes)):
+            for g in groups:
+                if s + len(g) <= len(codes) and all(codes[s + j] in a for j, a in enumerate(g)):
+                    return (s, s + len(g)), ws
+        return None, ws
+
+    return hit_of
+
+
 def _known_fields(cls, values: dict) -> dict:
     """The entries of ``values`` that are fields of the result dataclass ``cls``: the pair fields
     (``segment_names``, ``match_segments``, ``pair_texts``, ``column``) reach a result type that
@@ -617,4 +798,4 @@ def _ngram_vectors(classifier, texts, spec, n):
     return means[b, s].cpu().numpy(), torch.stack([b, s], 1).cpu().numpy().astype(np.int64)
 
 
-__all__ = ["SearchIndex", "dataset_key", "encode_word", "words_with_offsets", "Cancelled"]
+__all__ = ["SearchIndex", "UNITS", "dataset_key", "encode_word", "words_with_offsets", "Cancelled"]

@@ -22,19 +22,29 @@ from .config import DeletionConfig, HiddenConfig, MarginalizationConfig, Neighbo
 from .errors import InputError
 from .requests import (
     AttributionRequest,
+    CompareModelsRequest,
     CompareRequest,
     DeletionCurvesRequest,
     HiddenSaliencyRequest,
     NeighbourScatterRequest,
     Request,
+    SanityCheckRequest,
     SearchRequest,
 )
-from .results import DeletionCurves, HiddenSaliency, NeighbourScatter, TokenAttribution, TokenSearchResult, input_of
+from .results import (
+    DeletionCurves,
+    HiddenSaliency,
+    ModelComparison,
+    NeighbourScatter,
+    TokenAttribution,
+    TokenSearchResult,
+    input_of,
+)
 
 #: the request type of each figure panel
-PANEL_REQUESTS = {"heatmap": (AttributionRequest, CompareRequest), "grid": (HiddenSaliencyRequest,),
+PANEL_REQUESTS = {"heatmap": (AttributionRequest, CompareRequest, CompareModelsRequest), "grid": (HiddenSaliencyRequest,),
                   "search": (SearchRequest,), "deletion": (DeletionCurvesRequest,),
-                  "scatter": (NeighbourScatterRequest,)}
+                  "scatter": (NeighbourScatterRequest,), "sanity": (SanityCheckRequest,)}
 #: request fields that are configs whose settings the sidecar's ``parameters`` lists flat
 _FLAT_CONFIGS = ("deletion", "neighbours", "optimization")
 
@@ -68,6 +78,8 @@ def request_for(result, provenance=None) -> Request:
     from .figures import panel_of
 
     panel = panel_of(result)
+    if isinstance(result, ModelComparison):
+        return _models_request(result)
     carried = _carried(result, panel)
     if carried is not None:
         return _resolved(carried, result)
@@ -132,6 +144,23 @@ def _heatmap_request(result, provenance=None) -> Request:
     return CompareRequest(methods=methods, **kw)
 
 
+def _models_request(res: ModelComparison) -> CompareModelsRequest:
+    """The request of a model comparison: the one it carries, kept as it is (its target None
+    means "each model its own predicted class", which a resolved index would change for model
+    B), else one derived from its rows."""
+    if isinstance(res.request, CompareModelsRequest):
+        return res.request
+    rows = [r for r in res.rows if r is not None]
+    r0 = rows[0]
+    own = all(r.target == r.prediction.predicted for r in rows)
+    configs = {}
+    if res.method == "marginalization":
+        p = dict(r0.params or {})
+        configs["marginalization"] = marginalization_config(p.get("likelihood"), p.get("sigma"), p.get("top_n"))
+    return CompareModelsRequest(input=input_of(r0), method=res.method, target=None if own else int(r0.target),
+                                configs=configs)
+
+
 def _grid_request(hs: HiddenSaliency, provenance=None) -> Request:
     top = max((len(t) for t in hs.top_locations), default=HiddenConfig.top)
     return HiddenSaliencyRequest(input=input_of(hs), target=int(hs.target), top=int(top))
@@ -173,8 +202,21 @@ def _scatter_request(res: NeighbourScatter, provenance=None) -> Request:
         ranks=tuple(int(loc.rank) for loc in res.locations))
 
 
+def _sanity_request(res, provenance=None) -> Request:
+    """The :class:`SanityCheckRequest` of a :class:`~interp_engine.results.SanityCascade` built by
+    hand: its input, method, target, seed and threshold (marginalization: its recorded settings)."""
+    from .config import SanityConfig
+
+    configs = {}
+    if res.method == "marginalization":
+        p = dict(res.params or {})
+        configs["marginalization"] = marginalization_config(p.get("likelihood"), p.get("sigma"), p.get("top_n"))
+    return SanityCheckRequest(input=input_of(res), method=res.method, target=int(res.target), configs=configs,
+                              sanity=SanityConfig(seed=int(res.seed), threshold=float(res.threshold)))
+
+
 _DERIVE = {"heatmap": _heatmap_request, "grid": _grid_request, "search": _search_request,
-           "deletion": _deletion_request, "scatter": _scatter_request}
+           "deletion": _deletion_request, "scatter": _scatter_request, "sanity": _sanity_request}
 
 
 def parameters_of(request: Request, result=None) -> dict:
@@ -298,7 +340,7 @@ MODEL_TRAINING_FILE = "the model's training file"
 def uses_prior(request: Request) -> bool:
     """True when ``request`` marginalizes with the unigram prior (counted on the open dataset
     when a sidecar is remade)."""
-    if isinstance(request, AttributionRequest):
+    if isinstance(request, (AttributionRequest, CompareModelsRequest)):
         methods = (request.method,)
     elif isinstance(request, (CompareRequest, DeletionCurvesRequest)):
         methods = tuple(request.methods)

@@ -1,7 +1,9 @@
 """Training our classifiers (TextCNN, BiLSTM) from a dataset, headless.
 
-Defaults: tokenizer built from the training texts (case-preserving word level), embeddings
-initialised from Word2Vec trained on those texts (Yuan et al. ``001_e80f9d2c7d254978.txt``,
+Defaults: tokenizer built from the training texts (case-preserving word level), or a given
+WordPiece tokenizer (``TrainConfig.tokenizer``: one tokenizer for every model, as Kim et al. 2020
+``004_137d387c767c1e08.txt`` §4.1), embeddings initialised from Word2Vec trained on those texts
+(on their word pieces with a WordPiece tokenizer) (Yuan et al. ``001_e80f9d2c7d254978.txt``,
 Table 2 use word2vec) or from loaded vectors, 10% of the training set held out for early
 stopping (the epoch with the best validation accuracy is kept), Adam.
 """
@@ -26,7 +28,7 @@ from .models import (
     TextCNNForSequenceClassification,
     resolve_device,
 )
-from .models.tokenization import build_word_tokenizer, pre_tokenize
+from .models.tokenization import build_word_tokenizer, load_wordpiece_tokenizer, pre_tokenize
 from .vectors import embedding_matrix, load_vectors, train_word2vec
 
 
@@ -45,6 +47,14 @@ class TrainConfig:
     makes a seed reproduce the same model bit for bit on the same CPU (float sums depend on
     the thread count; on MR, 1 vs 2 threads gave test accuracy 0.759 vs 0.741 — the selected
     epoch changed). None keeps torch's setting (faster, not reproducible across machines).
+    ``tokenizer``: None builds a word-level tokenizer from the training texts; a local Hugging Face
+    folder with a WordPiece tokenizer (:func:`~.models.tokenization.load_wordpiece_tokenizer`, e.g.
+    a BERT model folder) makes the model read word pieces with [CLS]/[SEP] (Kim et al. 2020
+    ``004_137d387c767c1e08.txt`` §4.1: one tokenizer for CNN, LSTM and BERT, so one masked LM
+    serves them all): the vocabulary is the tokenizer's whole vocabulary (``min_freq`` does not
+    apply), ``max_length`` counts pieces and special tokens and never exceeds the tokenizer's
+    ``model_max_length``, Word2Vec is trained on the pieces, and ``vectors`` is refused (word
+    vectors have no rows for pieces such as ``##able``).
     """
 
     arch: str = ARCHITECTURES[0]
@@ -68,6 +78,7 @@ class TrainConfig:
     validation_fraction: float = 0.1
     weight_decay: float = 0.0
     threads: int | None = 1
+    tokenizer: str | None = None
 
 
 @dataclass
@@ -87,6 +98,8 @@ class TrainReport:
     arch: str
     out_dir: str
     history: list = field(default_factory=list)
+    #: the WordPiece tokenizer folder the model was trained with (None: a word-level tokenizer)
+    tokenizer: str | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -156,7 +169,10 @@ def train_classifier(
         a :class:`TrainReport` (also written to ``out_dir/training.json``).
 
     Raises:
-        InputError: unlabelled data, fewer than 2 classes, unknown architecture.
+        InputError: unlabelled data, fewer than 2 classes, unknown architecture; with
+            ``config.tokenizer``: a folder without a usable WordPiece tokenizer (see
+            :func:`~.models.tokenization.load_wordpiece_tokenizer`), ``vectors`` given, or a
+            ``max_length`` above the tokenizer's ``model_max_length``.
         Cancelled: ``cancel`` was set.
     """
     cfg = config or TrainConfig()
@@ -190,12 +206,15 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
                          f"training data {'two' if train.is_pair else 'one'}")
     # a pair dataset trains a pair model (shared encoder over premise and hypothesis, PairHead)
     fit_texts = list(fit.texts) + (list(fit.pairs) if fit.is_pair else [])
-    tokenized = [pre_tokenize(t) for t in fit_texts]
-    lengths = np.array([len(t) for t in tokenized] or [1])
-    if fit.is_pair:  # a row is both texts
-        lengths = lengths[: len(fit)] + lengths[len(fit):]
-    max_length = cfg.max_length or int(np.clip(np.percentile(lengths, 99), 16, 256))
-    tokenizer = build_word_tokenizer(fit_texts, min_freq=cfg.min_freq, max_length=max_length)
+    if cfg.tokenizer:
+        tokenizer, tokenized, max_length = _wordpiece_setup(cfg, fit, fit_texts)
+    else:
+        tokenized = [pre_tokenize(t) for t in fit_texts]
+        lengths = np.array([len(t) for t in tokenized] or [1])
+        if fit.is_pair:  # a row is both texts
+            lengths = lengths[: len(fit)] + lengths[len(fit):]
+        max_length = cfg.max_length or int(np.clip(np.percentile(lengths, 99), 16, 256))
+        tokenizer = build_word_tokenizer(fit_texts, min_freq=cfg.min_freq, max_length=max_length)
     vocab = tokenizer.get_vocab()
 
     if cfg.vectors:
@@ -282,13 +301,45 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
         test_accuracy=test_acc, validation_accuracy=best[0], best_epoch=best[1], n_train=len(fit),
         n_validation=len(val), n_test=len(test) if test is not None else 0, seconds=time.perf_counter() - t0,
         vocab_size=len(vocab), max_length=max_length, vectors_found=found, arch=cfg.arch, out_dir=str(out),
-        history=history,
+        history=history, tokenizer=str(Path(cfg.tokenizer).expanduser().resolve()) if cfg.tokenizer else None,
     )
     meta = report.to_json() | {"config": asdict(cfg), "train_data": str(train.path), "test_data": str(test.path) if test else None,
                                "segment_names": list(train.segment_names), "text_column": train.text_column,
                                "pair_column": train.pair_column}
     (out / "training.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     return report
+
+
+def _wordpiece_setup(cfg: TrainConfig, fit: Dataset, fit_texts: list[str]):
+    """The WordPiece tokenizer of ``cfg.tokenizer``, the Word2Vec sentences (the pieces of each
+    training text, special tokens left out) and ``max_length`` (the 99th percentile of the rows'
+    lengths in pieces, [CLS]/[SEP] included, within [16, 256] and at most the tokenizer's
+    ``model_max_length``; or ``cfg.max_length``). The tokenizer's ``model_max_length`` is set to it.
+
+    Raises:
+        InputError: see :func:`~.models.tokenization.load_wordpiece_tokenizer`; ``cfg.vectors`` given;
+            ``cfg.max_length`` above the tokenizer's ``model_max_length``.
+    """
+    from .models.tokenization import remove_invisible
+
+    if cfg.vectors:
+        raise InputError("--vectors cannot be combined with --tokenizer: word vectors have one row per word, but a "
+                         "WordPiece model has one per piece (un, ##watch, ##able); leave --vectors out and the "
+                         "embeddings start from Word2Vec trained on the training texts' pieces")
+    tokenizer = load_wordpiece_tokenizer(cfg.tokenizer)
+    limit = tokenizer.model_max_length if 0 < (tokenizer.model_max_length or 0) < 100_000 else None
+    texts = [remove_invisible(t) for t in fit.texts]
+    pairs = [remove_invisible(t) for t in fit.pairs] if fit.is_pair else None
+    lengths = np.array([len(ids) for ids in tokenizer(texts, pairs, truncation=False)["input_ids"]] or [1])
+    if cfg.max_length is not None and limit is not None and cfg.max_length > limit:
+        raise InputError(f"--max-length {cfg.max_length} is above the tokenizer's limit of {limit} tokens")
+    max_length = cfg.max_length or int(np.clip(np.percentile(lengths, 99), 16, 256))
+    if limit is not None:
+        max_length = min(max_length, limit)
+    tokenizer.model_max_length = max_length
+    enc = tokenizer([remove_invisible(t) for t in fit_texts], add_special_tokens=False, truncation=False)
+    tokenized = [tokenizer.convert_ids_to_tokens(ids) for ids in enc["input_ids"]]
+    return tokenizer, tokenized, max_length
 
 
 def classifier_from_training(out_dir, device="auto") -> Classifier:

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from interp_engine.config import AttributionConfig
 from interp_engine.inputs import TextInput
-from interp_engine.requests import AttributionRequest, CompareRequest, HiddenSaliencyRequest
+from interp_engine.requests import AttributionRequest, CompareModelsRequest, CompareRequest, HiddenSaliencyRequest
 
 from ..engine_client import EngineClient
 from ..state import AnalysisState
@@ -25,6 +25,7 @@ NO_MODEL_HINT = "Open a model (File → Open Model…, or File → Open Demo) to
 #: what a failed or cancelled job of each kind shows, and where
 _FAILED = {"attribution": "Could not explain this sentence:\n{}",
            "compare": "Could not compare the methods on this sentence:\n{}",
+           "compare_models": "Could not explain this sentence with both models:\n{}",
            "hidden": "Could not compute the saliency grid:\n{}"}
 
 
@@ -79,6 +80,10 @@ class AnalysisController(LoadingMixin, DockController):
         self.predictions = None
         self.attribution = None
         self.comparison: tuple | None = None
+        #: the ModelComparison shown in "Compare models" mode (its row A is also ``attribution``)
+        self.model_comparison = None
+        #: the comparison-model controller (:mod:`.compare`), which sets itself here
+        self.model_compare = None
         self.saliency = None
         self.device = None
         self._pending_text: TextInput | None = None
@@ -166,9 +171,14 @@ class AnalysisController(LoadingMixin, DockController):
         st = self.sync_state()
         method = self.heatmap.method() or AttributionConfig.method
         configs = method_configs(self.heatmap, st.compare_methods if st.compare else (method,))
-        self.attribution = self.saliency = self.comparison = None
+        self.attribution = self.saliency = self.comparison = self.model_comparison = None
         self.sigExplaining.emit()
-        if st.compare:
+        models = getattr(self.heatmap, "models_enabled", None)
+        if not st.compare and models is not None and models():  # one row per model (Kim et al. Fig. 4a)
+            self.drop("attribution", "compare")
+            self._sentence_job(CompareModelsRequest(input=text, method=method, target=st.target, configs=configs),
+                               self._finished_models)
+        elif st.compare:
             self.drop("attribution")
             if not st.compare_methods:
                 self.heatmap.show_message("Choose the methods to compare (Methods ▾).")
@@ -178,7 +188,7 @@ class AnalysisController(LoadingMixin, DockController):
             self._sentence_job(CompareRequest(input=text, methods=st.compare_methods, target=st.target,
                                               configs=configs), self._finished_compare)
         else:
-            self.drop("compare")
+            self.drop("compare", "compare_models")
             self._sentence_job(AttributionRequest(input=text, method=method, target=st.target, configs=configs),
                                self._finished_attribution)
         self._sentence_job(HiddenSaliencyRequest(input=text, target=st.target), self._finished_hidden)
@@ -207,7 +217,7 @@ class AnalysisController(LoadingMixin, DockController):
     def _has_current_request(self) -> bool:
         if self.state.compare and (self.comparison is not None or self.pending("compare")):
             return True
-        return self.attribution is not None or self.pending("attribution")
+        return self.attribution is not None or self.pending("attribution") or self.pending("compare_models")
 
     # -- panel intent -----------------------------------------------------------------------
     @Slot(int, str)
@@ -252,6 +262,8 @@ class AnalysisController(LoadingMixin, DockController):
             return False
         if shown.text != self.current_text or self.saliency.text != self.current_text:
             return False
+        if self.model_compare is not None and not self.model_compare.is_ready():
+            return False  # the comparison model's rows or dataset predictions are still to come
         return self.dataset is None or self.predictions is not None
 
     # -- results ----------------------------------------------------------------------------
@@ -276,6 +288,17 @@ class AnalysisController(LoadingMixin, DockController):
             self.sigStatus.emit(f"The sentence is longer than the model's maximum length: only its first "
                                 f"{len(attribution.tokens)} tokens are explained")
 
+    def _finished_models(self, result) -> None:
+        """A :class:`~interp_engine.results.ModelComparison` of the current sentence: shown as one
+        row per model; its row A (the open model's attribution) is :attr:`attribution`."""
+        if result.text != self.current_text:
+            return
+        self.model_comparison = result
+        self.attribution = result.rows[0]
+        self.heatmap.set_model_comparison(result)
+        self._note_unknown_words(self.attribution)
+        self._check_sentence_ready()
+
     def _finished_compare(self, results) -> None:
         if not results or results[0].text != self.current_text:
             return
@@ -295,7 +318,7 @@ class AnalysisController(LoadingMixin, DockController):
             self.sigSentenceReady.emit(self.current_text)
 
     def _failed(self, kind: str, message: str) -> None:
-        if kind in ("attribution", "compare"):
+        if kind in ("attribution", "compare", "compare_models"):
             self.heatmap.show_message(_FAILED[kind].format(message))
         elif kind == "hidden":
             self.grid.show_message(_FAILED[kind].format(message))
@@ -309,9 +332,9 @@ class AnalysisController(LoadingMixin, DockController):
         self.sigStateChanged.emit()
 
     def _cancelled(self, kind: str) -> None:
-        if kind in ("attribution", "compare"):
+        if kind in ("attribution", "compare", "compare_models"):
             self.heatmap.show_message("Cancelled. Select the sentence again or press Explain.")
-            self.drop("attribution", "compare")
+            self.drop("attribution", "compare", "compare_models")
         elif kind == "hidden":
             self.grid.show_message("Cancelled.")
         elif kind == "predictions":

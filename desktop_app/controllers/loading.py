@@ -32,7 +32,7 @@ class LoadingMixin:
         """Load a model folder in the engine thread; then, if given, the masked LM ``mlm`` and
         the unigram prior counted from the dataset file ``prior_path`` (the demo does both).
         ``allow_pickle``: the user confirmed opening pickle-only weights (see :attr:`sigPickleRefused`)."""
-        for kind in ("predictions", "attribution", "hidden", "compare", "candidates", "span"):
+        for kind in ("predictions", "attribution", "hidden", "compare", "compare_models", "candidates", "span"):
             self.client.cancel_kind(kind)
         self._pending_mlm = str(mlm) if mlm else None
         self._prior_path = str(prior_path) if prior_path else None
@@ -64,7 +64,7 @@ class LoadingMixin:
     def set_device(self, device: str) -> Job:
         return self._load(SetDeviceRequest(device=device), self._finished_device)
 
-    def _load(self, request, handler, *, ask=None) -> Job:
+    def _load(self, request, handler, *, ask=None, on_progress=None) -> Job:
         kind = request.kind
 
         def failed(message: str) -> None:
@@ -74,7 +74,7 @@ class LoadingMixin:
             self._failed(kind, message)
 
         return self.submit(request, lambda result: self._shown_then_changed(handler, result), on_failed=failed,
-                           on_cancelled=lambda: self._cancelled(kind))
+                           on_cancelled=lambda: self._cancelled(kind), on_progress=on_progress)
 
     def _shown_then_changed(self, handler, result) -> None:
         handler(result)
@@ -121,7 +121,12 @@ class LoadingMixin:
         self.predictions = None
         self.dataset_panel.model.clear_predictions()
         self.dataset_panel.set_status("predicting…")
-        self._load(PredictDatasetRequest(n_texts=len(self.dataset)), self._finished_predictions)
+
+        def progress(done: int, total: int, _message: str) -> None:
+            if total > 0 and self.predictions is None:
+                self.dataset_panel.set_status(f"predicting… {100 * done // total}%")
+
+        self._load(PredictDatasetRequest(n_texts=len(self.dataset)), self._finished_predictions, on_progress=progress)
 
     def _request_prior(self, path: str | None) -> None:
         """Count the prior from ``path``, or (None) from the model's recorded training file: when
@@ -143,6 +148,7 @@ class LoadingMixin:
     def _finished_model(self, info) -> None:
         self.model_info = info
         self.heatmap.set_class_names(info.class_names)
+        self.heatmap.set_word_pieces(getattr(info, "word_pieces", False))
         # a masked LM / prior belongs to a vocabulary: ask for them again for this model
         self.mlm_info = None
         self.prior_source = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Slot
 
+from interp_engine.config import OptimizationConfig
 from interp_engine.requests import NeighbourScatterRequest
 
 from ..engine_client import EngineClient, Job
@@ -148,6 +149,8 @@ class NeighbourScatterController(DockController):
 
     def _on_model_loaded(self, info) -> None:
         self.panel.set_layer_names(getattr(info, "layer_names", ()))
+        # the family's default maximum steps (a transformer's are fewer: each step runs the model)
+        self.panel.set_default_steps(OptimizationConfig.steps_for(getattr(info, "kind", "")))
         self.panel.set_selected_locations(())
         self.panel.show_message("Choose a sentence: the words nearest to what its most salient hidden locations "
                                 "detect appear here.")

@@ -56,8 +56,10 @@ class TokenSearchController(DockController):
     def on_token_clicked(self, index: int) -> None:
         toks = self._tokens()
         if 0 <= index < len(toks):
-            self.span = (int(index), int(index) + 1)
-            self.panel.set_query(toks[index])
+            view = self.main.heatmap.view  # "Merge ## pieces into words": the clicked word, all its pieces
+            first, last = view.word_span(index) if hasattr(view, "word_span") else (index, index)
+            self.span = (int(first), int(last) + 1)
+            self.panel.set_query(view.shown_token(index) if hasattr(view, "shown_token") else toks[index])
 
     @Slot(int, int)
     def on_span_selected(self, first: int, last: int) -> None:

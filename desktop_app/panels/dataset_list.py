@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (
 
 from interp_engine.inputs import TextInput
 
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+from .model_columns import SORT_ROLE, ComparePanelMixin, CompareColumnMixin, DisagreeFilterMixin  # noqa: F401 - re-exported
 
 
-class DatasetTableModel(QAbstractTableModel):
+
+class DatasetTableModel(CompareColumnMixin, QAbstractTableModel):
     """Table of sentences: sentence, gold label, predicted label, confidence; a pair dataset:
     first text, second text (headers: the segment names), gold, predicted, confidence.
 
@@ -87,6 +88,8 @@ class DatasetTableModel(QAbstractTableModel):
         self._labels = None if labels is None else np.asarray(labels, dtype=np.int64)
         self._gold_names = tuple(gold_names)
         self._pred = self._conf = None
+        self._pred2 = self._conf2 = None  # the columns were rebuilt without the comparison model's
+        self.PRED2 = -1
         self.endResetModel()
 
     def set_gold_names(self, names: Sequence[str]) -> None:
@@ -186,6 +189,8 @@ class DatasetTableModel(QAbstractTableModel):
         if not index.isValid():
             return None
         row, col = index.row(), index.column()
+        if self.PRED2 >= 0 and col == self.PRED2:
+            return self._compare_data(row, role)
         if col == self.SECOND:
             if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
                 return self._pairs[row]
@@ -229,17 +234,18 @@ class DatasetTableModel(QAbstractTableModel):
                 and self._pred[row] >= 0 and self._pred[row] != self._labels[row])
 
 
-class TextFilterProxy(QSortFilterProxyModel):
+class TextFilterProxy(DisagreeFilterMixin, QSortFilterProxyModel):
     """Filters rows on their text (both texts of a pair, case-insensitive), never on the label columns."""
 
     _needle = ""
-
     def setFilterFixedString(self, pattern: str) -> None:  # noqa: N802 - Qt API
         self._needle = str(pattern or "").lower()
         super().setFilterFixedString(pattern)
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:  # noqa: N802 - Qt API
         m = self.sourceModel()
+        if self._disagree_only and isinstance(m, DatasetTableModel) and not m.disagrees(source_row):
+            return False
         if not self._needle or not isinstance(m, DatasetTableModel):
             return super().filterAcceptsRow(source_row, source_parent)
         return any(self._needle in t.lower() for t in m.row_texts(source_row))
@@ -266,7 +272,7 @@ class ElidedLabel(QLabel):
         p.end()
 
 
-class DatasetListPanel(QWidget):
+class DatasetListPanel(ComparePanelMixin, QWidget):
     """Filterable, sortable table of the dataset's sentences.
 
     Signals:
@@ -319,6 +325,7 @@ class DatasetListPanel(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.filter_edit)
+        top.addWidget(self._disagree_filter())  # "models disagree" (model_columns.py)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addLayout(top)
@@ -359,15 +366,19 @@ class DatasetListPanel(QWidget):
         room = avail - conf - max(texts * self.MIN_TEXT_PX, self.MIN_TEXT_FRACTION * (1 + 0.4 * (texts - 1)) * avail)
         gold = width(m._gold_names or ("…",), m.GOLD)
         pred = width(m._pred_names or ("…",), m.PRED)
-        short = gold + pred > room  # long class names: their shortest unique prefixes (full name in the tooltip)
+        b = m.PRED2 >= 0  # the comparison model's column ("B pred.") shares the room
+        pred2 = width(m._pred2_names or ("…",), m.PRED2) if b else 0
+        short = gold + pred + pred2 > room  # long class names: their shortest unique prefixes (full name in the tooltip)
         m.set_short_names(short)
         if short:
             gold = width(unique_prefixes(m._gold_names) or ("…",), m.GOLD)
             pred = width(unique_prefixes(m._pred_names) or ("…",), m.PRED)
-        if gold + pred > room > 0:
-            gold = pred = max(int(room / 2), 24)
+            pred2 = width(unique_prefixes(m._pred2_names) or ("…",), m.PRED2) if b else 0
+        if gold + pred + pred2 > room > 0:
+            gold = pred = max(int(room / (3 if b else 2)), 24)
+            pred2 = pred if b else 0
         hh = self.view.horizontalHeader()
-        for col, w in ((m.GOLD, gold), (m.PRED, pred), (m.CONF, conf)):
+        for col, w in ((m.GOLD, gold), (m.PRED, pred), (m.CONF, conf)) + (((m.PRED2, pred2),) if b else ()):
             hh.resizeSection(col, w)
 
     def eventFilter(self, obj, event) -> bool:
@@ -380,6 +391,8 @@ class DatasetListPanel(QWidget):
                     pairs: Sequence[str] | None = None, segment_names: Sequence[str] = ()) -> None:
         """Show a dataset's sentences (gold names: display name of each label index); a pair
         dataset: ``pairs`` (each row's second text) and ``segment_names`` (column headers)."""
+        self.disagree_check.setChecked(False)  # the comparison model's column is rebuilt for the new rows
+        self.disagree_check.hide()
         self.model.set_dataset(texts, labels, gold_names, pairs=pairs, segment_names=segment_names)
         self.filter_edit.setPlaceholderText("Filter sentences…" if pairs is None else
                                             f"Filter {' and '.join(self.model.columns[:2])}…")
@@ -416,6 +429,8 @@ class DatasetListPanel(QWidget):
         acc = self.model.accuracy()
         if acc is not None:
             parts.append(f"accuracy {100 * acc:.1f}%")
+        if self.model.has_compare_predictions():
+            parts.append(f"models disagree on {self.model.disagreement_count()}")
         if self._status:
             parts.append(self._status)
         # one line: the file name (and anything cut off) in the tooltip

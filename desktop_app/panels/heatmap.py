@@ -41,13 +41,15 @@ from .method_settings import (  # noqa: F401 - re-exported
     MethodSettingsForm,
     editable_fields,
 )
+from .merge_pieces import MergePiecesMixin
 from .message_stack import FitScrollArea, PageStack
+from .sanity import sanity_button
 from .token_boxes import SPAN_COLOR, TokenHeatmapView, pair_rows  # noqa: F401 - re-exported
 
 PREDICTED_TARGET_LABEL = "predicted"
 
 
-class SentenceHeatmapPanel(QWidget):
+class SentenceHeatmapPanel(MergePiecesMixin, QWidget):
     """Method/target selectors, the method's settings form, the prediction, the token heatmap
     (or, in "Compare methods" mode, one row per method on a shared scale) and its colour bar.
 
@@ -156,6 +158,8 @@ class SentenceHeatmapPanel(QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.colorbar, 0)
         bottom.addWidget(self.scale_label, 1)
+        self._init_merge_pieces(bottom)  # "Merge ## pieces into words" (merge_pieces.py); not on the top row, which sets the width
+        bottom.addWidget(sanity_button(self), 0, Qt.AlignmentFlag.AlignTop)  # sets self.sanity_button (panels/sanity.py)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)

@@ -16,7 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from interp_engine.config import PAPER_LAMBDAS, PROJECTIONS, NeighbourConfig, OptimizationConfig
+from interp_engine.config import (
+    OPTIMIZATION_STEPS,
+    OPTIMIZATION_STEPS_OTHER,
+    PAPER_LAMBDAS,
+    PROJECTIONS,
+    NeighbourConfig,
+    OptimizationConfig,
+)
 
 #: combo text of each projection (:data:`interp_engine.config.PROJECTIONS` order)
 PROJECTION_LABELS = {"tsne": "t-SNE", "pca": "PCA (faster)"}
@@ -59,9 +66,12 @@ class NeighbourForm(QWidget):
                                    f"λ2: weight of the similarity term Sim(X̂0) (eq. 6-7) (default {opt.lambda2:g}; "
                                    f"{_paper(1)})")
         b1, b2 = opt.betas
-        self.steps_spin = _spin(1, 100000, opt.steps, 100,
-                                f"Adam steps (default {opt.steps}; lr {opt.lr:g}, β = {b1:g}, {b2:g}); "
-                                "stops early when the objective converges")
+        fam = ", ".join(f"{name} {v}" for name, v in OPTIMIZATION_STEPS.items())
+        self.steps_spin = _spin(1, 100000, OPTIMIZATION_STEPS_OTHER, 100,
+                                f"maximum Adam steps (default: the model's family: {fam}, others "
+                                f"{OPTIMIZATION_STEPS_OTHER}; lr {opt.lr:g}, β = {b1:g}, {b2:g}); a location stops "
+                                f"early when its objective improved by less than {opt.tol:g} (relative) over "
+                                f"{opt.patience} steps")
         self.k_spin = _spin(1, 100, nb.k, 1, f"nearest vocabulary words per location (cosine similarity to "
                                              f"x_overall, eq. 8; default {nb.k})")
         self.perplexity_spin = _dspin(1.0, 100.0, nb.perplexity, 1, 1.0,

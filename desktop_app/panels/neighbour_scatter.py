@@ -38,6 +38,14 @@ def location_color(rank: int) -> QColor:
     return QColor(EXTRA_COLORS[(max(rank, 3) - 3) % len(EXTRA_COLORS)])
 
 
+def location_state(loc) -> str:
+    """One line on a location's optimisation: the Adam steps it used (and whether it stopped early
+    on convergence) and its final objective (eq. 6), e.g. ``converged after 212 steps, objective
+    41.3`` or ``300 steps, objective 41.3``."""
+    steps = f"converged after {loc.steps} steps" if loc.converged else f"{loc.steps} steps"
+    return f"{steps}, objective {loc.objective:.4g}"
+
+
 class NeighbourScatterPanel(QWidget):
     """The neighbour scatter and its parameter form.
 
@@ -87,6 +95,7 @@ class NeighbourScatterPanel(QWidget):
         self.selection_combo, self.top_spin, self.layer_combo = f.selection_combo, f.top_spin, f.layer_combo
         self.selection_label, self.clear_button = f.selection_label, f.clear_button
         self._n_layers = 0
+        self._default_steps = int(self.steps_spin.value())  # the steps box's model default
         self.clear_button.clicked.connect(self._clear_selection)
         self.selection_combo.currentIndexChanged.connect(lambda _i: self._update_selection_widgets())
 
@@ -220,6 +229,8 @@ class NeighbourScatterPanel(QWidget):
         ``projection``, ``top``, ``layer``, ``selection``)."""
         spins = self.form_widget.spins()
         for name, v in kw.items():
+            if v is None:  # e.g. steps None: the model family's default (see set_default_steps)
+                continue
             if name in spins:
                 spins[name].setValue(v)
             elif name == "projection":
@@ -230,6 +241,13 @@ class NeighbourScatterPanel(QWidget):
                 self.layer_combo.setCurrentIndex(self._n_layers if int(v) < 0 else int(v))
             else:
                 raise KeyError(name)
+
+    def set_default_steps(self, steps: int) -> None:
+        """The opened model's default maximum steps (``OptimizationConfig.steps_for(family)``):
+        the steps box takes it unless the user changed the box from the previous default."""
+        if self.steps_spin.value() == self._default_steps:
+            self.steps_spin.setValue(int(steps))
+        self._default_steps = int(steps)
 
     def set_layer_names(self, names) -> None:
         """The grid's row names (for the top-m layer choice)."""
@@ -413,19 +431,19 @@ class NeighbourScatterPanel(QWidget):
         self.title_label.setText(
             f"Words nearest to what each location detects (x_overall), class <b>{_esc(tname)}</b>"
             f" <span style='color:#666'>· {proj} · λ1 {p.get('lambda1')}, λ2 {p.get('lambda2')}, "
-            f"{p.get('steps')} steps · Yuan et al. eq. 5-8</span>")
+            f"≤ {p.get('steps')} steps · Yuan et al. eq. 5-8</span>")
         legend, tips = [], []
         for loc in result.locations:
             c = location_color(loc.rank).name()
             lo, hi = loc.receptive_field
-            state = "converged" if loc.converged else f"{len(loc.objective_trace)} steps"
+            state = location_state(loc)
             words = ", ".join(_esc(w) for w in loc.words[:5])
             span = " ".join(result.tokens[lo : hi + 1])
             span = span if len(span) <= 40 else span[:39] + "…"
             legend.append(f"<span style='color:{c}'>● ★ <b>{_esc(loc.layer_name)}@{loc.position}</b></span> "
-                          f"“{_esc(span)}”: <i>{words}</i>")
-            tips.append(f"{loc.layer_name}@{loc.position}: tokens {lo}–{hi}, objective {loc.objective_trace[-1]:.4g} "
-                        f"({state}); a·a′ {loc.activation_dot:.4g}, ‖X̂0‖² {loc.l2:.4g}, Sim {loc.similarity:.4g}")
+                          f"“{_esc(span)}”: <i>{words}</i> <span style='color:#777'>({_esc(state)})</span>")
+            tips.append(f"{loc.layer_name}@{loc.position}: tokens {lo}–{hi}, {state}; a·a′ {loc.activation_dot:.4g}, "
+                        f"‖X̂0‖² {loc.l2:.4g}, Sim {loc.similarity:.4g}")
         self.legend_label.setText("<br>".join(legend))
         self.legend_label.setToolTip("\n".join(tips) + "\n\nHover a point: its cosine similarity. Click a word: "
                                      "search the training set. Click a ★: outline its receptive field.")

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from interp_engine.results import segment_rows
 
-from ..colors import SPECIAL_FILL, SPECIAL_TEXT, diverging_qcolor, format_score, symmetric_limit, text_color_on
+from ..colors import SPECIAL_FILL, SPECIAL_TEXT, diverging_qcolor, format_score, text_color_on
+from .merge_pieces import merged_tooltip, piece_display
 
 #: colour of the outline of a shift-clicked span
 SPAN_COLOR = QColor(120, 40, 160)
@@ -133,6 +134,8 @@ class TokenHeatmapView(QWidget):
         self._rows: list[tuple[str, list[int]]] | None = None
         self._row_labels: list[tuple[str, QRectF]] = []
         self._row_rules: list[float] = []
+        self._merge = False  # show words: ## pieces merged into their word's first box
+        self._apply_merge()
 
     # -- content ----------------------------------------------------------------------------
     def set_tokens(self, tokens: Sequence[str], scores: np.ndarray, special: np.ndarray | None = None,
@@ -151,7 +154,7 @@ class TokenHeatmapView(QWidget):
         self._scores = scores
         self._special = special
         self._rows = [(str(n), [int(i) for i in pos if 0 <= int(i) < len(tokens)]) for n, pos in rows] if rows else None
-        self._vmax = symmetric_limit(scores, ~special) if (~special).any() else symmetric_limit(scores)
+        self._apply_merge()
         self._rf = None
         self._selected = None
         self._span = None
@@ -166,7 +169,7 @@ class TokenHeatmapView(QWidget):
         self._scores = np.zeros(0)
         self._special = np.zeros(0, dtype=bool)
         self._rows = None
-        self._vmax = 0.0
+        self._apply_merge()
         self._rf = None
         self._selected = None
         self._span = None
@@ -174,6 +177,33 @@ class TokenHeatmapView(QWidget):
         self._placeholder = placeholder
         self._relayout(force=True)
         self.update()
+
+    def set_merge_pieces(self, on: bool) -> None:
+        """Show words: a word's ``##`` pieces in one box (the first piece's), coloured by the sum of
+        their scores (:func:`interp_engine.wordpieces.merge_word_pieces`; the scale follows the
+        words). Display only: positions stay piece positions (a click on a word reports its first
+        piece, outlines of piece ranges cover their words' boxes)."""
+        self._merge = bool(on)
+        self._apply_merge()
+        self._relayout(force=True)
+        self.update()
+
+    def _apply_merge(self) -> None:
+        """The shown text and score of every box, the pieces drawn in no box, and the scale."""
+        self._shown, self._shown_scores, self._hidden, self._word, self._vmax = piece_display(
+            self._tokens, self._scores, self._special, self._merge)
+
+    def merged(self) -> bool:
+        """Whether ``##`` pieces are shown merged into words."""
+        return self._merge
+
+    def word_span(self, i: int) -> tuple[int, int]:
+        """``(first, last)`` piece of the box token ``i`` is drawn in (``(i, i)`` unless merged)."""
+        return self._word[i]
+
+    def shown_token(self, i: int) -> str:
+        """The text of the box of token ``i``: the token, or merged, its whole word."""
+        return self._shown[self._word[i][0]]
 
     def set_placeholder(self, text: str) -> None:
         """Text drawn when there are no tokens ("Computing…", an error, a hint)."""
@@ -225,7 +255,7 @@ class TokenHeatmapView(QWidget):
 
     def token_color(self, i: int) -> QColor:
         """Fill colour of token ``i`` (grey for special tokens)."""
-        return token_fill(float(self._scores[i]), self._vmax, bool(self._special[i]))
+        return token_fill(float(self._shown_scores[self._word[i][0]]), self._vmax, bool(self._special[i]))
 
     def index_at(self, pos: QPointF) -> int | None:
         """Index of the token under ``pos`` (widget coordinates), or None."""
@@ -241,6 +271,8 @@ class TokenHeatmapView(QWidget):
         kind = " (special token)" if self._special[i] else ""
         row = self.row_of(i)
         kind += f" of the {row}" if row else ""
+        if self._word[i][1] > self._word[i][0]:  # a merged word: its score is the sum of its pieces'
+            return merged_tooltip(self._tokens, self._scores, self._shown, self._shown_scores, self._word[i], kind)
         return f"“{self._tokens[i]}”  token {i}{kind}\nscore {format_score(float(self._scores[i]))}"
 
     def set_receptive_field(self, first: int, last: int, color: QColor | str) -> None:
@@ -334,7 +366,9 @@ class TokenHeatmapView(QWidget):
                 self._row_labels.append((name, QRectF(self.MARGIN, y, label_w - self.LABEL_GAP / 2, h)))
             x = x0
             for i in positions:
-                w = max(fm.horizontalAdvance(self._display(self._tokens[i])) + 2 * self.PAD_X, h * 0.9)
+                if self._hidden[i]:  # a merged word's later pieces: drawn in its first box
+                    continue
+                w = max(fm.horizontalAdvance(self._display(self._shown[i])) + 2 * self.PAD_X, h * 0.9)
                 if x + w > right and x > x0:
                     x = x0
                     y += h + self.GAP_Y
@@ -378,7 +412,8 @@ class TokenHeatmapView(QWidget):
         self._paint_rows(p)
         for i, (tok, r) in enumerate(zip(self._tokens, self._rects)):
             if not r.isEmpty():
-                paint_token_box(p, r, self._display(tok), self.token_color(i), bool(self._special[i]), self.font())
+                paint_token_box(p, r, self._display(self._shown[i]), self.token_color(i), bool(self._special[i]),
+                                self.font())
         if self._selected is not None and not self._rects[self._selected].isEmpty():
             r = self._rects[self._selected]
             p.fillRect(QRectF(r.left(), r.bottom() + 3, r.width(), 3), QColor(30, 30, 30))

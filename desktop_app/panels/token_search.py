@@ -289,7 +289,8 @@ class TokenSearchPanel(QWidget):
             return names[c] if 0 <= c < len(names) else ("—" if c < 0 else str(c))
 
         parts = [f"{res.n_matches} example{'s' if res.n_matches != 1 else ''} contain “{' '.join(res.query_tokens)}”"
-                 + (f" (showing {len(res.rows)})" if len(res.rows) < res.n_matches else "")]
+                 + (f" (showing {len(res.rows)})" if len(res.rows) < res.n_matches else "")
+                 + f" — matching {getattr(res, 'unit', 'words')}"]  # the model's word pieces, or words
         if len(res.counts_gold):
             parts.append("gold: " + ", ".join(f"{name(c)} {n}" for c, n in enumerate(res.counts_gold)))
         if len(res.counts_predicted):

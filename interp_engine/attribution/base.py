@@ -35,6 +35,7 @@ class AttributionMethod:
         slow: show progress and Cancel. woe: scores are WoE in bits (Kim et al. eq. 1).
         needs_likelihood: the engine passes a likelihood model. config_class: parameters.
         replacement: what a one-candidate WoE method puts in a token's place (app messages).
+        units_shared_across_models: two models' rows of this method share one colour scale.
     """
 
     name: ClassVar[str] = ""
@@ -49,6 +50,13 @@ class AttributionMethod:
     #: for a WoE method with one candidate (erasure, leave-one-out): what a token is replaced by,
     #: as the app says it ("the zero vector", "[UNK]", ...); "" for the others
     replacement: ClassVar[str] = ""
+    #: whether a score means the same for any classifier, so that two models' rows of this method
+    #: share one colour scale (:func:`~.registry.shares_scale_across_models`, the one rule). None:
+    #: the default rule, True exactly for WoE methods (bits of log-odds of the model's own output
+    #: probability, Kim et al. 2020 eq. 1: the same unit whatever the model). Logit and gradient
+    #: units are model-specific: a gradient's size follows the model's embedding scale, and a
+    #: logit is defined only up to a shift shared by the classes.
+    units_shared_across_models: ClassVar[bool | None] = None
 
     def __init__(self, classifier, config=None, *, likelihood=None):
         self.classifier = classifier

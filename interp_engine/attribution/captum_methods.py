@@ -335,6 +335,8 @@ class Lime(AttributionMethod):
     label = "LIME"
     short_label = "LIME"
     units = LIME_UNITS
+    #: probability units: the surrogate's coefficients are changes of each model's own p(class)
+    units_shared_across_models = True
     description = "LIME (lime package's kernel, feature selection and ridge) on token on/off samples"
     slow = True
     config_class = LimeConfig

@@ -138,8 +138,7 @@ class PriorLikelihood(LikelihoodModel):
     def from_texts(cls, classifier, texts: Iterable[str], smoothing: float = 0.0, *, progress=None,
                    cancel=None) -> "PriorLikelihood":
         V = int(classifier.model.get_input_embeddings().num_embeddings)
-        family = getattr(classifier, "family", None)
-        if family is not None and family.word_level:
+        if getattr(classifier, "word_level", False):
             # as Classifier.encode: word tokenizers saved with an NFC-only normalizer count the same words
             from ..models.tokenization import remove_invisible
 

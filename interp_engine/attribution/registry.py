@@ -88,6 +88,30 @@ def units_by_method() -> dict[str, str]:
     return {k: c.units for k, c in _METHODS.items()}
 
 
+def shares_scale_across_models(name: str) -> bool:
+    """Whether two models' rows of method ``name`` share one colour scale (the model comparison,
+    Kim et al. 2020 Fig. 4a): the method's ``units_shared_across_models``, or by default True
+    exactly for WoE methods (bits of log-odds, the same unit for any classifier) and False for
+    logit and gradient units (model-specific: each row is normalised to its own ±max|score|).
+
+    Raises:
+        InputError: unknown method.
+    """
+    cls = get(name)
+    own = getattr(cls, "units_shared_across_models", None)
+    return bool(cls.woe) if own is None else bool(own)
+
+
+def model_scale_note(name: str) -> str:
+    """The sentence a model comparison of method ``name`` shows about its colour scale:
+    ``"one colour scale: bits of WoE"`` (WoE methods), ``"one colour scale: <units>"`` (other
+    shared units) or ``"separate scales: gradient units differ between models"``."""
+    cls = get(name)
+    if not shares_scale_across_models(name):
+        return "separate scales: gradient units differ between models"
+    return "one colour scale: bits of WoE" if cls.woe else f"one colour scale: {cls.units}"
+
+
 def woe_methods() -> tuple[str, ...]:
     """Methods whose scores are a weight of evidence (a token click shows the candidate table)."""
     return tuple(k for k, c in _METHODS.items() if c.woe)
@@ -112,5 +136,6 @@ def help_text() -> str:
     return "; ".join(f"{k}: {c.description} [{c.units}]" for k, c in _METHODS.items())
 
 
-__all__ = ["config_class", "default_config", "get", "help_text", "is_known", "label", "methods", "names",
-           "register", "short_label", "slow_methods", "units", "units_by_method", "unregister", "woe_methods"]
+__all__ = ["config_class", "default_config", "get", "help_text", "is_known", "label", "methods", "model_scale_note",
+           "names", "register", "shares_scale_across_models", "short_label", "slow_methods", "units",
+           "units_by_method", "unregister", "woe_methods"]

@@ -10,6 +10,9 @@ module per panel:
 - :mod:`.search`: :func:`search_histogram_figure`, p(class) over a training-set search's matches.
 - :mod:`.deletion`: :func:`deletion_curve_figure`, deletion curves with their AUC_rep.
 - :mod:`.scatter`: :func:`scatter_figure`, the t-SNE neighbour scatter.
+- :mod:`.compare`: :func:`model_comparison_figure`, two models on one sentence (a
+  :class:`~interp_engine.results.ModelComparison`: one row per model, its own tokens; a heatmap
+  panel's figure), and :func:`model_comparison_latex`.
 
 :mod:`.palette` is the one palette (also the app's screen colours), :mod:`.style` the figure
 style and fonts. :func:`render` and :func:`panel_of` dispatch on the result type. Saving
@@ -17,8 +20,10 @@ style and fonts. :func:`render` and :func:`panel_of` dispatch on the result type
 """
 from __future__ import annotations
 
-from ..results import DeletionCurves, HiddenSaliency, NeighbourScatter, TokenAttribution, TokenSearchResult
+from ..results import DeletionCurves, HiddenSaliency, ModelComparison, NeighbourScatter, TokenAttribution, TokenSearchResult
+from ..results import SanityCascade
 from .common import method_label, units_label
+from .compare import model_comparison_figure, model_comparison_latex
 from .deletion import deletion_curve_figure
 from .grid import saliency_grid_figure
 from .heatmap import heatmap_figure, heatmap_latex, heatmap_layout
@@ -39,6 +44,7 @@ from .palette import (
     symmetric_limit,
     text_color_on,
 )
+from .sanity import randomization_figure, sanity_cascade_figure
 from .scatter import scatter_figure
 from .search import search_histogram_figure
 from .style import FALLBACK_FONTS, STYLES, WIDTHS, FigureStyle, figure_size_in, installed_fallback_fonts
@@ -50,18 +56,22 @@ PANEL_TYPES = {
     "search": (TokenSearchResult, search_histogram_figure),
     "deletion": (DeletionCurves, deletion_curve_figure),
     "scatter": (NeighbourScatter, scatter_figure),
+    # the model-parameter randomization cascade of one sentence (Adebayo et al. 2018 §3.1)
+    "sanity": (SanityCascade, sanity_cascade_figure),
 }
 
 
 def panel_of(result) -> str:
-    """The panel kind of a result: ``heatmap`` (a :class:`~interp_engine.results.TokenAttribution`
-    or a non-empty sequence of them), ``grid`` (HiddenSaliency), ``search`` (TokenSearchResult),
+    """The panel kind of a result: ``heatmap`` (a :class:`~interp_engine.results.TokenAttribution`,
+    a non-empty sequence of them, or a :class:`~interp_engine.results.ModelComparison`), ``grid`` (HiddenSaliency), ``search`` (TokenSearchResult),
     ``deletion`` (DeletionCurves) or ``scatter`` (NeighbourScatter).
 
     Raises:
         ValueError: no figure for this type.
     """
     if isinstance(result, (list, tuple)) and result and all(isinstance(r, TokenAttribution) for r in result):
+        return "heatmap"
+    if isinstance(result, ModelComparison):
         return "heatmap"
     for kind, (cls, _fn) in PANEL_TYPES.items():
         if isinstance(result, cls):
@@ -78,12 +88,23 @@ def render(result, style: FigureStyle | None = None, **options):
     """Render any result (or a sequence of TokenAttributions) to a Figure; ``options`` go to the
     panel's renderer (e.g. ``receptive_fields=`` for the grid). Raises ValueError for a type
     :func:`panel_of` does not know."""
+    if isinstance(result, ModelComparison):  # the heatmap panel's two-model rows
+        return model_comparison_figure(result, style, **options)
     return PANEL_TYPES[panel_of(result)][1](result, style, **options)
+
+
+def latex(result, style: FigureStyle | None = None) -> str:
+    """A sentence heatmap (or a model comparison) as LaTeX ``\\colorbox`` es. Raises ValueError
+    for a result that is not a heatmap."""
+    if isinstance(result, ModelComparison):
+        return model_comparison_latex(result, style)
+    return heatmap_latex(result, style)
 
 
 __all__ = ["COLORBLIND_STOPS", "CURVE_COLORS", "FALLBACK_FONTS", "FigureStyle", "GOLD_COLORS", "GREY_BAR_HATCHES",
            "GREY_HATCH", "GREY_STOPS", "LINE_STYLES", "MARK_COLORS", "PANEL_TYPES", "PAPER_STOPS", "SPECIAL_FILL",
            "SPECIAL_TEXT", "STYLES", "WIDTHS", "deletion_curve_figure", "diverging_colors", "figure_size_in",
-           "heatmap_figure", "heatmap_latex", "heatmap_layout", "installed_fallback_fonts", "method_label", "panel_of",
+           "heatmap_figure", "heatmap_latex", "heatmap_layout", "installed_fallback_fonts", "latex", "method_label",
+           "model_comparison_figure", "model_comparison_latex", "panel_of",
            "render", "saliency_grid_figure", "scatter_figure", "score_rgb", "search_histogram_figure", "symmetric_limit",
            "text_color_on", "units_label"]

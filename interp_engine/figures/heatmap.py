@@ -32,6 +32,15 @@ class _Box:
     h: float
 
 
+def _merged(results: list, style: FigureStyle) -> list:
+    """``results`` with their ``##`` word pieces merged into words when ``style.merge_pieces``."""
+    if not style.merge_pieces:
+        return results
+    from ..wordpieces import merge_attribution
+
+    return [merge_attribution(r) for r in results]
+
+
 def pair_segments(result) -> list[tuple[str, list[int]]] | None:
     """``[(segment name, [token positions])]`` of a pair result (special tokens in no segment), or
     None for a single text."""
@@ -127,7 +136,7 @@ def heatmap_figure(results, style: FigureStyle | None = None, *, names: Sequence
     from matplotlib.patches import FancyBboxPatch
 
     style = style or FigureStyle()
-    results = [results] if hasattr(results, "scores") else list(results)
+    results = _merged([results] if hasattr(results, "scores") else list(results), style)
     if not results:
         raise ValueError("nothing to draw: no attribution")
     if any(r.tokens != results[0].tokens for r in results):
@@ -206,7 +215,7 @@ def heatmap_latex(results, style: FigureStyle | None = None, *, names: Sequence[
     after the prefix's digits are spelled out, so they are valid LaTeX names).
     """
     style = style or FigureStyle()
-    results = [results] if hasattr(results, "scores") else list(results)
+    results = _merged([results] if hasattr(results, "scores") else list(results), style)
     if not results:
         raise ValueError("nothing to write: no attribution")
     if any(r.tokens != results[0].tokens for r in results):

@@ -25,6 +25,8 @@ class FigureStyle:
         font_size: base font size in points (tokens); labels use it, ticks 0.85×.
         colorbar: draw the colour bar (heatmaps, grid).
         height: figure height in inches; None = from the content.
+        merge_pieces: sentence heatmaps show words, each word's ``##`` pieces merged into one box
+            whose score is the sum of theirs (:func:`interp_engine.wordpieces.merge_attribution`).
     """
 
     palette: str = "paper"
@@ -33,6 +35,7 @@ class FigureStyle:
     font_size: float = 8.0
     colorbar: bool = True
     height: float | None = None
+    merge_pieces: bool = False
 
     def __post_init__(self):
         if self.palette not in STYLES:

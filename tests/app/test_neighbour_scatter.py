@@ -207,13 +207,40 @@ def test_word_labels_are_coloured_like_their_dots_with_a_caption(panel):
 
 
 def test_form_starts_at_the_config_defaults(panel):
-    from interp_engine.config import PAPER_LAMBDAS, NeighbourConfig, OptimizationConfig
+    from interp_engine.config import OPTIMIZATION_STEPS_OTHER, PAPER_LAMBDAS, NeighbourConfig, OptimizationConfig
 
     p = panel.parameters()
+    # steps: None in the config (the model family's default); before a model: the word models'
+    assert OptimizationConfig.steps is None
     assert (p["lambda1"], p["lambda2"], p["steps"]) == (OptimizationConfig.lambda1, OptimizationConfig.lambda2,
-                                                        OptimizationConfig.steps)
+                                                        OPTIMIZATION_STEPS_OTHER)
     assert (p["k"], p["perplexity"], p["projection"], p["top"]) == (NeighbourConfig.k, NeighbourConfig.perplexity,
                                                                     NeighbourConfig.projection, NeighbourConfig.top)
     tip = panel.lambda1_spin.toolTip()
     assert f"default {OptimizationConfig.lambda1:g}" in tip and f"AG News {PAPER_LAMBDAS['ag_news'][0]:g}" in tip
     assert f"lr {OptimizationConfig.lr:g}" in panel.steps_spin.toolTip()
+
+
+def test_steps_follow_the_model_family_unless_the_user_changed_them(panel):
+    from interp_engine.config import OPTIMIZATION_STEPS, OPTIMIZATION_STEPS_OTHER
+
+    tx = OPTIMIZATION_STEPS["transformer"]
+    panel.set_default_steps(tx)  # a transformer was opened
+    assert panel.parameters()["steps"] == tx
+    panel.set_default_steps(OPTIMIZATION_STEPS_OTHER)  # then a TextCNN
+    assert panel.parameters()["steps"] == OPTIMIZATION_STEPS_OTHER
+    panel.set_parameters(steps=123, lambda1=None)  # the user's choice (None: left alone) ...
+    assert panel.parameters()["steps"] == 123 and panel.parameters()["lambda1"] == 0.004
+    panel.set_default_steps(tx)  # ... survives opening another model
+    assert panel.parameters()["steps"] == 123
+
+
+def test_info_text_shows_each_locations_steps_and_final_objective(panel):
+    a = location(0, 1, 0, ["fine", "great"], 1)  # converged (rank 0), 19 steps, objective 3
+    b = dataclasses.replace(location(0, 3, 1, ["dull"], 2), objective_trace=np.array([0.5, 1.25, 2.5]))
+    panel.set_result(scatter([a, b]))
+    legend = panel.legend_label.text()
+    assert "converged after 19 steps, objective 3" in legend
+    assert "2 steps, objective 2.5" in legend and "converged after 2" not in legend
+    assert "converged after 19 steps, objective 3;" in panel.legend_label.toolTip()
+    assert "≤ 20 steps" in panel.title_label.text()

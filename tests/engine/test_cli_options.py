@@ -14,6 +14,8 @@ from interp_engine import config
 from interp_engine.attribution import registry
 from interp_engine.attribution.gradient import Gradient
 from interp_engine.cli import SUBCOMMANDS, build_parser, main
+from interp_engine.finetune import FineTuneConfig
+from interp_engine.mlm import PretrainedMLMConfig
 from interp_engine.config import (
     DEVICES,
     ActivationMaximizationConfig,
@@ -72,14 +74,64 @@ def test_every_printed_default_is_the_value_the_option_has():
             assert f"(default:{_flat(str(a.default))})" in text, (name, a.option_strings, a.default)
 
 
+@pytest.mark.parametrize("command, flag, ours, pretrained", [
+    ("train", "--epochs", TrainConfig.epochs, FineTuneConfig.epochs),
+    ("train", "--batch-size", TrainConfig.batch_size, FineTuneConfig.batch_size),
+    ("train", "--lr", TrainConfig.lr, FineTuneConfig.lr),
+    ("train-mlm", "--epochs", MLMConfig.epochs, PretrainedMLMConfig.epochs),
+    ("train-mlm", "--batch-size", MLMConfig.batch_size, PretrainedMLMConfig.batch_size),
+    ("train-mlm", "--lr", MLMConfig.lr, PretrainedMLMConfig.lr),
+])
+def test_per_kind_defaults_are_both_printed_and_used(command, flag, ours, pretrained, monkeypatch):
+    """Options whose default depends on --arch transformer / --init: the parser leaves them None and
+    the help names both configs' values; the command fills in the config's own default."""
+    a = _options(_subparsers()[command])[flag]
+    assert a.default is None
+    text = _flat(a.help)
+    assert _flat(str(ours)) in text and _flat(str(pretrained)) in text
+
+
+def test_train_commands_fill_in_their_own_configs_defaults(tmp_path, monkeypatch):
+    import interp_engine.finetune as finetune
+    import interp_engine.mlm as mlm
+    import interp_engine.training as training
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(name):
+        def f(*args, config=None, **kw):
+            seen[name] = config
+            raise Stop
+        return f
+
+    monkeypatch.setattr(training, "train_classifier", capture("ours"))
+    monkeypatch.setattr(finetune, "fine_tune", capture("transformer"))
+    monkeypatch.setattr(mlm, "train_mlm", capture("mlm"))
+    data = tmp_path / "d.tsv"
+    data.write_text("label\ttext\n0\ta b\n1\tc d\n", encoding="utf-8")
+    for argv in (["train", "--data", str(data), "--out", str(tmp_path / "o")],
+                 ["train", "--arch", "transformer", "--init", str(tmp_path), "--data", str(data), "--out", str(tmp_path / "o")],
+                 ["train-mlm", "--init", str(tmp_path), "--data", str(data), "--out", str(tmp_path / "o")]):
+        with pytest.raises(Stop):
+            main(argv + ["--debug"])
+    assert (seen["ours"].epochs, seen["ours"].lr, seen["ours"].batch_size) == (TrainConfig.epochs, TrainConfig.lr, TrainConfig.batch_size)
+    t = seen["transformer"]
+    assert (t.epochs, t.lr, t.batch_size) == (FineTuneConfig.epochs, FineTuneConfig.lr, FineTuneConfig.batch_size)
+    m = seen["mlm"]
+    assert type(m) is PretrainedMLMConfig and (m.epochs, m.lr) == (PretrainedMLMConfig.epochs, PretrainedMLMConfig.lr)
+
+
 @pytest.mark.parametrize("command, flag, expected", [
-    ("train", "--arch", TrainConfig.arch), ("train", "--epochs", TrainConfig.epochs),
-    ("train", "--seed", TrainConfig.seed), ("train", "--batch-size", TrainConfig.batch_size),
-    ("train", "--lr", TrainConfig.lr), ("train", "--threads", TrainConfig.threads),
-    ("train-mlm", "--epochs", MLMConfig.epochs), ("train-mlm", "--seed", MLMConfig.seed),
+    ("train", "--arch", TrainConfig.arch),
+    ("train", "--seed", TrainConfig.seed), ("train", "--threads", TrainConfig.threads),
+    ("train", "--warmup", FineTuneConfig.warmup_fraction),
+    ("train-mlm", "--seed", MLMConfig.seed),
     ("train-mlm", "--hidden-size", MLMConfig.hidden_size), ("train-mlm", "--layers", MLMConfig.num_layers),
-    ("train-mlm", "--heads", MLMConfig.num_heads), ("train-mlm", "--batch-size", MLMConfig.batch_size),
-    ("train-mlm", "--lr", MLMConfig.lr), ("train-mlm", "--mask-prob", MLMConfig.mask_prob),
+    ("train-mlm", "--heads", MLMConfig.num_heads), ("train-mlm", "--mask-prob", MLMConfig.mask_prob),
+    ("train-mlm", "--head-lr", PretrainedMLMConfig.head_lr),
     ("attribute", "--method", AttributionConfig.method), ("attribute", "--likelihood", MarginalizationConfig.likelihood),
     ("attribute", "--sigma", MarginalizationConfig.sigma),
     ("hidden", "--top", HiddenConfig.top), ("hidden", "--lambda1", OptimizationConfig.lambda1),

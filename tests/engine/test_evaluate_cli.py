@@ -314,7 +314,8 @@ def test_other_metrics(files, lively, capsys, tmp_path):
     tags = dict(LIVELY_TAGS)
     out = tmp_path / "iot"
     rc, stdout, err = _run(capsys, "--model", model, "--data", data, "--mlm", mlm, "--metric", "iot",
-                           "--methods", "marginalization,zero", "--phrase-labels", tag_file, "--out", out, "--json")
+                           "--methods", "marginalization,zero", "--phrase-labels", tag_file, "--out", out, "--json",
+                           "--iot-all")  # the short sentences too (the default drops them: test_double_trouble.py)
     assert rc == 0, err
     rep = json.loads(stdout.strip().splitlines()[-1])
     assert set(rep["neutral_mean"]) == {"marginalization", "zero"}

@@ -73,7 +73,9 @@ def test_neighbour_scatter_result(model_dir):
         assert np.all(np.diff(loc.similarities) <= 1e-12)
         assert not set(loc.words) & {"[PAD]", "[UNK]", "[MASK]"}
         assert tuple(loc.receptive_field) == tuple(grid.receptive_fields[0, loc.position])
-        assert len(loc.objective_trace) == QUICK["steps"]
+        # the objective after 0 .. steps Adam steps; the JSON's steps are the steps applied
+        assert len(loc.objective_trace) == QUICK["steps"] + 1 and loc.steps == QUICK["steps"]
+        assert loc.to_json()["objective"]["steps"] == QUICK["steps"]
     # a word shared by two locations sits at one point
     seen = {}
     for loc in res.locations:

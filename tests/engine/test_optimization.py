@@ -59,7 +59,9 @@ def test_optimizer_increases_the_objective(textcnn):
     enc = textcnn.encode([TEXT])
     reqs = _requests(textcnn, enc, [(0, 2), (1, 5), (2, 8)])
     res = optimize_locations(textcnn, enc.input_ids, enc.attention_mask, reqs, FAST)
-    assert res.trace.shape == (150, 3)
+    assert res.trace.shape == (151, 3)  # the objective after 0 .. 150 steps
+    assert (res.steps_run == 150).all() and not res.converged.any()
+    np.testing.assert_allclose(res.objective, res.trace[-1], rtol=1e-12)
     assert (res.trace[-1] > res.trace[0] + 1e-3).all()
     # and the final objective is a·a' − λ1‖X̂0‖² + λ2 Sim
     final = res.activation_dot - FAST.lambda1 * res.l2 + FAST.lambda2 * res.similarity
