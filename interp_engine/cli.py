@@ -760,7 +760,9 @@ def _cmd_hidden(args) -> int:
             for loc in scatter.locations:
                 lo, hi = loc.receptive_field
                 words = ", ".join(f"{w} {s:.3f}" for w, s in zip(loc.words, loc.similarities))
-                print(f"  {loc.layer_name} location {loc.position} (tokens {lo}-{hi}: {' '.join(res.tokens[lo:hi + 1])}): {words}")
+                how = f"converged after {loc.steps} steps" if loc.converged else f"{loc.steps} steps"
+                print(f"  {loc.layer_name} location {loc.position} (tokens {lo}-{hi}: {' '.join(res.tokens[lo:hi + 1])}; "
+                      f"{how}, objective {loc.objective:.4g}): {words}")
     return 0
 
 

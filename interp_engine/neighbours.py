@@ -169,6 +169,24 @@ def words_for_space(space: VectorSpace, idx: np.ndarray) -> tuple[tuple[str, ...
     return tuple(space.words[i] for i in idx), space.ids[idx]
 
 
+def _on_config_threads(fn):
+    """Run ``fn(classifier, ..., config=OptimizationConfig)`` on ``config.threads`` CPU threads
+    (:func:`~interp_engine.optimization.cpu_threads`; the saliency, the few forward passes and the
+    optimisation around it are all small work, see ``OptimizationConfig.threads``)."""
+    import functools
+
+    from .optimization import cpu_threads
+
+    @functools.wraps(fn)
+    def wrapper(classifier, *args, config: OptimizationConfig = OptimizationConfig(), **kwargs):
+        on_cpu = torch.device(getattr(classifier, "device", "cpu")).type == "cpu"
+        with cpu_threads(config.threads if on_cpu else None):
+            return fn(classifier, *args, config=config, **kwargs)
+
+    return wrapper
+
+
+@_on_config_threads
 def neighbour_scatter(
     classifier,
     text: str,
@@ -302,6 +320,7 @@ def interpretation_ids(classifier, word_ids: Sequence[int]) -> list[int]:
     return ids
 
 
+@_on_config_threads
 def matching_rate(
     classifier,
     texts: Sequence[str],

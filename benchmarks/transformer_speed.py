@@ -8,7 +8,7 @@ Run (on the 2-core CPU; about 5-15 minutes; BENCHMARKS.md "Transformers" has the
     .venv/bin/interp-studio train-mlm --init $MINILM --data ../shared/data/sst2/train.tsv --out /tmp/tx/mlm-wp
     .venv/bin/interp-studio train --arch textcnn --tokenizer $MINILM --data ../shared/data/sst2/train.tsv --out /tmp/wp/textcnn
     .venv/bin/interp-studio train --arch bilstm --tokenizer $MINILM --data ../shared/data/sst2/train.tsv --out /tmp/wp/bilstm
-    .venv/bin/python benchmarks/transformers.py --model /tmp/tx/minilm-sst2 --mlm /tmp/tx/mlm-wp \
+    .venv/bin/python benchmarks/transformer_speed.py --model /tmp/tx/minilm-sst2 --mlm /tmp/tx/mlm-wp \
         --textcnn /tmp/wp/textcnn --bilstm /tmp/wp/bilstm --data ../shared/data/sst2/test.tsv --json-out /tmp/tx/bench.json
 
 What is measured (each row records ``os.getloadavg()``; the machine is shared):
