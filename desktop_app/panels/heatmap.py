@@ -2,10 +2,9 @@
 prediction, the tokens as coloured boxes that wrap like text (or, in "Compare methods" mode, one
 row per method on a shared scale) and the colour bar with the units.
 
-The boxes (:class:`~.token_boxes.TokenHeatmapView`), the colour bar (:mod:`.colorbar`) and the
-settings forms built from the methods' configs (:mod:`.method_settings`) live in their own modules;
-their names are re-exported here. Method names, units and kinds come from the attribution
-registry (:mod:`interp_engine.attribution.registry`), read when they are shown.
+The boxes (:class:`~.token_boxes.TokenHeatmapView`), the colour bar (:mod:`.colorbar`) and the settings
+forms (:mod:`.method_settings`) live in their own modules, re-exported here; method names, units and
+kinds come from the attribution registry (:mod:`interp_engine.attribution.registry`) when shown.
 """
 from __future__ import annotations
 
@@ -33,14 +32,8 @@ from .colorbar import ColorBarWidget  # noqa: F401 - re-exported
 from .comparison import MethodComparisonView, units_label
 from .labels import SCALE_UNIT, WOE_METHODS, class_name, friendly_method_name, info_text, nowrap  # noqa: F401 - re-exported
 from .labels import esc as _esc
-from .method_settings import (  # noqa: F401 - re-exported
-    LIKELIHOOD_NAMES,
-    NO_MLM_TOOLTIP,
-    NO_PRIOR_TOOLTIP,
-    MarginalizationForm,
-    MethodSettingsForm,
-    editable_fields,
-)
+from .method_settings import LIKELIHOOD_NAMES, NO_MLM_TOOLTIP, NO_PRIOR_TOOLTIP  # noqa: F401 - re-exported
+from .method_settings import MarginalizationForm, MethodSettingsForm, editable_fields  # noqa: F401 - re-exported
 from .merge_pieces import MergePiecesMixin
 from .message_stack import FitScrollArea, PageStack
 from .sanity import sanity_button
@@ -158,8 +151,11 @@ class SentenceHeatmapPanel(MergePiecesMixin, QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.colorbar, 0)
         bottom.addWidget(self.scale_label, 1)
-        self._init_merge_pieces(bottom)  # "Merge ## pieces into words" (merge_pieces.py); not on the top row, which sets the width
-        bottom.addWidget(sanity_button(self), 0, Qt.AlignmentFlag.AlignTop)  # sets self.sanity_button (panels/sanity.py)
+        side = QVBoxLayout()  # sanity_button sets self.sanity_button; merge check: merge_pieces.py (not the top row: width)
+        side.addWidget(sanity_button(self), 0, Qt.AlignmentFlag.AlignRight)
+        self._init_merge_pieces(side)
+        side.addStretch(1)
+        bottom.addLayout(side, 0)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
