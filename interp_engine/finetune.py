@@ -13,7 +13,6 @@ is never set, and only safetensors weights are read.
 """
 from __future__ import annotations
 
-import copy
 import json
 import math
 import time
@@ -25,6 +24,7 @@ import torch
 
 from .data import Dataset, train_validation_split
 from .errors import InputError, ModelLoadError, check_cancel
+from .training import BestEpoch
 
 #: the ``--arch`` of this module (``interp-studio train --arch transformer --init DIR``)
 TRANSFORMER_ARCH = "transformer"
@@ -259,8 +259,7 @@ def _fine_tune(train, out, init, test, cfg: FineTuneConfig, device, progress, ca
     sched = get_linear_schedule_with_warmup(opt, int(round(cfg.warmup_fraction * total)), max(total, 1))
     rng = np.random.default_rng(cfg.seed)
     ids_only = [list(i) for i, _ in fit_rows]
-    best = (-1.0, 0, None)
-    history = []
+    best = BestEpoch(cfg.epochs, t0, log)
     step = 0
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -281,15 +280,8 @@ def _fine_tune(train, out, init, test, cfg: FineTuneConfig, device, progress, ca
             loss_sum += float(out_.loss.detach()) * len(sel)
             if progress is not None:
                 progress(step, total, f"epoch {epoch}/{cfg.epochs}")
-        val_acc = _accuracy(model, val_rows, val_y, pad, device)
-        history.append({"epoch": epoch, "train_loss": loss_sum / max(1, len(fit_rows)), "validation_accuracy": val_acc})
-        if log is not None:
-            log(f"epoch {epoch}/{cfg.epochs}: train loss {loss_sum / max(1, len(fit_rows)):.4f}, "
-                f"validation accuracy {val_acc:.4f} ({time.perf_counter() - t0:.0f} s)")
-        if val_acc > best[0]:
-            best = (val_acc, epoch, copy.deepcopy(model.state_dict()))
-    model.load_state_dict(best[2])
-    model.eval()
+        best.end_epoch(model, epoch, loss_sum / max(1, len(fit_rows)), _accuracy(model, val_rows, val_y, pad, device))
+    best.restore(model)
     test_acc = None
     if test is not None:
         test_rows, n_test_trunc = _encode(tokenizer, test, max_length)
@@ -302,10 +294,10 @@ def _fine_tune(train, out, init, test, cfg: FineTuneConfig, device, progress, ca
     model.to("cpu").save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     report = FineTuneReport(
-        test_accuracy=test_acc, validation_accuracy=best[0], best_epoch=best[1], n_train=len(fit),
+        test_accuracy=test_acc, validation_accuracy=best.accuracy, best_epoch=best.epoch, n_train=len(fit),
         n_validation=len(val), n_test=len(test) if test is not None else 0, seconds=time.perf_counter() - t0,
         vocab_size=len(tokenizer), max_length=max_length, n_truncated=int(n_trunc), init=str(init.resolve()),
-        arch=TRANSFORMER_ARCH, out_dir=str(out), history=history)
+        arch=TRANSFORMER_ARCH, out_dir=str(out), history=best.history)
     meta = report.to_json() | {"config": asdict(cfg), "train_data": str(train.path),
                                "test_data": str(test.path) if test else None,
                                "segment_names": list(train.segment_names), "text_column": train.text_column,

@@ -105,6 +105,30 @@ class TrainReport:
         return asdict(self)
 
 
+class BestEpoch:
+    """Early stopping by validation accuracy, shared by :func:`train_classifier` and
+    :func:`~interp_engine.finetune.fine_tune`: :meth:`end_epoch` records an epoch (history, log line,
+    a copy of the weights when the validation accuracy is the best so far); :meth:`restore` loads the
+    best weights. ``accuracy``/``epoch``: the best epoch's validation accuracy (fraction) and number."""
+
+    def __init__(self, epochs: int, t0: float, log=None):
+        self.epochs, self.t0, self.log = epochs, t0, log
+        self.accuracy, self.epoch, self._state = -1.0, 0, None
+        self.history: list[dict] = []
+
+    def end_epoch(self, model, epoch: int, train_loss: float, val_acc: float) -> None:
+        self.history.append({"epoch": epoch, "train_loss": train_loss, "validation_accuracy": val_acc})
+        if self.log is not None:
+            self.log(f"epoch {epoch}/{self.epochs}: train loss {train_loss:.4f}, validation accuracy {val_acc:.4f} "
+                     f"({time.perf_counter() - self.t0:.0f} s)")
+        if val_acc > self.accuracy:
+            self.accuracy, self.epoch, self._state = val_acc, epoch, copy.deepcopy(model.state_dict())
+
+    def restore(self, model) -> None:
+        model.load_state_dict(self._state)
+        model.eval()
+
+
 def _encode_ids(tokenizer, data: Dataset, max_length):
     """Per row, ``(ids, segments)`` int64 arrays: one text, or a pair tokenised as a pair (the
     tokenizer's segments: 0 premise, 1 hypothesis; truncation cuts the longer text first)."""
@@ -255,8 +279,7 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    best = (-1.0, 0, None)
-    history = []
+    best = BestEpoch(cfg.epochs, t0, log)
     n_batches = (len(fit_ids) + cfg.batch_size - 1) // cfg.batch_size
     total = n_batches * cfg.epochs
     for epoch in range(1, cfg.epochs + 1):
@@ -280,15 +303,8 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
             loss_sum += float(out.loss.detach()) * len(idx)
             if progress is not None:
                 progress((epoch - 1) * n_batches + b + 1, total, f"epoch {epoch}/{cfg.epochs}")
-        val_acc = evaluate_accuracy(model, val_ids, val_y, device)
-        history.append({"epoch": epoch, "train_loss": loss_sum / max(1, len(fit_ids)), "validation_accuracy": val_acc})
-        if log is not None:
-            log(f"epoch {epoch}/{cfg.epochs}: train loss {loss_sum / max(1, len(fit_ids)):.4f}, "
-                f"validation accuracy {val_acc:.4f} ({time.perf_counter() - t0:.0f} s)")
-        if val_acc > best[0]:
-            best = (val_acc, epoch, copy.deepcopy(model.state_dict()))
-    model.load_state_dict(best[2])
-    model.eval()
+        best.end_epoch(model, epoch, loss_sum / max(1, len(fit_ids)), evaluate_accuracy(model, val_ids, val_y, device))
+    best.restore(model)
 
     test_acc = None
     if test is not None:
@@ -298,10 +314,10 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
     model.to("cpu").save_pretrained(out)
     tokenizer.save_pretrained(out)
     report = TrainReport(
-        test_accuracy=test_acc, validation_accuracy=best[0], best_epoch=best[1], n_train=len(fit),
+        test_accuracy=test_acc, validation_accuracy=best.accuracy, best_epoch=best.epoch, n_train=len(fit),
         n_validation=len(val), n_test=len(test) if test is not None else 0, seconds=time.perf_counter() - t0,
         vocab_size=len(vocab), max_length=max_length, vectors_found=found, arch=cfg.arch, out_dir=str(out),
-        history=history, tokenizer=str(Path(cfg.tokenizer).expanduser().resolve()) if cfg.tokenizer else None,
+        history=best.history, tokenizer=str(Path(cfg.tokenizer).expanduser().resolve()) if cfg.tokenizer else None,
     )
     meta = report.to_json() | {"config": asdict(cfg), "train_data": str(train.path), "test_data": str(test.path) if test else None,
                                "segment_names": list(train.segment_names), "text_column": train.text_column,
