@@ -13,7 +13,6 @@ is never set, and only safetensors weights are read.
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,7 +23,7 @@ import torch
 
 from .data import Dataset, train_validation_split
 from .errors import InputError, ModelLoadError, check_cancel
-from .training import BestEpoch
+from .training import BestEpoch, write_training_report
 
 #: the ``--arch`` of this module (``interp-studio train --arch transformer --init DIR``)
 TRANSFORMER_ARCH = "transformer"
@@ -298,11 +297,7 @@ def _fine_tune(train, out, init, test, cfg: FineTuneConfig, device, progress, ca
         n_validation=len(val), n_test=len(test) if test is not None else 0, seconds=time.perf_counter() - t0,
         vocab_size=len(tokenizer), max_length=max_length, n_truncated=int(n_trunc), init=str(init.resolve()),
         arch=TRANSFORMER_ARCH, out_dir=str(out), history=best.history)
-    meta = report.to_json() | {"config": asdict(cfg), "train_data": str(train.path),
-                               "test_data": str(test.path) if test else None,
-                               "segment_names": list(train.segment_names), "text_column": train.text_column,
-                               "pair_column": train.pair_column}
-    (out / "training.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    write_training_report(out, report, cfg, train, test)
     return report
 
 

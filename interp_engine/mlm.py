@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from .environment import environment
 from .errors import InputError, check_cancel
 
 
@@ -389,6 +390,7 @@ def train_mlm(texts: Sequence, classifier_dir: str | Path | None, out_dir: str |
                        acc, ppl, time.perf_counter() - t0)
     source = {"init": str(Path(init).expanduser().resolve())} if pretrained else \
         {"classifier": str(Path(classifier_dir).resolve())}
-    (out / "mlm_training.json").write_text(json.dumps({**report.to_json(), "config": asdict(cfg), **source}, indent=1),
+    (out / "mlm_training.json").write_text(json.dumps({**report.to_json(), "config": asdict(cfg), **source,
+                                                       "environment": environment()}, indent=1),
                                            encoding="utf-8")
     return report

@@ -319,11 +319,21 @@ def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log
         vocab_size=len(vocab), max_length=max_length, vectors_found=found, arch=cfg.arch, out_dir=str(out),
         history=best.history, tokenizer=str(Path(cfg.tokenizer).expanduser().resolve()) if cfg.tokenizer else None,
     )
-    meta = report.to_json() | {"config": asdict(cfg), "train_data": str(train.path), "test_data": str(test.path) if test else None,
-                               "segment_names": list(train.segment_names), "text_column": train.text_column,
-                               "pair_column": train.pair_column}
-    (out / "training.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    write_training_report(out, report, cfg, train, test)
     return report
+
+
+def write_training_report(out: Path, report, cfg, train, test) -> None:
+    """``out/training.json``: the report, the full config, the data files and columns, and the
+    environment (library versions, CPU, torch's kernel set: :func:`~interp_engine.environment.environment`),
+    which a seed's result depends on (README, "Reproducibility")."""
+    from .environment import environment
+
+    meta = report.to_json() | {"config": asdict(cfg), "train_data": str(train.path),
+                               "test_data": str(test.path) if test else None,
+                               "segment_names": list(train.segment_names), "text_column": train.text_column,
+                               "pair_column": train.pair_column, "environment": environment()}
+    (Path(out) / "training.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
 
 
 def _wordpiece_setup(cfg: TrainConfig, fit: Dataset, fit_texts: list[str]):

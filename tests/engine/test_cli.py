@@ -29,6 +29,14 @@ def test_train_json_report(tmp_path, capsys):
     assert rep["n_train"] + rep["n_validation"] == 600 and rep["n_test"] == 600
     assert 0.0 <= rep["test_accuracy"] <= 1.0
     assert (tmp_path / "m" / "model.safetensors").is_file() and (tmp_path / "m" / "training.json").is_file()
+    # what a seed's result depends on besides code, data and seed (README, "Reproducibility")
+    import torch
+
+    env = json.loads((tmp_path / "m" / "training.json").read_text(encoding="utf-8"))["environment"]
+    assert env["packages"]["torch"] == torch.__version__.split("+")[0] or env["packages"]["torch"] == torch.__version__
+    assert env["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert env["torch_threads"] == 1  # TrainConfig.threads: one thread, so the seed reproduces on this machine
+    assert env["packages"]["gensim"] and env["cpu"]
 
 
 def test_attribute_and_hidden_json(tmp_path, capsys):
