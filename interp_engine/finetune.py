@@ -23,7 +23,7 @@ import torch
 
 from .data import Dataset, train_validation_split
 from .errors import InputError, ModelLoadError, check_cancel
-from .training import BestEpoch, write_training_report
+from .training import BestEpoch, torch_threads, write_training_report
 
 #: the ``--arch`` of this module (``interp-studio train --arch transformer --init DIR``)
 TRANSFORMER_ARCH = "transformer"
@@ -183,13 +183,8 @@ def fine_tune(train: Dataset, out_dir: str | Path, *, init: str | Path, test: Da
     from .models import resolve_device
 
     cfg = config or FineTuneConfig()
-    old = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         return _fine_tune(train, Path(out_dir), Path(init), test, cfg, resolve_device(device), progress, cancel, log)
-    finally:
-        torch.set_num_threads(old)
 
 
 def _fine_tune(train, out, init, test, cfg: FineTuneConfig, device, progress, cancel, log) -> FineTuneReport:

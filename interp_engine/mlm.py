@@ -59,6 +59,9 @@ class MLMConfig:
     heldout_fraction: float = 0.05
     init_from_classifier: bool = True
     bucket_batches: bool = True
+    #: CPU threads while training (None: torch's setting); one, as in every training recipe
+    #: (:func:`~interp_engine.training.torch_threads`)
+    threads: int | None = 1
 
 
 @dataclass
@@ -203,6 +206,7 @@ class PretrainedMLMConfig:
     freeze_encoder: bool = False
     max_length: int = 128
     bucket_batches: bool = True
+    threads: int | None = 1  # as MLMConfig.threads
 
 
 def _pretrained_mlm(init: Path, cfg: PretrainedMLMConfig):
@@ -272,17 +276,26 @@ def train_mlm(texts: Sequence, classifier_dir: str | Path | None, out_dir: str |
             both of ``classifier_dir`` and ``init``, a bad ``init`` folder.
         ModelLoadError: the classifier cannot be opened.
     """
-    from transformers import BertConfig, BertForMaskedLM
-
-    from .attribution.likelihood import PRIOR_FILE, PriorLikelihood, candidate_mask
-    from .inputs import TextInput
-    from .models import load_classifier, resolve_device
+    from .training import torch_threads
 
     if (classifier_dir is None) == (init is None):
         raise InputError("train-mlm needs either a classifier (--model DIR: a word-level MLM on its tokenizer) or a "
                          "pretrained encoder (--init DIR: a WordPiece MLM), not both")
     pretrained = init is not None
     cfg = config or (PretrainedMLMConfig() if pretrained else MLMConfig())
+    with torch_threads(cfg.threads):
+        return _train_mlm(texts, classifier_dir, out_dir, cfg, init, pretrained, device, progress, cancel, log,
+                          allow_pickle)
+
+
+def _train_mlm(texts, classifier_dir, out_dir, cfg, init, pretrained: bool, device, progress, cancel, log,
+               allow_pickle: bool) -> MLMReport:
+    from transformers import BertConfig, BertForMaskedLM
+
+    from .attribution.likelihood import PRIOR_FILE, PriorLikelihood, candidate_mask
+    from .inputs import TextInput
+    from .models import load_classifier, resolve_device
+
     t0 = time.perf_counter()
     if pretrained:
         model, tok = _pretrained_mlm(Path(init), cfg)

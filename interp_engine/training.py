@@ -9,6 +9,7 @@ stopping (the epoch with the best validation accuracy is kept), Adam.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import time
@@ -200,13 +201,24 @@ def train_classifier(
         Cancelled: ``cancel`` was set.
     """
     cfg = config or TrainConfig()
-    old_threads = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         return _train(train, out_dir, test, cfg, device, progress, cancel, log)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run the block with ``n`` torch CPU threads (None or 0: leave torch's setting), then restore
+    the previous count. Every training recipe uses one thread by default: float sums depend on the
+    thread count, so a seed reproduces its model only with a fixed count, and on shared cores two
+    spinning OpenMP threads per process multiply the CPU a training takes (issue 15 bug 8: the demo's
+    masked LM took 4x its CPU at load 4 with torch's 2 threads)."""
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
     finally:
-        torch.set_num_threads(old_threads)
+        torch.set_num_threads(old)
 
 
 def _train(train, out_dir, test, cfg: TrainConfig, device, progress, cancel, log) -> TrainReport:

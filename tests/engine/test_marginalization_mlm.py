@@ -76,3 +76,25 @@ def test_cli_mlm_options_reach_the_config(tmp_path, capsys):
     cfg = json.loads((tmp_path / "mlm" / "mlm_training.json").read_text())["config"]
     assert cfg["epochs"] == 1 and cfg["mask_prob"] == 0.2 and cfg["init_from_classifier"] is False
     assert cfg["lr"] == MLMConfig().lr and MLMConfig().epochs == 24
+
+
+def test_train_mlm_trains_on_its_configured_threads_and_restores_them(tmp_path):
+    """MLMConfig.threads (default 1, as every training recipe): a seed reproduces with a fixed thread
+    count, and on busy cores torch's default two spinning threads multiplied the demo MLM's CPU
+    (issue 15 bug 8). Seen from inside training through the progress callback."""
+    model = save_tiny(tmp_path / "clf", "textcnn")
+    small = dict(epochs=1, hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32)
+    seen: list[int] = []
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train_mlm(TINY_TEXTS * 6, model, tmp_path / "a", config=MLMConfig(**small), device="cpu",
+                  progress=lambda *_: seen.append(torch.get_num_threads()))
+        assert seen and set(seen) == {MLMConfig.threads} == {1}
+        assert torch.get_num_threads() == 2  # the caller's count is back
+        seen.clear()
+        train_mlm(TINY_TEXTS * 6, model, tmp_path / "b", config=MLMConfig(**small, threads=None), device="cpu",
+                  progress=lambda *_: seen.append(torch.get_num_threads()))
+        assert set(seen) == {2}  # None keeps torch's setting
+    finally:
+        torch.set_num_threads(old)
