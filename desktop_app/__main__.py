@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", metavar="M1,M2,…",
                    help="start in side-by-side mode with these methods (comma-separated)")
     p.add_argument("--mlm", metavar="DIR", help="masked LM folder: the likelihood model of marginalization")
+    p.add_argument("--store", metavar="DIR",
+                   help="an attribution store folder (interp-studio attribute-dataset) to open in the Dataset results "
+                        "dock; its first row's stored heatmaps are shown (from store) unless --text is given")
+    p.add_argument("--maximize", metavar="UNIT",
+                   help="open the activation-maximization view (Lopes §3) and run it for UNIT: class:C or ROW:CHANNEL "
+                        "(grid row, channel) once the model is open")
     p.add_argument("--screenshot", metavar="PNG",
                    help="open everything, wait until every panel shows its result, save the window to PNG and exit")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds --screenshot waits before failing (default: %(default)s)")
@@ -79,6 +85,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--pair HYPOTHESIS needs --text PREMISE (the first text of the pair)")
         if opts.compare_model and not opts.model:
             parser.error("--compare-model DIR needs --model DIR (the model it is compared with)")
+        if opts.maximize:
+            from interp_engine.cli import parse_unit
+            from interp_engine.errors import InputError
+
+            try:
+                opts.maximize_unit = parse_unit(opts.maximize, "--maximize")
+            except InputError as e:
+                parser.error(str(e))
     except SystemExit as e:  # --help or a usage error
         return int(e.code or 0) if isinstance(e.code, int) or e.code is None else 2
     from .app import run

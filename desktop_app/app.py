@@ -91,6 +91,38 @@ def start(window, opts: argparse.Namespace) -> None:
     if opts.data:
         c.open_dataset(opts.data, opts.text_column, opts.label_column, encoding=getattr(opts, "encoding", "utf-8"),
                        pair_column=getattr(opts, "pair_column", "") or "")
+    if getattr(opts, "store", None):  # after the model and dataset: the worker opens them in order
+        window.open_store(opts.store, show_first=first_input(opts) is None)
+    unit = getattr(opts, "maximize_unit", None)
+    if unit is not None:
+        window.show_activation_view()
+
+        def maximize(_info) -> None:
+            c.sigModelLoaded.disconnect(maximize)
+            window.activation_controller.run_unit(tuple(unit))
+
+        c.sigModelLoaded.connect(maximize)
+
+
+def screenshot_ready(window, opts: argparse.Namespace) -> bool:
+    """True when every panel ``--screenshot`` waits for shows its result: the dataset-level docks'
+    jobs are done and, without ``--text``, the store (``--store``) or the maximization
+    (``--maximize``) is shown instead of an explained sentence; otherwise as
+    :meth:`~desktop_app.controllers.analysis.AnalysisController.is_ready`."""
+    c = window.controller
+    for name in ("dataset_results_controller", "evaluation_controller", "activation_controller"):
+        ctl = getattr(window, name, None)
+        if ctl is not None and not ctl.is_ready():
+            return False
+    store, unit = getattr(opts, "store", None), getattr(opts, "maximize_unit", None)
+    if getattr(opts, "text", None) or not (store or unit is not None):
+        return c.is_ready()
+    if c.model_info is None or c.client.busy or (c.dataset is not None and c.predictions is None):
+        return False
+    if store and (window.dataset_results_controller.store is None
+                  or window.dataset_results_controller.shown_row is None):
+        return False
+    return unit is None or window.activation_panel.current_result() is not None
 
 
 def run_screenshot(opts: argparse.Namespace) -> int:
@@ -108,7 +140,8 @@ def run_screenshot(opts: argparse.Namespace) -> int:
     if not (opts.model or opts.demo):
         print("interp-studio: --screenshot needs --model DIR or --demo", file=sys.stderr)
         return 2
-    if not (opts.text or opts.data or opts.demo):
+    if not (opts.text or opts.data or opts.demo or getattr(opts, "store", None)
+            or getattr(opts, "maximize_unit", None) is not None):
         print("interp-studio: --screenshot needs a sentence: --text \"…\" or --data FILE", file=sys.stderr)
         return 2
     out = Path(opts.screenshot).expanduser()
@@ -145,11 +178,11 @@ def run_screenshot(opts: argparse.Namespace) -> int:
         finish(1, f"{kind} failed: {message}")
 
     def check() -> None:
-        if c.is_ready():
+        if screenshot_ready(window, opts):
             settle.start()  # let layouts and pyqtgraph settle, then grab
 
     def grab() -> None:
-        if not c.is_ready():
+        if not screenshot_ready(window, opts):
             return
         pixmap = window.grab()
         if pixmap.isNull() or not pixmap.save(str(out), "PNG"):
@@ -164,6 +197,10 @@ def run_screenshot(opts: argparse.Namespace) -> int:
 
     c.sigError.connect(on_error)
     c.sigStateChanged.connect(check)
+    window.dataset_results_controller.sigError.connect(lambda m: on_error("store", m))
+    # a dock's result is handed to its panel after the client stopped being busy: check again then
+    window.client.sigFinished.connect(lambda *_a: check())
+    window.activation_controller.sigError.connect(lambda m: on_error("activation_maximization", m))
     window.client.sigBusyChanged.connect(on_busy)
     settle.timeout.connect(grab)
     timeout.timeout.connect(lambda: finish(1, f"timed out after {opts.timeout:g} s waiting for the results"))

@@ -89,6 +89,42 @@ def _sanity_controller(w, panel, dock):
     return SanityController(w.client, w.controller, panel, dock, parent=w)
 
 
+def _store_panel():
+    from .panels.dataset_results import DatasetResultsPanel
+
+    return DatasetResultsPanel()
+
+
+def _store_controller(w, panel, dock):
+    from .controllers.dataset_results import DatasetResultsController
+
+    return DatasetResultsController(w.client, w.controller, panel, dock, window=w, parent=w)
+
+
+def _evaluation_panel():
+    from .panels.evaluation_results import EvaluationResultsPanel
+
+    return EvaluationResultsPanel()
+
+
+def _evaluation_controller(w, panel, dock):
+    from .controllers.evaluation import EvaluationController
+
+    return EvaluationController(w.client, w.controller, panel, dock, window=w, parent=w)
+
+
+def _activation_panel():
+    from .panels.activation_maximization import ActivationMaximizationPanel
+
+    return ActivationMaximizationPanel()
+
+
+def _activation_controller(w, panel, dock):
+    from .controllers.activation_maximization import ActivationMaximizationController
+
+    return ActivationMaximizationController(w.client, w.controller, panel, dock, window=w, parent=w)
+
+
 @dataclass(frozen=True)
 class DockSpec:
     """One dock of the main window.
@@ -133,6 +169,16 @@ DOCKS: tuple[DockSpec, ...] = (
     # the neighbour scatter and hidden until the heatmap's button asks for a check
     DockSpec("sanityDock", "Sanity check (model randomization)", _sanity_panel, _sanity_controller,
              Area.BottomDockWidgetArea, "sanity", "sanityPanel"),
+    # an attribution store (every method on every row): table, ρ between methods, histogram;
+    # tabbed with the saliency grid and hidden until a store is opened
+    DockSpec("datasetResultsDock", "Dataset results (attribution store)", _store_panel, _store_controller,
+             Area.BottomDockWidgetArea, "dataset_results", "datasetResultsPanel"),
+    # Analysis → Evaluate Dataset…: means ± s.e. and mean curves (Kim et al. §3.5), hidden until asked for
+    DockSpec("evaluationDock", "Dataset evaluation", _evaluation_panel, _evaluation_controller,
+             Area.BottomDockWidgetArea, "evaluation", "evaluationPanel"),
+    # activation maximization vs corpus search of a unit (Lopes §3), hidden until asked for
+    DockSpec("activationDock", "Activation maximization (Lopes §3)", _activation_panel, _activation_controller,
+             Area.BottomDockWidgetArea, "activation", "activationPanel"),
 )
 
 
@@ -195,6 +241,10 @@ def arrange(w) -> None:
     w.candidate_panel.setMinimumWidth(280)
     # the sentences must stay readable however many docks share the window
     w.dataset_panel.setMinimumWidth(260)
+    later = ((w.dataset_results_dock, w.grid_dock), (w.evaluation_dock, w.neighbour_dock),
+             (w.activation_dock, w.neighbour_dock))
+    for dock, _beside in later:  # hidden before the sizes are set: else their widths widen the window
+        dock.hide()
     w.resizeDocks([w.dataset_dock, w.candidate_dock], [430, 290], Qt.Orientation.Horizontal)
     w.resizeDocks([w.grid_dock], [420], Qt.Orientation.Vertical)
     w.tabifyDockWidget(w.candidate_dock, w.search_dock)
@@ -210,3 +260,12 @@ def arrange(w) -> None:
     w.tabifyDockWidget(w.neighbour_dock, w.sanity_dock)
     w.neighbour_dock.raise_()
     w.sanity_dock.hide()
+    # the dataset-level docks: tabbed in the bottom row, hidden until a store, an evaluation or a
+    # maximization is asked for (their controllers show and raise them)
+    for dock, beside in later:
+        w.removeDockWidget(dock)
+        w.addDockWidget(Area.BottomDockWidgetArea, dock)
+        w.tabifyDockWidget(beside, dock)
+        dock.hide()
+    w.grid_dock.raise_()
+    w.neighbour_dock.raise_()

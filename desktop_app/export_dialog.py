@@ -39,7 +39,8 @@ STYLE_NAMES = {"paper": "Paper red/blue", "colorblind": "Colour-blind safe (purp
                "greyscale": "Greyscale safe (hatched negatives)"}
 WIDTH_NAMES = {"single": "Single column (3.3 in)", "double": "Double column (6.9 in)"}
 PANEL_TITLES = {"heatmap": "Sentence heatmap", "grid": "Saliency grid", "search": "Search histogram",
-                "deletion": "Deletion curves", "scatter": "Neighbour scatter"}
+                "deletion": "Deletion curves", "scatter": "Neighbour scatter", "sanity": "Sanity check",
+                "activation": "Activation maximization vs corpus search", "evaluation": "Dataset evaluation"}
 FONT_CHOICES = ("DejaVu Sans", "DejaVu Serif", "sans-serif", "serif", "Liberation Sans", "Liberation Serif",
                 "Times New Roman", "Arial", "Helvetica")
 PREVIEW_DPI = 110

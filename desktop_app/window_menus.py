@@ -56,6 +56,17 @@ class MenusMixin:
                                           "training data (Kim et al. §4.5); by default the training file recorded "
                                           "in the model's folder")
         self.open_demo_action = file_menu.addAction("Open D&emo", self.controller.open_demo)
+        file_menu.addSeparator()
+        self.open_store_action = file_menu.addAction("Open A&ttribution Store…", self.choose_store)
+        self.open_store_action.setObjectName("openStoreAction")
+        self.open_store_action.setToolTip("Open a folder made by Compute Attribution Store… or interp-studio "
+                                          "attribute-dataset: every method on every row, in the Dataset results dock")
+        self.compute_store_action = file_menu.addAction(
+            "Compute Attribution Store…", lambda: self.dataset_results_controller.open_compute_dialog())
+        self.compute_store_action.setObjectName("computeStoreAction")
+        self.compute_store_action.setToolTip("Every chosen method on every row of the open dataset, into a store "
+                                             "folder (resumable)")
+        file_menu.addSeparator()
         self.recent_models_menu = file_menu.addMenu("Recent &Models")
         self.recent_models_menu.setObjectName("recentModelsMenu")
         self.recent_datasets_menu = file_menu.addMenu("Recent D&atasets")
@@ -77,6 +88,17 @@ class MenusMixin:
                 view_menu.addAction(self.docks[spec.name].toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction("Reset Layout", self.reset_layout)
+
+        analysis_menu = mb.addMenu("&Analysis")
+        self.evaluate_action = analysis_menu.addAction("&Evaluate Dataset…",
+                                                       lambda: self.evaluation_controller.open_dialog())
+        self.evaluate_action.setObjectName("evaluateDatasetAction")
+        self.evaluate_action.setToolTip("A metric (AUC_rep, AOPC, …) over the open dataset, per method: means ± "
+                                        "standard error and the mean curves (interp-studio evaluate)")
+        self.maximize_action = analysis_menu.addAction("&Activation Maximization…", self.show_activation_view)
+        self.maximize_action.setObjectName("activationMaximizationAction")
+        self.maximize_action.setToolTip("What a class or a hidden unit responds to: the optimised input's nearest "
+                                        "words beside a corpus search (Lopes §3)")
 
         device_menu = mb.addMenu("&Device")
         self.device_group = QActionGroup(self)
@@ -205,6 +227,22 @@ class MenusMixin:
         path, _ = QFileDialog.getOpenFileName(self, "Open dataset", start, DATASET_FILTER)
         if path:
             self.open_dataset(path)
+
+    def choose_store(self) -> None:
+        """File → Open Attribution Store…: choose a store folder."""
+        ds = self.controller.dataset
+        start = str(Path(ds.path).expanduser().parent) if ds is not None and getattr(ds, "path", None) else ""
+        path = QFileDialog.getExistingDirectory(self, "Open attribution store folder", start)
+        if path:
+            self.open_store(path)
+
+    def open_store(self, path: str, *, show_first: bool = False):
+        """Open an attribution store in the Dataset results dock (a bad folder: a message only)."""
+        return self.dataset_results_controller.open_store(path, show_first=show_first)
+
+    def show_activation_view(self) -> None:
+        """Analysis → Activation Maximization…: show and raise its dock."""
+        self.activation_controller.show_dock()
 
     def choose_mlm(self) -> None:
         """File → Open Masked LM…: choose a masked-LM folder (e.g. from ``interp-studio train-mlm``)."""

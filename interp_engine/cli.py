@@ -1,4 +1,4 @@
-"""Headless command line: ``interp-studio train|train-mlm|attribute|hidden|search|evaluate|export``.
+"""Headless command line: ``interp-studio train|train-mlm|attribute|attribute-dataset|hidden|search|evaluate|export``.
 
 Importing this module imports no Qt and no torch (``desktop_app.__main__`` reads
 :data:`SUBCOMMANDS` from it). :func:`build_parser` reads every default and help text from the
@@ -40,9 +40,10 @@ from .config import (
     SanityConfig,
     SearchConfig,
     SimilarityConfig,
+    StoreConfig,
 )
 
-SUBCOMMANDS = ("train", "train-mlm", "attribute", "hidden", "search", "evaluate", "export")
+SUBCOMMANDS = ("train", "train-mlm", "attribute", "attribute-dataset", "hidden", "search", "evaluate", "export")
 
 #: the metric of ``evaluate --metric`` that is not a faithfulness metric of :mod:`interp_engine.evaluation`
 MATCHING_RATE = ("matching_rate", "share of optimised hidden locations whose nearest words occur in their "
@@ -329,6 +330,36 @@ def build_parser() -> argparse.ArgumentParser:
                         "(with --json: a \"merged\" object beside the per-piece tokens and scores)")
     _common(a)
 
+    # -- attribute-dataset ---------------------------------------------------------------------------
+    ad = sub.add_parser("attribute-dataset", help="every attribution method on every row of a dataset, into a "
+                                                  "resumable Parquet attribution store")
+    _open_flags(ad, model="the classifier folder", model_required=True, data="dataset file (TSV/CSV/JSONL/Parquet)",
+                data_required=True)
+    ad.add_argument("--methods", required=True, metavar="M1,M2,...",
+                    help=f"comma-separated attribution methods, of {', '.join(methods)}")
+    _mlm_flag(ad, "masked LM folder: the likelihood model of marginalization and the sampler of --metrics")
+    _marginalization_flags(ad, likelihood_default=None)
+    ad.add_argument("--n", type=int, help="the first N rows (default: all)")
+    ad.add_argument("--out", metavar="STORE", help="the store folder (part-*.parquet + manifest.json); a rerun "
+                                                   "continues it")
+    _add(ad, "--backend", choices=("local", "ray"), default=StoreConfig.backend,
+         help="local: in this process; ray: Ray Data actors (pip install 'interp-studio[scale]')")
+    ad.add_argument("--address", metavar="ADDR", help="--backend ray: the Ray cluster (default: a local Ray)")
+    ad.add_argument("--workers", type=int, default=StoreConfig.workers,
+                    help="--backend ray: actors (default: one per CPU, or per GPU)")
+    _add(ad, "--batch-size", type=int, default=StoreConfig.batch_size,
+         help="rows per part file / Ray batch (never changes the store)")
+    _add(ad, "--seed", type=int, default=StoreConfig.seed, help="each row is seeded from (seed, row)")
+    ad.add_argument("--metrics", default=",".join(StoreConfig.metrics) or None, metavar="K1,K2,...",
+                    help="per-row metrics stored per method as <metric>_<method> (e.g. auc_rep,loo_tau; "
+                         "default: none)")
+    ad.add_argument("--strategy", choices=STRATEGIES, default=None,
+                    help="--metrics: replacement strategy of the curves (default: mlm with --mlm, else zero)")
+    _add(ad, "--x-max", type=float, default=DeletionConfig.x_max, help="--metrics: the AUC/AOPC range")
+    ad.add_argument("--json", action="store_true",
+                    help='last line: {"rows": n, "seconds": s, "backend": "...", "out": "..."}')
+    _common(ad)
+
     # -- hidden -----------------------------------------------------------------------------------
     h = sub.add_parser("hidden", help="saliency of every hidden location of every layer (Yuan et al. eq. 3)")
     _open_flags(h, model="the classifier folder", model_required=True)
@@ -427,6 +458,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--exclude-original", action="store_true",
                     help="MLM strategy: never sample the token being replaced (default: sample from the full distribution)")
     _add(ev, "--batch-size", type=int, default=EvaluateConfig.batch_size, help="max sentences per classifier forward")
+    ev.add_argument("--store", metavar="STORE", help="read the attributions from this attribution store "
+                                                     "(interp-studio attribute-dataset; made first if missing)")
+    _add(ev, "--backend", choices=("local", "ray"), default=StoreConfig.backend,
+         help="where the attributions are computed: local (sentence by sentence) or ray (into --store, else a "
+              "folder inside --out, else a temporary folder)")
+    ev.add_argument("--address", metavar="ADDR", help="--backend ray: the Ray cluster (default: a local Ray)")
+    ev.add_argument("--workers", type=int, default=StoreConfig.workers, help="--backend ray: actors")
     mr = ev.add_argument_group("matching_rate (Yuan et al.; --seed seeds the input optimization)")
     _add(mr, "--k", dest="mr_k", type=int, default=MatchingRateConfig.k, help="most salient locations per sentence")
     _add(mr, "--m", dest="mr_m", type=int, default=MatchingRateConfig.m, help="nearest words per location")
@@ -461,6 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--text", metavar="SENTENCE", help="the sentence (search: the query when --query is not given)")
     _pair_flag(x)
     _add(x, "--panel", choices=_PANELS, default=_PANELS[0], help="which panel's figure")
+    x.add_argument("--unit", metavar="UNIT", help="activation panel: the unit whose activation is maximized, class:C "
+                                                  "or ROW:CHANNEL (grid row, channel), beside corpus search (Lopes §3)")
     x.add_argument("--format", choices=FORMATS, help="output format (default: --out's suffix)")
     x.add_argument("--out", metavar="PATH", help="output file (with --from-sidecar: default the recorded figure file)")
     _add(x, "--methods", default=",".join(AttributionConfig.export_methods), metavar="M1,M2,...",
@@ -500,7 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: ``export --panel`` choices (the first is the default)
-_PANELS = ("heatmap", "grid", "scatter", "deletion", "search", "sanity")
+_PANELS = ("heatmap", "grid", "scatter", "deletion", "search", "sanity", "activation")
 
 
 def _span_default() -> str:
@@ -766,18 +806,25 @@ def _cmd_hidden(args) -> int:
     return 0
 
 
-def _maximize(eng, args) -> int:
-    """``hidden --maximize UNIT``: Lopes §3.1 activation maximization next to §3.2 corpus search."""
+def parse_unit(text: str | None, flag: str = "--unit") -> tuple:
+    """``"class:C"`` → ``("class", C)``, ``"ROW:CHANNEL"`` → ``("hidden", ROW, CHANNEL)``: the unit of an
+    :class:`~interp_engine.requests.ActivationMaximizationRequest`. Raises InputError otherwise."""
     from .errors import InputError
-    from .requests import ActivationMaximizationRequest
 
-    parts = args.maximize.split(":")
+    parts = str(text or "").split(":")
     try:
-        unit = ("class", int(parts[1])) if parts[0] == "class" and len(parts) == 2 else ("hidden", int(parts[0]), int(parts[1]))
         if len(parts) != 2:
             raise ValueError
+        return ("class", int(parts[1])) if parts[0] == "class" else ("hidden", int(parts[0]), int(parts[1]))
     except (ValueError, IndexError):
-        raise InputError(f"--maximize must be class:C or ROW:CHANNEL, got {args.maximize!r}") from None
+        raise InputError(f"{flag} must be class:C or ROW:CHANNEL, got {text!r}") from None
+
+
+def _maximize(eng, args) -> int:
+    """``hidden --maximize UNIT``: Lopes §3.1 activation maximization next to §3.2 corpus search."""
+    from .requests import ActivationMaximizationRequest
+
+    unit = parse_unit(args.maximize, "--maximize")
     given = {k: v for k, v in (("k", args.k), ("seed", args.seed)) if v is not None}
     res = eng.run(ActivationMaximizationRequest(unit=unit, config=ActivationMaximizationConfig(**given)),
                   progress=_progress(args))
@@ -897,7 +944,8 @@ def evaluate_request_of(args):
         optimization=OptimizationConfig(lambda1=args.lambda1, lambda2=args.lambda2, steps=args.steps,
                                         lr=args.opt_lr, seed=args.seed),
         out=args.out, phrase_labels=args.phrase_labels, sampler_mlm=args.sampler_mlm,
-        sanity=SanityConfig(seed=args.seed, threshold=args.sanity_threshold).validate())
+        sanity=SanityConfig(seed=args.seed, threshold=args.sanity_threshold).validate(),
+        store=args.store, backend=args.backend, workers=args.workers, address=args.address)
 
 
 def _cmd_evaluate(args) -> int:
@@ -928,6 +976,47 @@ def _cmd_evaluate(args) -> int:
         for k, v in report.items():
             if k != "methods":
                 print(f"{k}: {v}")
+    return 0
+
+
+# -- attribute-dataset -----------------------------------------------------------------------------
+def store_spec_of(args):
+    """The :class:`~interp_engine.store.StoreSpec` of parsed ``attribute-dataset`` arguments
+    (marginalization's parameters from ``--likelihood/--sigma/--top-n`` as ``attribute`` reads
+    them; every other method with its defaults)."""
+    from .errors import InputError
+    from .store import StoreSpec
+
+    methods = _methods_of(args.methods)
+    if not methods:
+        raise InputError("give at least one attribution method: --methods M1,M2,...")
+    configs = {}
+    if "marginalization" in methods:
+        configs["marginalization"] = _marginalization_config(args, args.likelihood or
+                                                             ("mlm" if args.mlm else "uniform"))
+    return StoreSpec(model_dir=str(args.model), data_path=str(args.data), methods=methods, configs=configs,
+                     mlm_dir=str(args.mlm) if args.mlm else None, text_column=args.text_column,
+                     pair_column=args.pair_column or None, label_column=args.label_column, encoding=args.encoding,
+                     n=args.n, seed=args.seed, metrics=_methods_of(args.metrics or ""), strategy=args.strategy,
+                     x_max=args.x_max, allow_pickle=args.allow_pickle)
+
+
+def _cmd_attribute_dataset(args) -> int:
+    """Every method on every row into a Parquet store (:func:`interp_engine.store.attribute_dataset`)."""
+    from .errors import InputError
+    from .store import attribute_dataset
+
+    if not args.out:
+        raise InputError("attribute-dataset writes a store folder: give --out STORE")
+    if args.n is not None and args.n < 1:
+        raise InputError(f"--n must be >= 1, got {args.n}")
+    res = attribute_dataset(store_spec_of(args), args.out, backend=args.backend, batch_size=args.batch_size,
+                            workers=args.workers, address=args.address, progress=_ProgressBar(),
+                            device=args.device)
+    if args.json:
+        print(json.dumps({k: res[k] for k in ("rows", "seconds", "backend", "out")}))
+    else:
+        print(f"{res['out']}: {res['rows']} rows stored ({res['backend']} backend, {res['seconds']:.1f} s)")
     return 0
 
 
@@ -974,6 +1063,11 @@ def export_request_of(args):
         if not q:
             raise InputError("the search histogram needs --query WORDS (or --text)")
         return rq.SearchRequest(query=q, mode=args.mode, chosen_class=args.chosen_class, limit=SearchConfig.limit)
+    if args.panel == "activation":  # Lopes §3.1-3.2: no sentence, one unit
+        if not getattr(args, "unit", None):
+            raise InputError("the activation panel needs --unit class:C or ROW:CHANNEL")
+        return rq.ActivationMaximizationRequest(unit=parse_unit(args.unit),
+                                                config=ActivationMaximizationConfig(seed=args.seed))
     what = {"heatmap": "the heatmap", "grid": "the grid", "deletion": "the deletion curves",
             "scatter": "the neighbour scatter", "sanity": "the sanity check"}[args.panel]
     if getattr(args, "compare_model", None):
@@ -1078,7 +1172,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .errors import InterpError
 
-    handlers = {"train": _cmd_train, "train-mlm": _cmd_train_mlm, "attribute": _cmd_attribute, "hidden": _cmd_hidden,
+    handlers = {"train": _cmd_train, "train-mlm": _cmd_train_mlm, "attribute": _cmd_attribute,
+                "attribute-dataset": _cmd_attribute_dataset, "hidden": _cmd_hidden,
                 "search": _cmd_search, "evaluate": _cmd_evaluate, "export": _cmd_export}
     try:
         return handlers[args.command](args)

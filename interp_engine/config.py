@@ -373,6 +373,25 @@ class EvaluateConfig(ConfigMixin):
 
 
 @dataclass(frozen=True)
+class StoreConfig(ConfigMixin):
+    """Attribution stores (``interp-studio attribute-dataset``, :mod:`interp_engine.store`).
+
+    Attributes:
+        batch_size: rows per part file (local backend) or per Ray batch; never changes the store.
+        backend: ``local`` (in-process, the default; no Ray import) or ``ray`` (Ray Data, the
+            optional extra ``scale``). workers: Ray actors (None: one per CPU, or per GPU).
+        seed: each row is seeded from ``(seed, row)``. metrics: per-row metrics stored per method
+            (e.g. ``("auc_rep",)``; none by default).
+    """
+
+    batch_size: int = 16
+    backend: str = "local"
+    workers: int | None = None
+    seed: int = 0
+    metrics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SignificanceConfig(ConfigMixin):
     """The paired comparisons of ``evaluate`` (:func:`interp_engine.evaluation.paired_tests`).
 
@@ -471,5 +490,5 @@ __all__ = [
     "ErasureConfig", "EvaluateConfig", "GradientConfig", "HiddenConfig", "IntegratedGradientsConfig", "LIKELIHOODS",
     "LeaveOneOutConfig", "OPTIMIZATION_STEPS", "LimeConfig", "MarginalizationConfig", "MatchingRateConfig", "NeighbourConfig", "OptimizationConfig",
     "PAPER_LAMBDAS", "PROJECTIONS", "PredictConfig", "SEARCH_MODES", "SIMILARITY_METRICS", "STRATEGIES",
-    "SanityConfig", "SearchConfig", "SignificanceConfig", "SimilarityConfig", "default",
+    "SanityConfig", "SearchConfig", "SignificanceConfig", "SimilarityConfig", "StoreConfig", "default",
 ]

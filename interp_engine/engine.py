@@ -988,6 +988,23 @@ def _run_evaluate(e: Engine, r: "rq.EvaluateRequest", progress, cancel):
     return evaluate_request(e, r, progress=progress, cancel=cancel)
 
 
+def _run_attribute_dataset(e: Engine, r: "rq.AttributeDatasetRequest", progress, cancel) -> dict:
+    """The open model, masked LM and dataset file into an attribution store
+    (:func:`interp_engine.store.attribute_dataset`)."""
+    from .store import attribute_dataset, spec_of_engine
+
+    spec = spec_of_engine(e, methods=r.methods, configs={m: r.config_for(m) for m in r.methods}, n=r.n,
+                          seed=r.seed, metrics=r.metrics, encoding=r.encoding)
+    return attribute_dataset(spec, r.out, backend=r.backend, batch_size=r.batch_size, workers=r.workers,
+                             address=r.address, progress=progress, cancel=cancel, device=e.device)
+
+
+def _run_open_store(e: Engine, r: "rq.OpenStoreRequest", progress, cancel):
+    from .store import open_store
+
+    return open_store(r.path)
+
+
 def _run_sanity(e: Engine, r: "rq.SanityCheckRequest", progress, cancel):
     """The model-parameter randomization cascade of one method on one input (Adebayo et al. 2018
     §3.1; :func:`interp_engine.sanity.sanity_check`)."""
@@ -1067,6 +1084,8 @@ RUNNERS = {
     rq.PredictDatasetRequest: _run_predict,
     rq.EvaluateRequest: _run_evaluate,
     rq.SanityCheckRequest: _run_sanity,
+    rq.AttributeDatasetRequest: _run_attribute_dataset,
+    rq.OpenStoreRequest: _run_open_store,
     rq.LoadModelRequest: _run_load_model,
     rq.LoadDatasetRequest: _run_load_dataset,
     rq.LoadMLMRequest: _run_load_mlm,

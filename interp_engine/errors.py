@@ -28,3 +28,13 @@ def check_cancel(cancel) -> None:
 class InterpWarning(UserWarning):
     """Base class of the project's own warnings (e.g. missing font glyphs in a figure); tests
     turn them into errors (``pyproject.toml`` ``filterwarnings``) unless a test expects one."""
+
+
+class StoreError(InterpError):
+    """An attribution store (:mod:`interp_engine.store`) cannot be opened, or a run may not append
+    to it (it was made with another model, masked LM, data file or parameter set)."""
+
+
+class BackendError(InterpError):
+    """A compute backend of ``attribute-dataset`` cannot run (Ray not installed, cluster
+    unreachable)."""

@@ -534,7 +534,8 @@ def evaluate(engine, texts: Sequence["str | TextInput"], *, metric: str, methods
              out: str | Path | None = None, tags: dict | None = None,
              exclude_original: bool = DeletionConfig.exclude_original, batch_size: int = EvaluateConfig.batch_size,
              settings: dict | None = None, significance: SignificanceConfig | None = None,
-             sampler=None, iot_all: bool = EvaluateConfig.iot_all, progress=None, cancel=None) -> dict:
+             sampler=None, iot_all: bool = EvaluateConfig.iot_all, attributions=None, progress=None,
+             cancel=None) -> dict:
     """Evaluate ``methods`` on ``texts`` with ``metric``; resumable when ``out`` is given.
 
     Args:
@@ -566,6 +567,9 @@ def evaluate(engine, texts: Sequence["str | TextInput"], *, metric: str, methods
             hashes, and ``source``); a resumed run must have the same ones.
         iot_all: ``iot`` over every sentence; False: only sentences of more than
             :data:`~interp_engine.faithfulness.IOT_TOP_K` (10) word tokens.
+        attributions: ``attributions(i, text) -> {method: TokenAttribution}``, the attributions of
+            sentence i already computed (an attribution store, :func:`interp_engine.store.store_attributions`),
+            or None to compute them here (:meth:`Engine.attribute <interp_engine.engine.Engine.attribute>`).
         progress: ``progress(done, total, message)`` per sentence; cancel: ``threading.Event``.
 
     Returns:
@@ -673,7 +677,8 @@ def evaluate(engine, texts: Sequence["str | TextInput"], *, metric: str, methods
             check_cancel(cancel)
             new_rows, new_curves = _one_sentence(engine, c, lik, i, text, metric, methods, labels, strategy, x_max,
                                                  curve_x, seed, tags, exclude_original, batch_size, grid, cancel,
-                                                 iot_all=iot_all, timing=timing)
+                                                 iot_all=iot_all, timing=timing,
+                                                 atts=None if attributions is None else attributions(i, text))
             rows += new_rows
             crows += new_curves
             if f is not None:
@@ -720,8 +725,51 @@ def evaluate(engine, texts: Sequence["str | TextInput"], *, metric: str, methods
     return report
 
 
+def sentence_metrics(engine, i: int, text, atts: dict, metric: str, *, strategy: str, x_max: float = AUC_REP_X_MAX,
+                     seed: int = EvaluateConfig.seed, label: int | None = None,
+                     exclude_original: bool = DeletionConfig.exclude_original,
+                     batch_size: int = EvaluateConfig.batch_size, cancel=None) -> dict[str, float]:
+    """The per-sentence value of ``metric`` for each method of ``atts``, from attributions already
+    computed (an attribution store's row, :mod:`interp_engine.store`): exactly the ``value`` of
+    sentence ``i`` in ``evaluate``'s ``per_sentence.csv`` (the same code, seeded from
+    ``(seed, i)``; the ``mlm`` strategy samples from the engine's masked LM).
+
+    Args:
+        engine: the :class:`~interp_engine.engine.Engine` with the classifier (and MLM) open.
+        i: the sentence's index (its seed). text: the sentence (str or TextInput).
+        atts: method → :class:`~interp_engine.results.TokenAttribution` to the predicted class.
+        metric: one of :data:`FAITHFULNESS_METRICS` but ``iot``. strategy, x_max, seed,
+            exclude_original, batch_size: as in :func:`evaluate`. label: gold label or None.
+
+    Returns:
+        method → value (NaN where undefined).
+
+    Raises:
+        InputError: ``iot`` or an unknown metric/strategy; ``mlm`` without a masked LM. Cancelled.
+    """
+    if metric not in FAITHFULNESS_METRICS or metric == "iot":
+        raise InputError(f"per-row metric {metric!r} is not available; choose one of "
+                         f"{', '.join(m for m in FAITHFULNESS_METRICS if m != 'iot')}")
+    if strategy not in STRATEGIES:
+        raise InputError(f"unknown replacement strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    c = engine.require_model()
+    methods = [m for m in atts if not (metric == "loo_tau" and m == LOO_REFERENCE)]
+    lik = _sampler_of(engine, c, None)[0] if strategy == "mlm" and metric not in ATTRIBUTION_ONLY else None
+    curve_x = max(x_max, max(AOPC_BINS)) if metric in ("comprehensiveness", "sufficiency") else x_max
+    rows, _ = _one_sentence(engine, c, lik, 0, text, metric, methods, [label], strategy, x_max, curve_x, seed, None,
+                            exclude_original, batch_size, np.linspace(0.0, curve_x, GRID_POINTS), cancel,
+                            atts=atts, seed_index=i)
+    out = {r[1]: float(r[2]) for r in rows}
+    return {m: out.get(m, float("nan")) for m in atts}  # loo_tau of loo itself: not defined (NaN)
+
+
 def _one_sentence(engine, c, lik, i, text, metric, methods, labels, strategy, x_max, curve_x, seed, tags,
-                  exclude_original, batch_size, grid, cancel, *, iot_all=EvaluateConfig.iot_all, timing=None):
+                  exclude_original, batch_size, grid, cancel, *, iot_all=EvaluateConfig.iot_all, timing=None,
+                  atts=None, seed_index=None):
+    """The CSV rows and curve rows of sentence ``i``. ``atts``: method → attribution already
+    computed (an attribution store), else computed here; ``seed_index``: the index its seed is
+    derived from (default ``i``)."""
+    given = atts
     label = "" if labels is None or labels[i] is None else str(labels[i])
     nan = float("nan")
     ncols = len(_columns(metric))
@@ -736,8 +784,14 @@ def _one_sentence(engine, c, lik, i, text, metric, methods, labels, strategy, x_
     timing = {} if timing is None else timing
     t_attr = time.perf_counter()
     try:
-        atts = {m: engine.attribute(text, m, cancel=cancel) for m in methods}
-        ref = engine.attribute(text, LOO_REFERENCE, cancel=cancel) if metric == "loo_tau" else None
+        if given is None:
+            atts = {m: engine.attribute(text, m, cancel=cancel) for m in methods}
+        else:
+            atts = {m: given[m] for m in methods}
+        ref = None
+        if metric == "loo_tau":
+            ref = (given or {}).get(LOO_REFERENCE)
+            ref = engine.attribute(text, LOO_REFERENCE, cancel=cancel) if ref is None else ref
     except InputError:
         return empty_rows()
     timing["attribution_s"] = timing.get("attribution_s", 0.0) + time.perf_counter() - t_attr
@@ -755,7 +809,8 @@ def _one_sentence(engine, c, lik, i, text, metric, methods, labels, strategy, x_
         nw = int((~special).sum())
         # with at most IOT_TOP_K words the top-k holds every word: IoT would be 1 by construction
         counted = positive and (iot_all or nw > IOT_TOP_K)
-        rnd = iot(random_scores(len(special), seed, i), tag, special) if counted else nan
+        rnd = iot(random_scores(len(special), seed, i if seed_index is None else seed_index), tag, special) \
+            if counted else nan
         for m, a in atts.items():
             v = iot(a.scores, tag, special) if counted else nan
             nm, na = neutral_attribution(a.scores, tag, special)
@@ -778,7 +833,8 @@ def _one_sentence(engine, c, lik, i, text, metric, methods, labels, strategy, x_
             rows.append([str(i), m, _fmt(ratio), str(int((~special).sum())), _fmt(p0), str(target), label, _fmt(pm),
                          _fmt(hm), str(int(((seg == 0) & ~special).sum())), str(int(((seg == 1) & ~special).sum()))])
         return rows, curves
-    sub_seed = int(np.random.SeedSequence([int(seed), int(i)]).generate_state(1)[0])
+    sub_seed = int(np.random.SeedSequence([int(seed), int(i if seed_index is None else seed_index)])
+                   .generate_state(1)[0])
     t_cur = time.perf_counter()
     scores = {m: a.scores for m, a in atts.items()}
     cur = deletion_curves(c, text, scores, target=target, strategy=strategy,
@@ -1017,6 +1073,13 @@ def evaluate_request(engine, request, *, progress=None, cancel=None) -> dict:
     ``sampler_mlm`` adds ``same_as_explainer`` (equal hashes) and ``source``); without it the
     sampler is the explainer's MLM and ``source`` says so.
 
+    With ``request.store`` or ``request.backend == "ray"`` the attributions are read from an
+    attribution store (:func:`interp_engine.store.store_attributions`: the store is made first by
+    :func:`~interp_engine.store.attribute_dataset` with ``request.backend`` when it does not exist;
+    it is refused, StoreError, when its model, data, methods' parameters or rows do not fit); the
+    metrics are then computed exactly as without it (the same report for the same seed). Without
+    both (``backend="local"``, no store) every attribution is computed here, sentence by sentence.
+
     Returns:
         The JSON report (see :func:`evaluate`; matching rate: ``MatchingRate.to_json()`` with
         :func:`matching_rate_baseline`).
@@ -1025,8 +1088,9 @@ def evaluate_request(engine, request, *, progress=None, cancel=None) -> dict:
         InputError: no dataset, bad ``n``, AUC without a masked LM or a strategy, marginalization
         without a masked LM, ``segment_ratio`` on a single-text dataset, ``matching_rate`` or
         ``iot`` on pairs (a pair dataset or a pair model), ``sampler_mlm`` with a metric or
-        strategy that samples nothing. ModelLoadError: ``sampler_mlm`` is not a usable masked LM.
-        Cancelled.
+        strategy that samples nothing, ``store``/``backend="ray"`` with ``matching_rate`` or
+        ``randomization``. ModelLoadError: ``sampler_mlm`` is not a usable masked LM.
+        StoreError: the store does not fit the request. BackendError: Ray is missing. Cancelled.
     """
     ev = request.evaluate
     if engine.dataset is None:
@@ -1048,6 +1112,10 @@ def evaluate_request(engine, request, *, progress=None, cancel=None) -> dict:
         raise InputError(f"--sampler-mlm chooses the masked LM that samples replacement tokens; --metric "
                          f"{request.metric} replaces no token (use it with auc_rep, aopc, comprehensiveness or "
                          "sufficiency)")
+    if (getattr(request, "store", None) or getattr(request, "backend", "local") != "local") and \
+            request.metric in (RANDOMIZATION_METRIC, "matching_rate"):
+        raise InputError(f"--store and --backend ray hold token attributions; --metric {request.metric} uses none "
+                         "(drop them, or choose an attribution metric such as auc_rep)")
     if request.metric == RANDOMIZATION_METRIC:  # the sanity check of Adebayo et al. 2018: interp_engine.sanity
         from .sanity import evaluate_randomization
 
@@ -1079,6 +1147,12 @@ def evaluate_request(engine, request, *, progress=None, cancel=None) -> dict:
         engine.set_marginalization(likelihood=cfg.likelihood, sigma=cfg.sigma if cfg.top_n is None else None,
                                    top_n=cfg.top_n)
     labels = None if data.labels is None else [int(v) for v in data.labels][: len(texts)]
+    attributions = None
+    store_path = getattr(request, "store", None)
+    if store_path or getattr(request, "backend", "local") != "local":
+        from .store import store_attributions
+
+        attributions = store_attributions(engine, request, methods, len(texts), progress=progress, cancel=cancel)
     tags = None
     if request.metric == "iot":
         path = request.phrase_labels or str(Path(data.path or ".").expanduser().parent / "phrase_labels_5class.tsv")
@@ -1092,8 +1166,8 @@ def evaluate_request(engine, request, *, progress=None, cancel=None) -> dict:
     return evaluate(engine, texts, metric=request.metric, methods=methods, labels=labels, strategy=strategy or "zero",
                     x_max=request.deletion.x_max, seed=ev.seed, out=request.out, tags=tags,
                     exclude_original=request.deletion.exclude_original, batch_size=ev.batch_size,
-                    settings=settings, sampler=sampler_path or None, iot_all=ev.iot_all, progress=progress,
-                    cancel=cancel)
+                    settings=settings, sampler=sampler_path or None, iot_all=ev.iot_all, attributions=attributions,
+                    progress=progress, cancel=cancel)
 
 
 def _sampler_of(engine, classifier, sampler) -> tuple[object, dict]:

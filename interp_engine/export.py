@@ -47,7 +47,7 @@ from .sidecar import (  # noqa: F401
 )
 
 FORMATS = ("pdf", "svg", "png", "tex")
-PANELS = ("heatmap", "grid", "scatter", "deletion", "search", "sanity")
+PANELS = ("heatmap", "grid", "scatter", "deletion", "search", "sanity", "activation", "evaluation")
 SIDECAR_VERSION = 1
 
 
@@ -232,7 +232,8 @@ def build_sidecar(result, provenance: Provenance, *, figure_path: str | Path, fm
         parameters = params[0] if len(params) == 1 else dict(zip(methods, params))
     else:
         method = {"grid": "hidden_saliency", "search": "token_search", "scatter": "input_optimization",
-                  "deletion": list(getattr(r0, "methods", ())), "sanity": getattr(r0, "method", None)}[panel]
+                  "deletion": list(getattr(r0, "methods", ())), "sanity": getattr(r0, "method", None),
+                  "activation": "activation_maximization", "evaluation": list(getattr(r0, "methods", ()))}[panel]
         parameters = parameters_of(request, r0)
     mh = provenance.model_hash or (model_folder_hash(provenance.model_path) if provenance.model_path else "")
     ds = None

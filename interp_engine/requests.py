@@ -37,6 +37,7 @@ from .config import (
     SanityConfig,
     SearchConfig,
     SimilarityConfig,
+    StoreConfig,
 )
 from .errors import InputError
 from .inputs import TextInput
@@ -436,6 +437,9 @@ class EvaluateRequest(Request):
         sampler_mlm: masked-LM folder whose samples replace the tokens of the ``mlm`` strategy
             (AUC_rep), independent of the explainer's MLM (marginalization's likelihood, the
             engine's open MLM); None = the explainer's MLM (Pham et al. 2022, "Double Trouble").
+        store, backend, workers, address: read the attributions from an attribution store, and
+            compute the missing ones locally or with Ray (see
+            :func:`interp_engine.evaluation.evaluate_request`).
     """
 
     metric: str = "auc_rep"
@@ -450,6 +454,14 @@ class EvaluateRequest(Request):
     sampler_mlm: str | None = None
     #: ``randomization``: the seed and failing threshold of the sanity check (Adebayo et al. 2018)
     sanity: SanityConfig = field(default_factory=SanityConfig)
+    #: an attribution store (:mod:`interp_engine.store`) to read the attributions from instead of
+    #: computing them (made here when it does not exist yet); None: computed sentence by sentence
+    store: str | None = None
+    #: where missing attributions are computed: ``local`` (in this process) or ``ray`` (Ray Data,
+    #: into ``store``, else a folder inside ``out``, else a temporary folder); workers, address: Ray's
+    backend: str = StoreConfig.backend
+    workers: int | None = StoreConfig.workers
+    address: str | None = None
     kind: ClassVar[str] = "evaluate"
     long_running: ClassVar[bool] = True
     _json_fields: ClassVar[dict] = {"evaluate": EvaluateConfig.from_json, "deletion": DeletionConfig.from_json,
@@ -566,6 +578,56 @@ class SimilarityRequest(_InputRequest):
         return f"Finding training n-grams with similar activations to tokens {self.span[0]}–{self.span[1] - 1}…"
 
 
+@dataclass(frozen=True, kw_only=True)
+class AttributeDatasetRequest(Request):
+    """Every method on every row of the open dataset (the first ``n``) into an attribution store
+    (:func:`interp_engine.store.attribute_dataset`, ``interp-studio attribute-dataset``), with the
+    engine's open model, masked LM and dataset file; resumable (rows already in ``out`` are
+    skipped). Result: ``{"rows", "seconds", "backend", "out"}``.
+
+    Attributes:
+        methods: attribution methods (registry names). configs: ``{method: config}`` (missing:
+            the method's defaults; stored as the full parameter JSON). n: first N rows (None: all).
+        out: the store folder. batch_size: rows per part file / Ray batch. metrics: per-row
+            metrics (:data:`interp_engine.store.STORE_METRICS`). seed: rows seeded from (seed, row).
+        backend: ``local`` or ``ray``; workers, address: Ray's actors and cluster.
+        encoding: text encoding of the dataset file.
+    """
+
+    methods: tuple[str, ...] = ()
+    configs: Mapping[str, Any] = field(default_factory=dict)
+    n: int | None = None
+    out: str = ""
+    batch_size: int = StoreConfig.batch_size
+    metrics: tuple[str, ...] = StoreConfig.metrics
+    seed: int = StoreConfig.seed
+    backend: str = StoreConfig.backend
+    workers: int | None = StoreConfig.workers
+    address: str | None = None
+    encoding: str = DatasetConfig.encoding
+    kind: ClassVar[str] = "attribute_dataset"
+    long_running: ClassVar[bool] = True
+    _json_fields: ClassVar[dict] = {"configs": _configs_from_json, "methods": tuple, "metrics": tuple}
+
+    config_for = AttributionRequest.config_for
+
+    def describe(self) -> str:
+        n = len(self.methods)
+        return f"Attributing the dataset with {n} method{'s' if n != 1 else ''} into {Path(self.out).name or self.out}…"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenStoreRequest(Request):
+    """Open an attribution store folder; result: :class:`interp_engine.store.AttributionStore`."""
+
+    path: str = ""
+    kind: ClassVar[str] = "open_store"
+    long_running: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"Opening attribution store {Path(self.path).name or self.path}…"
+
+
 # -- opening things --------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class LoadModelRequest(Request):
@@ -680,10 +742,10 @@ class DemoRequest(Request):
 
 
 __all__ = [
-    "ActivationMaximizationRequest", "AttributionRequest", "CandidateTableRequest", "CloseCompareModelRequest",
+    "ActivationMaximizationRequest", "AttributeDatasetRequest", "AttributionRequest", "CandidateTableRequest", "CloseCompareModelRequest",
     "CompareModelsRequest", "ComparePredictDatasetRequest", "CompareRequest", "DeletionCurvesRequest",
     "LoadCompareModelRequest", "DemoRequest", "EvaluateRequest", "HiddenSaliencyRequest", "LoadDatasetRequest",
-    "LoadMLMRequest", "LoadModelRequest", "NeighbourScatterRequest", "PredictDatasetRequest", "PriorRequest",
+    "LoadMLMRequest", "LoadModelRequest", "NeighbourScatterRequest", "OpenStoreRequest", "PredictDatasetRequest", "PriorRequest",
     "REQUEST_TYPES", "Request", "SanityCheckRequest", "SearchRequest", "SetDeviceRequest", "SimilarityRequest", "SpanAttributionRequest",
     "request_from_json",
 ]

@@ -948,3 +948,117 @@ class SanityCascade:
             "params": dict(self.params), "seconds": float(self.seconds),
             **segment_fields_json(self.segments, self.segment_names),
         }
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """A dataset-level evaluation (``interp-studio evaluate``, an
+    :class:`~interp_engine.requests.EvaluateRequest`) as a figure can draw it: the per-method mean
+    of the metric with its standard error, and the mean deletion curves (Kim et al. 2020 §3.5,
+    Fig. 3b: p(class) against the fraction of tokens replaced, averaged over the sentences).
+
+    Attributes:
+        metric: the ``--metric`` key (``auc_rep``, ``aopc``, ``iot``, ``matching_rate``, ...).
+        methods: (M,) method keys in the report's order (matching rate: ``("matching_rate",)``).
+        means, ses: (M,) float64 mean and standard error of the metric per method (NaN: undefined).
+        ns: (M,) int64 sentences with a defined value per method.
+        curve_x: (G,) float64 fraction of the tokens replaced (empty for metrics without curves).
+        curves: (M, G) float64 mean curve per method (rows of NaN: no curve for that method).
+        lower_is_better: the metric's direction (None: descriptive, neither is better).
+        n_sentences: sentences evaluated. report: the full JSON report (paired tests, timing, ...).
+    """
+
+    metric: str
+    methods: tuple[str, ...]
+    means: np.ndarray
+    ses: np.ndarray
+    ns: np.ndarray
+    curve_x: np.ndarray
+    curves: np.ndarray
+    lower_is_better: bool | None = None
+    n_sentences: int = 0
+    report: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    #: the request that produced the report (None when built by hand)
+    request: Any = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_report(cls, report: Mapping[str, Any], request: Any = None,
+                    curves: Mapping[str, Any] | None = None) -> "EvaluationReport":
+        """The report dict of :func:`interp_engine.evaluation.evaluate_request` as a result.
+
+        The mean curves are ``curves`` (``{"x": [...], method: [...]}``) when given, else the
+        report's ``mean_curves``, else the mean over the sentences of ``curves.csv`` in the
+        report's ``out`` folder (the per-sentence curves :func:`~interp_engine.evaluation.evaluate`
+        writes there; the rows of sentences beyond ``n_sentences`` are left out, as the report
+        does), else none.
+
+        Raises:
+            ValueError: ``report`` has neither ``methods`` nor a matching rate.
+        """
+        rep = dict(report)
+        if "methods" in rep:
+            methods = tuple(str(m) for m in rep["methods"])
+            rows = [dict(rep["methods"][m]) for m in methods]
+            means = [float(r.get("mean", np.nan)) for r in rows]
+            ses = [float(r.get("se", np.nan)) for r in rows]
+            ns = [int(r.get("n", 0) or 0) for r in rows]
+        elif "matching_rate" in rep:  # Yuan et al.: one rate over the sentences
+            methods, n = ("matching_rate",), int(rep.get("n", 0))
+            rate = float(rep["matching_rate"])
+            means, ns = [rate], [n]
+            ses = [float(np.sqrt(rate * (1 - rate) / n)) if n > 0 else float("nan")]
+        else:
+            raise ValueError("not an evaluation report: it has no per-method results")
+        n_sentences = int(rep.get("n_sentences", rep.get("n", max(ns, default=0))) or 0)
+        mc = curves if curves is not None else rep.get("mean_curves")
+        if mc is None and rep.get("out"):
+            mc = mean_curves_of(rep["out"], methods, n_sentences or None)
+        x = np.asarray((mc or {}).get("x", ()), dtype=np.float64)
+        grid = np.full((len(methods), len(x)), np.nan)
+        for i, m in enumerate(methods):
+            v = np.asarray((mc or {}).get(m, ()), dtype=np.float64)
+            if len(v) == len(x) and len(x):
+                grid[i] = v
+        lib = rep.get("lower_is_better")
+        return cls(metric=str(rep.get("metric", "")), methods=methods, means=np.asarray(means, np.float64),
+                   ses=np.asarray(ses, np.float64), ns=np.asarray(ns, np.int64), curve_x=x, curves=grid,
+                   lower_is_better=None if lib is None else bool(lib), n_sentences=n_sentences, report=rep,
+                   request=request)
+
+    @property
+    def has_curves(self) -> bool:
+        """True when at least one method has a mean curve."""
+        return bool(len(self.curve_x)) and bool(np.isfinite(self.curves).any())
+
+    def to_json(self) -> dict:
+        return dict(self.report)
+
+
+def mean_curves_of(out, methods, n_sentences: int | None = None) -> dict | None:
+    """``{"x": (G,), method: (G,)}``: the mean of each method's per-sentence curves in
+    ``out/curves.csv`` (:func:`interp_engine.evaluation.evaluate`'s file: columns ``index``,
+    ``method``, then the curve at ``x=…``), over the sentences ``index < n_sentences`` whose curve
+    is finite everywhere; None when the file is missing or empty. Read with :mod:`csv`."""
+    import csv
+    from pathlib import Path
+
+    path = Path(out).expanduser() / "curves.csv"
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+    except OSError:
+        return None
+    if len(rows) < 2 or len(rows[0]) < 3:
+        return None
+    x = [float(h.split("=", 1)[1]) for h in rows[0][2:]]
+    out_d: dict = {"x": x}
+    for m in methods:
+        vals = []
+        for r in rows[1:]:
+            if len(r) != len(x) + 2 or r[1] != m or (n_sentences is not None and int(r[0]) >= n_sentences):
+                continue
+            v = np.array([float(a) for a in r[2:]], dtype=np.float64)
+            if np.isfinite(v).all():
+                vals.append(v)
+        out_d[m] = np.mean(vals, axis=0).tolist() if vals else []
+    return out_d

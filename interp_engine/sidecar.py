@@ -21,10 +21,12 @@ from typing import Any, Mapping
 from .config import DeletionConfig, HiddenConfig, MarginalizationConfig, NeighbourConfig, OptimizationConfig, SearchConfig
 from .errors import InputError
 from .requests import (
+    ActivationMaximizationRequest,
     AttributionRequest,
     CompareModelsRequest,
     CompareRequest,
     DeletionCurvesRequest,
+    EvaluateRequest,
     HiddenSaliencyRequest,
     NeighbourScatterRequest,
     Request,
@@ -44,7 +46,8 @@ from .results import (
 #: the request type of each figure panel
 PANEL_REQUESTS = {"heatmap": (AttributionRequest, CompareRequest, CompareModelsRequest), "grid": (HiddenSaliencyRequest,),
                   "search": (SearchRequest,), "deletion": (DeletionCurvesRequest,),
-                  "scatter": (NeighbourScatterRequest,), "sanity": (SanityCheckRequest,)}
+                  "scatter": (NeighbourScatterRequest,), "sanity": (SanityCheckRequest,),
+                  "activation": (ActivationMaximizationRequest,), "evaluation": (EvaluateRequest,)}
 #: request fields that are configs whose settings the sidecar's ``parameters`` lists flat
 _FLAT_CONFIGS = ("deletion", "neighbours", "optimization")
 
@@ -215,8 +218,25 @@ def _sanity_request(res, provenance=None) -> Request:
                               sanity=SanityConfig(seed=int(res.seed), threshold=float(res.threshold)))
 
 
+def _activation_request(res, provenance=None) -> Request:
+    """An :class:`~interp_engine.results.ActivationMaximization` names its unit only in words
+    (``"conv1 channel 7"``): without the request it carries, the unit cannot be recovered."""
+    raise ValueError(f"this activation-maximization result of {res.unit} carries no request, so its figure "
+                     "cannot record how to remake it; compute it with Engine.run(ActivationMaximizationRequest(...))")
+
+
+def _evaluation_request(res, provenance=None) -> Request:
+    """The :class:`EvaluateRequest` of an :class:`~interp_engine.results.EvaluationReport` built
+    by hand: its metric, methods and number of sentences (the other settings: the defaults)."""
+    from .config import EvaluateConfig
+
+    methods = tuple(m for m in res.methods if m != "matching_rate") or EvaluateConfig.methods
+    return EvaluateRequest(metric=res.metric, evaluate=EvaluateConfig(methods=methods, n=int(res.n_sentences) or None))
+
+
 _DERIVE = {"heatmap": _heatmap_request, "grid": _grid_request, "search": _search_request,
-           "deletion": _deletion_request, "scatter": _scatter_request, "sanity": _sanity_request}
+           "deletion": _deletion_request, "scatter": _scatter_request, "sanity": _sanity_request,
+           "activation": _activation_request, "evaluation": _evaluation_request}
 
 
 def parameters_of(request: Request, result=None) -> dict:
@@ -366,6 +386,10 @@ def recompute(request: Request, engine, *, seed: int = 0, progress=None, cancel=
             _seed(seed)
             out.append(engine.run(sub, progress=progress, cancel=cancel))
         return out[0] if single else tuple(dataclasses.replace(r, request=request) for r in out)
+    if isinstance(request, EvaluateRequest):  # the report dict, as the evaluation figure draws it
+        from .results import EvaluationReport
+
+        return EvaluationReport.from_report(engine.run(request, progress=progress, cancel=cancel), request=request)
     return engine.run(request, progress=progress, cancel=cancel)
 
 

@@ -143,3 +143,33 @@ def save_tiny_encoder(path: Path, *, seed: int = 0) -> Path:
     BertModel(cfg).save_pretrained(path)
     tok.save_pretrained(path)
     return path
+
+
+def tiny_sentences(n: int, *, seed: int = 7, min_words: int = 4, max_words: int = 9) -> list[str]:
+    """``n`` distinct sentences of ``min_words``..``max_words`` words drawn (seeded) from the words
+    of :data:`TINY_TEXTS`: rows a tiny model gives different tokens and scores."""
+    import numpy as np
+
+    words = sorted({w for t in TINY_TEXTS for w in t.split()})
+    rng = np.random.default_rng(seed)
+    out: list[str] = []
+    while len(out) < n:
+        t = " ".join(rng.choice(words, size=int(rng.integers(min_words, max_words + 1))))
+        if t not in out:
+            out.append(t)
+    return out
+
+
+def save_model_mlm_data(root: Path, texts, *, model_seed: int = 0) -> tuple[Path, Path, Path]:
+    """A tiny TextCNN (:func:`save_tiny`, ``root/clf``), a tiny masked LM over the same vocabulary
+    (``root/mlm``) and ``texts`` as ``root/data.tsv`` (labels alternating 0/1). Returns
+    ``(model_dir, mlm_dir, data_path)``."""
+    from tests.engine.test_marginalization import tiny_mlm
+
+    model = save_tiny(Path(root) / "clf", "textcnn", seed=model_seed)
+    mlm = Path(root) / "mlm"
+    tiny_mlm(len(tiny_tokenizer())).save_pretrained(mlm)
+    tiny_tokenizer().save_pretrained(mlm)
+    data = Path(root) / "data.tsv"
+    data.write_text("label\ttext\n" + "".join(f"{i % 2}\t{t}\n" for i, t in enumerate(texts)), encoding="utf-8")
+    return model, mlm, data

@@ -97,6 +97,29 @@ class DockController(QObject):
         self.drop(*list(self._jobs))
 
 
+class PanelDockController(DockController):
+    """A :class:`DockController` of one panel in one dock of the main window (the dataset-level
+    docks): ``main`` is the :class:`~.analysis.AnalysisController`, ``window`` the main window
+    (dialogs, message boxes, the dock's first width) or None. :meth:`show_dock` shows and raises
+    the dock, widening it the first time (:func:`desktop_app.panels.dock_pages.show_dock`)."""
+
+    def __init__(self, client: EngineClient, main, panel, dock=None, window=None, parent: QObject | None = None):
+        super().__init__(client, parent)
+        self.main = main
+        self.panel = panel
+        self.dock = dock
+        self.window = window
+        self.dialog = None
+        self._sized = False
+
+    def show_dock(self) -> None:
+        from ..panels.dock_pages import show_dock
+
+        first = self.dock is not None and self.dock.isHidden() and not self._sized
+        self._sized = self._sized or first
+        show_dock(self.dock, self.window, first=first)
+
+
 def method_configs(heatmap, methods) -> dict:
     """``{method: config}`` of the heatmap's settings forms for ``methods`` (when the panel has
     per-method forms), and always the marginalization form's config."""

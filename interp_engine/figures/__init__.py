@@ -10,6 +10,8 @@ module per panel:
 - :mod:`.search`: :func:`search_histogram_figure`, p(class) over a training-set search's matches.
 - :mod:`.deletion`: :func:`deletion_curve_figure`, deletion curves with their AUC_rep.
 - :mod:`.scatter`: :func:`scatter_figure`, the t-SNE neighbour scatter.
+- :mod:`.activation`: :func:`activation_figure`, activation maximization beside corpus search (Lopes §3).
+- :mod:`.evaluation`: :func:`evaluation_figure`, a dataset evaluation's means ± s.e. and mean curves.
 - :mod:`.compare`: :func:`model_comparison_figure`, two models on one sentence (a
   :class:`~interp_engine.results.ModelComparison`: one row per model, its own tokens; a heatmap
   panel's figure), and :func:`model_comparison_latex`.
@@ -21,10 +23,12 @@ style and fonts. :func:`render` and :func:`panel_of` dispatch on the result type
 from __future__ import annotations
 
 from ..results import DeletionCurves, HiddenSaliency, ModelComparison, NeighbourScatter, TokenAttribution, TokenSearchResult
-from ..results import SanityCascade
+from ..results import ActivationMaximization, EvaluationReport, SanityCascade
+from .activation import activation_figure
 from .common import method_label, units_label
 from .compare import model_comparison_figure, model_comparison_latex
 from .deletion import deletion_curve_figure
+from .evaluation import evaluation_figure
 from .grid import saliency_grid_figure
 from .heatmap import heatmap_figure, heatmap_latex, heatmap_layout
 from .palette import (
@@ -58,6 +62,10 @@ PANEL_TYPES = {
     "scatter": (NeighbourScatter, scatter_figure),
     # the model-parameter randomization cascade of one sentence (Adebayo et al. 2018 §3.1)
     "sanity": (SanityCascade, sanity_cascade_figure),
+    # activation maximization next to corpus search of one unit (Lopes §3.1-3.2, Fig. 3-4)
+    "activation": (ActivationMaximization, activation_figure),
+    # a dataset-level evaluation: means ± s.e. per method and the mean deletion curves (Kim et al. §3.5)
+    "evaluation": (EvaluationReport, evaluation_figure),
 }
 
 
@@ -107,4 +115,5 @@ __all__ = ["COLORBLIND_STOPS", "CURVE_COLORS", "FALLBACK_FONTS", "FigureStyle", 
            "heatmap_figure", "heatmap_latex", "heatmap_layout", "installed_fallback_fonts", "latex", "method_label",
            "model_comparison_figure", "model_comparison_latex", "panel_of",
            "render", "saliency_grid_figure", "scatter_figure", "score_rgb", "search_histogram_figure", "symmetric_limit",
-           "text_color_on", "units_label"]
+           "text_color_on", "units_label",
+           "activation_figure", "evaluation_figure"]

@@ -124,7 +124,8 @@ def test_the_docks_table_builds_every_dock_with_its_object_name(qtbot):
     try:
         names = [spec.name for spec in DOCKS]
         assert names == ["datasetDock", "saliencyGridDock", "candidateTableDock", "tokenSearchDock",
-                         "deletionCurveDock", "neighbourScatterDock", "sanityDock"]
+                         "deletionCurveDock", "neighbourScatterDock", "sanityDock", "datasetResultsDock",
+                         "evaluationDock", "activationDock"]
         for spec in DOCKS:
             dock = w.findChild(QDockWidget, spec.name)
             assert dock is not None and dock is w.docks[spec.name] and dock is getattr(w, f"{spec.attr}_dock")

@@ -182,7 +182,7 @@ def test_model_and_dataset_flags_are_the_same_wherever_one_is_opened():
         if "--model" in opts:
             seen_model += 1
             assert "--allow-pickle" in opts, name
-    assert seen_data == 6 and seen_model == 6  # all but hidden open a dataset; all but train a model
+    assert seen_data == 7 and seen_model == 7  # all but hidden open a dataset; all but train a model
     from desktop_app.__main__ import build_parser as gui_parser
 
     g = _options(gui_parser())

@@ -66,7 +66,8 @@ def test_dispatch_is_by_type_not_by_attribute_names():
         panel_of([attribution(), 3])
     with pytest.raises(ValueError, match="no figure for"):
         panel_of(())
-    assert set(figures.PANEL_TYPES) == {"heatmap", "grid", "search", "deletion", "scatter", "sanity"}
+    assert set(figures.PANEL_TYPES) == {"heatmap", "grid", "search", "deletion", "scatter", "sanity", "activation",
+                                       "evaluation"}
 
 
 def test_method_names_come_from_the_registry():
