@@ -1169,6 +1169,10 @@ def _cmd_export(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run a headless subcommand; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if next((a for a in argv if not a.startswith("-")), None) in ("train", "train-mlm"):
+        from .environment import pin_cpu_kernels
+
+        pin_cpu_kernels()  # before torch loads (the parser loads it): one model per seed on AVX2 and AVX512 CPUs
     args = build_parser().parse_args(argv)
     from .errors import InterpError
 

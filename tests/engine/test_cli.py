@@ -39,6 +39,46 @@ def test_train_json_report(tmp_path, capsys):
     assert env["packages"]["gensim"] and env["cpu"]
 
 
+def _has_avx2() -> bool:
+    import platform
+
+    try:
+        flags = open("/proc/cpuinfo", encoding="utf-8").read()
+    except OSError:
+        return False
+    return platform.machine() == "x86_64" and " avx2" in flags
+
+
+@pytest.mark.skipif(not _has_avx2(), reason="kernel pinning applies to x86-64 CPUs with AVX2 only")
+def test_train_pins_the_cpu_kernel_set_in_a_fresh_process(tmp_path):
+    """Issue 15 bug 7: MR's seed-1 TextCNN was 0.7552 (best epoch 3) with AVX512 kernels and 0.7434
+    (epoch 7) with AVX2 ones; `train` caps torch/oneDNN/OpenBLAS at AVX2 before torch loads."""
+    import os
+    import subprocess
+
+    from interp_engine.environment import PINNED_KERNELS
+
+    train, test = demo_corpus()
+    small = tmp_path / "train.tsv"
+    small.write_text("".join(train.read_text(encoding="utf-8").splitlines(keepends=True)[:301]), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in PINNED_KERNELS}
+    r = subprocess.run([sys.executable, "-m", "interp_engine.cli", "train", "--data", str(small), "--out",
+                        str(tmp_path / "m"), "--epochs", "1", "--device", "cpu"],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rec = json.loads((tmp_path / "m" / "training.json").read_text(encoding="utf-8"))["environment"]
+    assert rec["torch_cpu_capability"] == "AVX2"
+    assert rec["kernel_env"] == PINNED_KERNELS
+    # a variable the user set wins, and nothing is pinned once torch is loaded (too late to matter)
+    code = ("import os; os.environ['ATEN_CPU_CAPABILITY'] = 'default'; "
+            "from interp_engine.environment import pin_cpu_kernels; d = pin_cpu_kernels(); "
+            "assert 'ATEN_CPU_CAPABILITY' not in d and os.environ['ATEN_CPU_CAPABILITY'] == 'default', d; "
+            "import torch; assert torch.backends.cpu.get_cpu_capability() == 'DEFAULT'; "
+            "del os.environ['ONEDNN_MAX_CPU_ISA']; assert pin_cpu_kernels() == {}")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
 def test_attribute_and_hidden_json(tmp_path, capsys):
     d = save_tiny(tmp_path / "m")
     assert main(["attribute", "--model", str(d), "--text", "a good film", "--method", "grad_input", "--json"]) == 0
