@@ -20,9 +20,13 @@ PACKAGES = ("interp-studio", "torch", "numpy", "scipy", "gensim", "tokenizers", 
 
 
 #: the kernel set every training run uses on an x86-64 CPU with AVX2 (README, "Reproducibility"):
-#: torch's ATen kernels, oneDNN's and OpenBLAS's (gensim's Word2Vec via SciPy) capped at AVX2, so a
-#: seed gives the same model on AVX2 and AVX512 machines. A variable the user set is left as it is.
-PINNED_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"}
+#: torch's ATen kernels, oneDNN's and OpenBLAS's (gensim's Word2Vec via SciPy) capped at AVX2, and
+#: MKL (torch's matmuls) on its conditional-numerical-reproducibility branch COMPATIBLE, the one
+#: Intel documents as giving the same results on Intel and non-Intel CPUs. Measured (issue 15 bug 7):
+#: MR's seed-1 TextCNN was 0.7522 (AVX512), 0.7532 (the first three pins) and 0.7463 (MKL_CBWR=AVX2)
+#: on one Intel Xeon: MKL's branch alone changes the model. A variable the user set is left as it is.
+PINNED_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell",
+                  "MKL_CBWR": "COMPATIBLE"}
 
 
 def _cpu_flags() -> set[str]:
