@@ -41,7 +41,30 @@ def gradient_scores(
         (g,) = torch.autograd.grad(s, emb)
     contrib = g * emb if times_input else g
     scores = contrib.sum(-1) * attention_mask.to(contrib.dtype)
+    if not times_input:
+        _refuse_a_null_direction(scores, g, attention_mask)
     return scores.detach(), logits.detach()
+
+
+#: relative size under which Σ_d ∂S/∂E_{i,d} is float error, not a gradient: a random direction
+#: in D dims gives |Σ_d g_d| / ‖g‖ ≈ 1, a LayerNorm-invariant model ~1e-7 (float32)
+NULL_DIRECTION_RATIO = 1e-4
+
+GRAD_NULL_MESSAGE = ("Gradient (the gradient summed over embedding dimensions) is zero for this model up to "
+                     "float error: it normalises the embedding with a LayerNorm, which does not change when "
+                     "the same amount is added to every dimension, so this heatmap would show only rounding "
+                     "noise. Use Gradient × input or Integrated gradients.")
+
+
+def _refuse_a_null_direction(scores: torch.Tensor, g: torch.Tensor, attention_mask: torch.Tensor) -> None:
+    """Raise :class:`InputError` (:data:`GRAD_NULL_MESSAGE`) when the summed gradient ``scores`` (B, L)
+    is float error against the gradient ``g`` (B, L, D): max |score| ≤ :data:`NULL_DIRECTION_RATIO` ·
+    max ‖g_i‖ while ‖g‖ > 0 (BERT-family embeddings, see :class:`Gradient`). A dead model (g = 0)
+    is not refused: its zeros are exact."""
+    gn = g.detach().norm(dim=-1) * attention_mask.to(g.dtype)
+    top = float(gn.max()) if gn.numel() else 0.0
+    if top > 0 and float(scores.detach().abs().max()) <= NULL_DIRECTION_RATIO * top:
+        raise InputError(GRAD_NULL_MESSAGE)
 
 
 class GradientAttribution:
@@ -111,7 +134,14 @@ class GradientAttribution:
 
 class Gradient(AttributionMethod):
     """``grad``: score_i = Σ_d ∂S_c/∂E_{i,d} (logit units; Simonyan et al. 2013, Li et al. 2015,
-    as cited by Yuan et al. ``001_e80f9d2c7d254978.txt`` eq. 2). Scores (n,) per token."""
+    as cited by Yuan et al. ``001_e80f9d2c7d254978.txt`` eq. 2). Scores (n,) per token.
+
+    Known limitation: Σ_d ∂S_c/∂E_{i,d} is the derivative along the all-ones direction, and a
+    model that normalises the embedding sum with a LayerNorm (BERT, RoBERTa, DistilBERT) is
+    invariant to that direction, so on those models every score is 0 up to float error
+    (``tests/engine/test_gradient.py::test_grad_input_is_directional_derivative[bert]``). Such a
+    map is rounding noise, so it is refused with :data:`GRAD_NULL_MESSAGE` (an :class:`InputError`:
+    a message in the app, exit 2 in the CLI); use grad×input or integrated gradients there."""
 
     name = "grad"
     label = "Gradient"

@@ -100,7 +100,7 @@ def test_each_row_is_what_the_model_gives_alone(models, method):
 
 def test_each_row_has_its_own_tokens(models):
     e = engine_with(models["cnn"], models["bert"])
-    res = e.run(rq.CompareModelsRequest(text="The plot is thin", method="grad"))
+    res = e.run(rq.CompareModelsRequest(text="The plot is thin", method="grad_input"))
     a, b = res.rows
     assert a.tokens == ("The", "plot", "is", "thin")  # word-level, case kept
     assert b.tokens == ("[CLS]", "the", "plot", "is", "thin", "[SEP]")  # WordPiece, lower-cased, specials

@@ -12,28 +12,40 @@ from interp_engine.models import load_classifier
 from tests.helpers import TINY_TEXTS, save_tiny, save_tiny_bert
 
 
-@pytest.mark.parametrize("arch", ["textcnn", "bilstm"])
+@pytest.mark.parametrize("arch", ["textcnn", "bilstm", "bert"])
 def test_grad_input_is_directional_derivative(tmp_path, arch):
-    """grad_input_i = d/de S_c(E with row i scaled by (1 + e)) at e = 0; grad_i = d/de S_c(E_i + e·1)."""
+    """grad_input_i = d/de S_c(E with row i scaled by (1 + e)) at e = 0; grad_i = d/de S_c(E_i + e·1).
+    For BERT, E is the word-piece embedding before position/segment embeddings and LayerNorm."""
     # seed 0, not 2: the seed-2 TextCNN is constant (every ReLU dead), so its gradients were all 0
     # and this test passed for grad in place of grad_input (tests/MUTANTS.md, G1)
-    c = load_classifier(save_tiny(tmp_path / arch, arch, seed=0), device="cpu")
+    path = save_tiny_bert(tmp_path / arch) if arch == "bert" else save_tiny(tmp_path / arch, arch, seed=0)
+    c = load_classifier(path, device="cpu")
     c.model.double()
     text = TINY_TEXTS[2]
     gi, targets, _ = GradientAttribution(c, times_input=True).attribute([text])
-    g, _, _ = GradientAttribution(c, times_input=False).attribute([text], target=int(targets[0]))
-    assert np.abs(gi[0]).max() > 1e-4 and np.abs(g[0]).max() > 1e-4  # a gradient to check (not a dead model)
+    assert np.abs(gi[0]).max() > 1e-4  # a gradient to check (not a dead model)
+    if arch == "bert":
+        # BERT normalises (word + position + segment embedding) with a LayerNorm, which is invariant
+        # to adding e·1 to its input: Σ_d ∂S/∂E_{i,d} is 0 up to float error, so `grad` refuses
+        with pytest.raises(InputError, match="LayerNorm"):
+            GradientAttribution(c, times_input=False).attribute([text], target=int(targets[0]))
+        g = None
+    else:
+        g, _, _ = GradientAttribution(c, times_input=False).attribute([text], target=int(targets[0]))
+        assert np.abs(g[0]).max() > 1e-4
     enc = c.encode([text])
     emb = c.embed(enc.input_ids).detach()
     t, eps = int(targets[0]), 1e-6
     with torch.no_grad():
         def s(e):
-            return float(c.logits_from_embeds(e, enc.attention_mask)[0, t])
+            return float(c.logits_from_embeds(e, enc.attention_mask, enc.token_type_ids)[0, t])
         for i in range(len(gi[0])):
             up, dn = emb.clone(), emb.clone()
             up[0, i] *= 1 + eps
             dn[0, i] *= 1 - eps
             assert gi[0][i] == pytest.approx((s(up) - s(dn)) / (2 * eps), rel=1e-4, abs=1e-8)
+            if g is None:
+                continue
             up, dn = emb.clone(), emb.clone()
             up[0, i] += eps
             dn[0, i] -= eps
@@ -75,5 +87,27 @@ def test_engine_attribute_contract(tmp_path):
 def test_bert_attribution_runs(tmp_path):
     eng = Engine("cpu")
     eng.load_model(save_tiny_bert(tmp_path / "bert"))
-    res = eng.attribute("a good film", "grad")
+    res = eng.attribute("a good film", "grad_input")
     assert res.tokens[0] == "[CLS]" and res.special[0] and len(res.scores) == len(res.tokens)
+
+
+def test_grad_refuses_a_layernorm_model_in_float32_and_the_cli_says_why(tmp_path, capsys):
+    """In float32 (the app's precision) the summed gradient of a BERT is rounding noise (~1e-8 of
+    ‖∇‖): the method refuses with one sentence instead of drawing the noise as a heatmap, while a
+    TextCNN's and a BiLSTM's are not refused, and grad×input still runs on the BERT."""
+    from interp_engine.attribution.gradient import GRAD_NULL_MESSAGE
+    from interp_engine.cli import main
+
+    bert = load_classifier(save_tiny_bert(tmp_path / "bert"), device="cpu")
+    with pytest.raises(InputError) as e:
+        GradientAttribution(bert, times_input=False).attribute(TINY_TEXTS[:3])
+    assert str(e.value) == GRAD_NULL_MESSAGE
+    gi, _, _ = GradientAttribution(bert, times_input=True).attribute(TINY_TEXTS[:3])
+    assert max(np.abs(s).max() for s in gi) > 1e-4
+    for arch in ("textcnn", "bilstm"):
+        c = load_classifier(save_tiny(tmp_path / arch, arch, seed=0), device="cpu")
+        g, _, _ = GradientAttribution(c, times_input=False).attribute(TINY_TEXTS[:3])
+        assert max(np.abs(s).max() for s in g) > 1e-4
+    rc = main(["attribute", "--model", str(tmp_path / "bert"), "--method", "grad", "--text", TINY_TEXTS[0]])
+    err = capsys.readouterr().err
+    assert rc == 2 and "LayerNorm" in err and "Traceback" not in err

@@ -84,7 +84,9 @@ def test_a_word_glued_by_an_invisible_character_is_one_token(engines, text):
 @given(text=MIXED)
 def test_attribution_shapes_and_finite_scores(engines, text):
     for arch, eng in engines.items():
-        methods = ("grad", "unk") if arch != "bilstm" else ("grad_input",)
+        # grad refuses BERT-family models (the summed gradient is float error after a LayerNorm)
+        methods = ("grad_input",) if arch == "bilstm" else ("grad_input", "unk") if eng.classifier.kind == "transformer" \
+            else ("grad", "unk")
         for method in methods:
             try:
                 a = eng.attribute(text, method)
